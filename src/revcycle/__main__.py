@@ -1,0 +1,3 @@
+from revcycle.cli import main
+
+main()
