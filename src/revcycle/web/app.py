@@ -1,0 +1,59 @@
+"""The FastAPI application, built by a factory: nothing is created at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from revcycle import __version__
+from revcycle.config import Settings, get_settings
+from revcycle.db.engine import engine_from_settings, make_session_factory
+from revcycle.web.errors import install_error_handlers
+from revcycle.web.security import install_security_headers
+from revcycle.web.templating import make_templates
+
+WEB_DIR = Path(__file__).resolve().parent
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    if session_factory is None:
+        engine = engine or engine_from_settings(settings)
+        session_factory = make_session_factory(engine)
+    app = FastAPI(
+        title="Revcycle",
+        version=__version__,
+        description="Revenue cycle for outpatient practices: sessions to claims to payments.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.templates = make_templates(settings)
+    install_error_handlers(app)
+    install_security_headers(app)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from revcycle.web.api import auth as api_auth
+    from revcycle.web.api import resources as api_resources
+    from revcycle.web.pages import auth as auth_pages
+    from revcycle.web.pages import main as main_pages
+
+    app.include_router(api_auth.router)
+    app.include_router(api_resources.router)
+    app.include_router(auth_pages.router)
+    app.include_router(main_pages.router)
