@@ -7,6 +7,7 @@ REVCYCLE_TAMPER_SEED=<seed>.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 from collections.abc import Iterator
@@ -133,7 +134,7 @@ def test_a_fresh_chain_verifies_with_gap_free_seq(db: Session, practice: m.Pract
 
     assert [row.seq for row in rows] == list(range(1, CHAIN_LENGTH + 1))
     assert rows[0].prev_hash == audit.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(rows, rows[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
     head = db.get(m.AuditHead, practice.id)
     assert head is not None
     assert (head.seq, head.hash) == (rows[-1].seq, rows[-1].hash)
@@ -195,15 +196,17 @@ def test_a_failing_audit_write_rolls_back_the_change_it_records(
     _refuse_audit_inserts(db)
     factory = sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
 
-    with pytest.raises(DatabaseError, match="audit write refused"), unit_of_work(factory) as uow:
-        changed = uow.get_one(m.Client, client.id)
-        changed.phone = "555-0100"
+    def change_and_record(uow: Session) -> None:
+        uow.get_one(m.Client, client.id).phone = "555-0100"
         uow.add(m.Note(practice_id=practice.id, body="called the client"))
         uow.flush()
         audit.record(
             uow, actor=system_actor(), practice_id=practice.id, action="update", entity="client",
             entity_id=client.id, client_ids=[client.id], after={"phone": "555-0100"},
         )
+
+    with pytest.raises(DatabaseError, match="audit write refused"), unit_of_work(factory) as uow:
+        change_and_record(uow)
 
     db.expire_all()
     assert db.get_one(m.Client, client.id).phone == ""
