@@ -85,9 +85,7 @@ TERMINAL_STATUSES: frozenset[ClaimStatus] = frozenset({S.VOID, S.WRITTEN_OFF})
 LOCKED_STATUSES: frozenset[ClaimStatus] = frozenset({S.PAID})
 OPEN_STATUSES: frozenset[ClaimStatus] = frozenset(S) - TERMINAL_STATUSES - LOCKED_STATUSES
 # States a payer's reversal (835 CLP02 = 22) takes back to accepted.
-REVERSIBLE_STATUSES: frozenset[ClaimStatus] = frozenset(
-    {S.ADJUDICATED, S.PAID, S.PARTIALLY_PAID, S.DENIED}
-)
+REVERSIBLE_STATUSES: frozenset[ClaimStatus] = frozenset({S.ADJUDICATED, S.PAID, S.PARTIALLY_PAID, S.DENIED})
 
 # The payer's decision may skip steps: from any state after submitted, an 835 or 277 moves
 # the claim straight to one of these.
@@ -120,7 +118,7 @@ TRANSITIONS: Mapping[ClaimStatus, frozenset[ClaimStatus]] = MappingProxyType(
 )
 
 
-class InvalidTransition(ValueError):  # noqa: N818 -- the name is the domain's word
+class InvalidTransition(ValueError):
     """A status change the table refuses."""
 
     def __init__(self, current: ClaimStatus, target: ClaimStatus, message: str) -> None:
@@ -136,9 +134,7 @@ def allowed_targets(current: ClaimStatus, *, correction: bool = False) -> frozen
     return TRANSITIONS[current]
 
 
-def check_transition(
-    current: ClaimStatus, target: ClaimStatus, *, correction: bool = False
-) -> None:
+def check_transition(current: ClaimStatus, target: ClaimStatus, *, correction: bool = False) -> None:
     """Raise :class:`InvalidTransition` unless ``current -> target`` is allowed."""
     if target in allowed_targets(current, correction=correction):
         return

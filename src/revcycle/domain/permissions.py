@@ -122,7 +122,7 @@ PERMISSIONS: Mapping[Role, Mapping[Permission, Scope]] = MappingProxyType(
 )
 
 
-class Forbidden(PermissionError):  # noqa: N818 -- the HTTP word, mapped to 403
+class Forbidden(PermissionError):
     """The user's roles do not grant the permission."""
 
     def __init__(self, roles: frozenset[Role], permission: Permission) -> None:
