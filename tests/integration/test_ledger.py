@@ -60,8 +60,12 @@ def _post(
     )
 
 
-def _count(db: Session, model: type[m.Base]) -> int:
-    return db.scalar(select(func.count()).select_from(model)) or 0
+PracticeRows = type[m.LedgerTransaction | m.Posting | m.LedgerBalance | m.AuditLog]
+
+
+def _count(db: Session, books: Books, model: PracticeRows) -> int:
+    query = select(func.count()).select_from(model).where(model.practice_id == books.practice.id)
+    return db.scalar(query) or 0
 
 
 def _ar(db: Session, books: Books, account: Account, scope: BalanceScope = BalanceScope.CHARGE) -> int:
@@ -141,8 +145,8 @@ def test_an_unbalanced_transaction_is_refused_naming_the_difference(
         _post(db, books, "charge", lines)
 
     assert [p.code for p in refused.value.problems] == ["ledger.unbalanced"]
-    assert _count(db, m.LedgerTransaction) == 0
-    assert _count(db, m.LedgerBalance) == 0
+    assert _count(db, books, m.LedgerTransaction) == 0
+    assert _count(db, books, m.LedgerBalance) == 0
 
 
 def test_an_ar_line_without_whose_ar_it_is_is_refused(db: Session, books: Books) -> None:
@@ -154,12 +158,12 @@ def test_an_ar_line_without_whose_ar_it_is_is_refused(db: Session, books: Books)
 def test_reposting_with_the_same_key_and_content_changes_nothing(db: Session, books: Books) -> None:
     lines = ev.charge_to_insurance(15000, books.charge, books.insurance)
     first = _post(db, books, "charge", lines, idempotency_key="835:TRN123:CLP1")
-    counts = [_count(db, model) for model in (m.LedgerTransaction, m.Posting, m.AuditLog)]
+    counts = [_count(db, books, model) for model in (m.LedgerTransaction, m.Posting, m.AuditLog)]
 
     again = _post(db, books, "charge", tuple(reversed(lines)), idempotency_key="835:TRN123:CLP1")
 
     assert again.id == first.id
-    assert [_count(db, model) for model in (m.LedgerTransaction, m.Posting, m.AuditLog)] == counts
+    assert [_count(db, books, model) for model in (m.LedgerTransaction, m.Posting, m.AuditLog)] == counts
     assert _ar(db, books, Account.AR_INSURANCE) == 15000
 
 
