@@ -464,9 +464,18 @@ def hash_token(token: str) -> str:
 
 
 def start_web_session(
-    session: Session, user: models.User, *, source_ip: str, now: datetime | None = None
+    session: Session,
+    user: models.User,
+    *,
+    source_ip: str,
+    now: datetime | None = None,
+    mfa_verified: bool = False,
 ) -> tuple[models.WebSession, str]:
-    """A new session row and the raw cookie token (shown once, stored hashed)."""
+    """A new session row and the raw cookie token (shown once, stored hashed).
+
+    `mfa_verified` carries a second factor already given in this browser (a password
+    change replaces the session and must not ask for the code again).
+    """
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     first_practice = session.scalars(
@@ -481,7 +490,7 @@ def start_web_session(
         token_version=user.token_version,
         csrf_token=secrets.token_urlsafe(32),
         practice_id=first_practice,
-        mfa_pending=user.totp_enabled,
+        mfa_pending=user.totp_enabled and not mfa_verified,
         created_at=now,
         last_seen_at=now,
         source_ip=source_ip[:64],
