@@ -176,31 +176,34 @@ def _require_manager(
 ) -> list[int]:
     """The practices in which the actor manages this user (or the new user's practice).
 
-    The system actor manages everyone. An admin manages users of the practices they
+    The system manages everyone. An admin manages the users of the practices they
     administer; a user outside those practices does not exist for them.
     """
-    if actor.is_system:
-        return [practice_id] if practice_id is not None else []
     if practice_id is not None:
-        actor.require(practice_id, Permission.MANAGE_USERS)
+        if not actor.is_system:
+            actor.require(practice_id, Permission.MANAGE_USERS)
         return [practice_id]
-    assert user is not None
-    shared = [
-        m.practice_id
-        for m in session.scalars(select(models.Membership).where(models.Membership.user_id == user.id))
-        if m.practice_id in actor.practice_ids
-    ]
+    if user is None:
+        return []
+    member_of = sorted(
+        set(
+            session.scalars(select(models.Membership.practice_id).where(models.Membership.user_id == user.id))
+        )
+    )
+    if actor.is_system:
+        return member_of
+    shared = [pid for pid in member_of if pid in actor.practice_ids]
     if not shared:
         raise NotFound("user not found")
     for pid in shared:
         actor.require(pid, Permission.MANAGE_USERS)
-    return sorted(set(shared))
+    return shared
 
 
 def _refuse_weak(password: str, email: str) -> None:
     problems = check_password_policy(password, email=email)
     if has_errors(problems):
-        raise InvalidInput("; ".join(p.message for p in problems), problems)
+        raise InvalidInput("password: " + "; ".join(p.message for p in problems), problems)
 
 
 def create_user(
@@ -334,11 +337,6 @@ def disable_user(session: Session, *, actor: Actor, user_id: int, reason: str = 
     if actor.user_id == user.id and not actor.is_system:
         raise InvalidInput("user: you cannot disable your own account")
     practice_ids = _require_manager(session, actor, user, None)
-    if actor.is_system:
-        practice_ids = sorted(
-            m.practice_id
-            for m in session.scalars(select(models.Membership).where(models.Membership.user_id == user.id))
-        )
     was_active = user.is_active
     user.is_active = False
     _revoke_credentials(session, user, "disabled")
