@@ -1,0 +1,487 @@
+"""Read-side queries behind the lists and detail views of the API and the pages.
+
+Every function takes the actor and answers only what the actor may see (services.scoping):
+their practices, narrowed to their own records where the permission table grants ``OWN``.
+Lists answer a :class:`~revcycle.services.scoping.Page` (items and the total that matches);
+details raise NotFound for ids of other practices or records that are not the actor's own.
+Sessions, with their derived pipeline stage, live in services.sessions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from revcycle.db import models as m
+from revcycle.domain.ledger import Account, BalanceScope
+from revcycle.domain.permissions import Permission
+from revcycle.errors import NotFound
+from revcycle.services import audit
+from revcycle.services.actor import Actor
+from revcycle.services.scoping import (
+    DEFAULT_LIMIT,
+    Page,
+    RowSelect,
+    clamp_limit,
+    get_visible,
+    practice_scopes,
+    visible,
+)
+
+OPEN_WORK_STATUSES = ("open", "acknowledged")
+SEVERITY_ORDER = ("critical", "warning", "info")
+
+
+def _page(
+    session: Session,
+    query: RowSelect,
+    *,
+    conditions: Sequence[ColumnElement[bool]],
+    model: type[Any],
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    total = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
+    rows = list(session.execute(query.limit(clamp_limit(limit)).offset(max(offset, 0))))
+    return rows, total
+
+
+def record_client_reads(
+    session: Session, *, actor: Actor, entity: str, clients: Iterable[tuple[int, int]], reason: str = ""
+) -> None:
+    """One audit row per practice for this request, naming every client shown.
+
+    ``clients`` are (practice_id, client_id) pairs; nothing is written when none was shown.
+    """
+    by_practice: dict[int, set[int]] = defaultdict(set)
+    for practice_id, client_id in clients:
+        by_practice[practice_id].add(client_id)
+    for practice_id, client_ids in sorted(by_practice.items()):
+        audit.record_read(
+            session, actor=actor, practice_id=practice_id, entity=entity, client_ids=client_ids, reason=reason
+        )
+
+
+# --- clients --------------------------------------------------------------------------------
+
+
+def list_clients(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    search: str = "",
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[m.Client]:
+    scopes = practice_scopes(actor, Permission.VIEW_CLIENTS, practice_id)
+    conditions = [visible(m.Client, actor, scopes), m.Client.merged_into_id.is_(None)]
+    if search:
+        pattern = f"%{search.lower()}%"
+        conditions.append(
+            or_(func.lower(m.Client.last_name).like(pattern), func.lower(m.Client.first_name).like(pattern))
+        )
+    query = select(m.Client).where(*conditions).order_by(m.Client.last_name, m.Client.first_name, m.Client.id)
+    rows, total = _page(session, query, conditions=conditions, model=m.Client, limit=limit, offset=offset)
+    return Page([row[0] for row in rows], total)
+
+
+def get_client(session: Session, *, actor: Actor, client_id: int) -> m.Client:
+    return get_visible(session, m.Client, client_id, actor, Permission.VIEW_CLIENTS)
+
+
+@dataclass(frozen=True)
+class ClientBalance:
+    client: m.Client
+    patient_balance_cents: int
+    insurance_balance_cents: int
+
+
+def client_balances(
+    session: Session, practice_id: int, client_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Per client, the balance of each A/R account, from the per-client balance rows."""
+    if not client_ids:
+        return {}
+    query = select(m.LedgerBalance.scope_id, m.LedgerBalance.account, m.LedgerBalance.balance_cents).where(
+        m.LedgerBalance.practice_id == practice_id,
+        m.LedgerBalance.scope == BalanceScope.CLIENT.value,
+        m.LedgerBalance.scope_id.in_(client_ids),
+    )
+    result: dict[int, dict[str, int]] = defaultdict(dict)
+    for client_id, account, cents in session.execute(query):
+        result[client_id][account] = cents
+    return result
+
+
+def list_client_balances(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int,
+    owing_only: bool = True,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[ClientBalance]:
+    """Clients with what they owe (front desk, client portal): patient balance first."""
+    scopes = practice_scopes(actor, Permission.VIEW_CLIENT_BALANCE, practice_id)
+    patient = (
+        select(m.LedgerBalance.scope_id.label("client_id"), m.LedgerBalance.balance_cents.label("cents"))
+        .where(
+            m.LedgerBalance.practice_id == practice_id,
+            m.LedgerBalance.scope == BalanceScope.CLIENT.value,
+            m.LedgerBalance.account == Account.AR_PATIENT.value,
+        )
+        .subquery()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        visible(m.Client, actor, scopes),
+        m.Client.merged_into_id.is_(None),
+    ]
+    if owing_only:
+        conditions.append(patient.c.cents != 0)
+    base = select(m.Client, func.coalesce(patient.c.cents, 0)).outerjoin(
+        patient, patient.c.client_id == m.Client.id
+    )
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(m.Client)
+            .outerjoin(patient, patient.c.client_id == m.Client.id)
+            .where(*conditions)
+        )
+        or 0
+    )
+    query = (
+        base.where(*conditions)
+        .order_by(func.coalesce(patient.c.cents, 0).desc(), m.Client.last_name, m.Client.id)
+        .limit(clamp_limit(limit))
+        .offset(max(offset, 0))
+    )
+    rows = list(session.execute(query))
+    balances = client_balances(session, practice_id, [client.id for client, _ in rows])
+    items = [
+        ClientBalance(client, int(cents), balances.get(client.id, {}).get(Account.AR_INSURANCE.value, 0))
+        for client, cents in rows
+    ]
+    return Page(items, total)
+
+
+# --- providers and payers ----------------------------------------------------------------------
+
+
+def list_providers(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[m.Provider]:
+    scopes = practice_scopes(actor, Permission.VIEW_PROVIDERS, practice_id)
+    conditions = [visible(m.Provider, actor, scopes)]
+    query = (
+        select(m.Provider)
+        .where(*conditions)
+        .order_by(m.Provider.last_name, m.Provider.first_name, m.Provider.id)
+    )
+    rows, total = _page(session, query, conditions=conditions, model=m.Provider, limit=limit, offset=offset)
+    return Page([row[0] for row in rows], total)
+
+
+def get_provider(session: Session, *, actor: Actor, provider_id: int) -> m.Provider:
+    return get_visible(session, m.Provider, provider_id, actor, Permission.VIEW_PROVIDERS)
+
+
+@dataclass(frozen=True)
+class PracticePayerRow:
+    """A payer of the global catalog as one practice has set it up."""
+
+    payer: m.Payer
+    settings: m.PracticePayer
+    portal: m.InsurancePortal | None
+
+
+def _payer_rows_query(conditions: Sequence[ColumnElement[bool]]) -> RowSelect:
+    return (
+        select(m.Payer, m.PracticePayer, m.InsurancePortal)
+        .join(m.PracticePayer, m.PracticePayer.payer_id == m.Payer.id)
+        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.PracticePayer.portal_id)
+        .where(*conditions)
+    )
+
+
+def list_payers(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[PracticePayerRow]:
+    """The payers the actor's practices bill, one row per practice and payer."""
+    scopes = practice_scopes(actor, Permission.VIEW_PAYERS, practice_id)
+    conditions = [m.PracticePayer.practice_id.in_(list(scopes))]
+    query = _payer_rows_query(conditions).order_by(m.Payer.name, m.PracticePayer.practice_id, m.Payer.id)
+    rows, total = _page(
+        session, query, conditions=conditions, model=m.PracticePayer, limit=limit, offset=offset
+    )
+    return Page([PracticePayerRow(*row) for row in rows], total)
+
+
+def get_payer(session: Session, *, actor: Actor, payer_id: int) -> tuple[m.Payer, list[PracticePayerRow]]:
+    """A payer with its settings in the actor's practices; NotFound when none of them bills it."""
+    payer = session.get(m.Payer, payer_id)
+    practice_ids = sorted(
+        session.scalars(select(m.PracticePayer.practice_id).where(m.PracticePayer.payer_id == payer_id))
+    )
+    mine = [pid for pid in practice_ids if pid in actor.practice_ids]
+    if payer is None or not mine:
+        raise NotFound("not found")
+    granted = [pid for pid in mine if actor.scope(pid, Permission.VIEW_PAYERS) > 0]
+    if not granted:
+        actor.require(mine[0], Permission.VIEW_PAYERS)  # raises PermissionDenied
+    conditions = [m.PracticePayer.payer_id == payer_id, m.PracticePayer.practice_id.in_(granted)]
+    rows = session.execute(_payer_rows_query(conditions).order_by(m.PracticePayer.practice_id))
+    return payer, [PracticePayerRow(*row) for row in rows]
+
+
+def list_portals(session: Session, *, actor: Actor, practice_id: int) -> list[m.InsurancePortal]:
+    practice_scopes(actor, Permission.VIEW_PAYERS, practice_id)
+    query = select(m.InsurancePortal).where(m.InsurancePortal.practice_id == practice_id)
+    return list(session.scalars(query.order_by(m.InsurancePortal.name)))
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    claim: m.Claim
+    client_name: str
+    payer_name: str
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class ClaimDetail:
+    claim: m.Claim
+    client_name: str
+    payer_name: str
+    provider_name: str
+    lines: list[m.ClaimLine]
+    submissions: list[m.Submission]
+    events: list[m.ClaimEvent]
+    balances: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def balance_cents(self) -> int:
+        """What is still owed on the claim, by the payer and by the patient."""
+        return sum(self.balances.get(a.value, 0) for a in (Account.AR_INSURANCE, Account.AR_PATIENT))
+
+
+def _claim_balance_column() -> Any:
+    ar_accounts = (Account.AR_INSURANCE.value, Account.AR_PATIENT.value)
+    return (
+        select(func.coalesce(func.sum(m.LedgerBalance.balance_cents), 0))
+        .where(
+            m.LedgerBalance.practice_id == m.Claim.practice_id,
+            m.LedgerBalance.scope == BalanceScope.CLAIM.value,
+            m.LedgerBalance.scope_id == m.Claim.id,
+            m.LedgerBalance.account.in_(ar_accounts),
+        )
+        .scalar_subquery()
+    )
+
+
+def list_claims(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[ClaimRow]:
+    scopes = practice_scopes(actor, Permission.VIEW_CLAIMS, practice_id)
+    conditions = [visible(m.Claim, actor, scopes)]
+    if status:
+        conditions.append(m.Claim.status == status)
+    query = (
+        select(m.Claim, m.Client.first_name, m.Client.last_name, m.Payer.name, _claim_balance_column())
+        .join(m.Client, m.Client.id == m.Claim.client_id)
+        .join(m.Payer, m.Payer.id == m.Claim.payer_id)
+        .where(*conditions)
+        .order_by(m.Claim.service_from_on.desc(), m.Claim.id.desc())
+    )
+    rows, total = _page(session, query, conditions=conditions, model=m.Claim, limit=limit, offset=offset)
+    items = [
+        ClaimRow(claim, f"{first} {last}", payer, int(balance)) for claim, first, last, payer, balance in rows
+    ]
+    return Page(items, total)
+
+
+def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimDetail:
+    claim = get_visible(session, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
+    client = session.get(m.Client, claim.client_id)
+    payer = session.get(m.Payer, claim.payer_id)
+    provider = session.get(m.Provider, claim.provider_id) if claim.provider_id else None
+    lines = list(
+        session.scalars(
+            select(m.ClaimLine).where(m.ClaimLine.claim_id == claim.id).order_by(m.ClaimLine.line_number)
+        )
+    )
+    submissions = list(
+        session.scalars(
+            select(m.Submission).where(m.Submission.claim_id == claim.id).order_by(m.Submission.submitted_at)
+        )
+    )
+    events = list(
+        session.scalars(
+            select(m.ClaimEvent)
+            .where(m.ClaimEvent.claim_id == claim.id)
+            .order_by(m.ClaimEvent.created_at, m.ClaimEvent.id)
+        )
+    )
+    balances: dict[str, int] = {
+        account: cents
+        for account, cents in session.execute(
+            select(m.LedgerBalance.account, m.LedgerBalance.balance_cents).where(
+                m.LedgerBalance.practice_id == claim.practice_id,
+                m.LedgerBalance.scope == BalanceScope.CLAIM.value,
+                m.LedgerBalance.scope_id == claim.id,
+            )
+        )
+    }
+    return ClaimDetail(
+        claim=claim,
+        client_name=client.display_name if client else "",
+        payer_name=payer.name if payer else "",
+        provider_name=provider.display_name if provider else "",
+        lines=lines,
+        submissions=submissions,
+        events=events,
+        balances=balances,
+    )
+
+
+# --- payments and work items --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    payment: m.Payment
+    payer_name: str
+    client_name: str
+
+
+def list_payments(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[PaymentRow]:
+    scopes = practice_scopes(actor, Permission.VIEW_FINANCIALS, practice_id)
+    conditions = [visible(m.Payment, actor, scopes)]
+    query = (
+        select(m.Payment, m.Payer.name, m.Client.first_name, m.Client.last_name)
+        .outerjoin(m.Payer, m.Payer.id == m.Payment.payer_id)
+        .outerjoin(m.Client, m.Client.id == m.Payment.client_id)
+        .where(*conditions)
+        .order_by(m.Payment.received_on.desc(), m.Payment.id.desc())
+    )
+    rows, total = _page(session, query, conditions=conditions, model=m.Payment, limit=limit, offset=offset)
+    items = [
+        PaymentRow(payment, payer or "", f"{first} {last}" if first is not None else "")
+        for payment, payer, first, last in rows
+    ]
+    return Page(items, total)
+
+
+def list_work_items(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    severity: str | None = None,
+    open_only: bool = True,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[m.WorkItem]:
+    """Work items, most severe and most overdue first."""
+    scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
+    conditions = [visible(m.WorkItem, actor, scopes)]
+    if open_only:
+        conditions.append(m.WorkItem.status.in_(OPEN_WORK_STATUSES))
+    if severity:
+        conditions.append(m.WorkItem.severity == severity)
+    rank = case(
+        {name: index for index, name in enumerate(SEVERITY_ORDER)}, value=m.WorkItem.severity, else_=9
+    )
+    query = (
+        select(m.WorkItem)
+        .where(*conditions)
+        .order_by(rank, m.WorkItem.due_on.is_(None), m.WorkItem.due_on, m.WorkItem.id)
+    )
+    rows, total = _page(session, query, conditions=conditions, model=m.WorkItem, limit=limit, offset=offset)
+    return Page([row[0] for row in rows], total)
+
+
+def open_work_by_severity(session: Session, *, actor: Actor, practice_id: int) -> dict[str, int]:
+    scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
+    query = (
+        select(m.WorkItem.severity, func.count())
+        .where(visible(m.WorkItem, actor, scopes), m.WorkItem.status.in_(OPEN_WORK_STATUSES))
+        .group_by(m.WorkItem.severity)
+    )
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    counts.update({severity: int(count) for severity, count in session.execute(query)})
+    return counts
+
+
+# --- ledger figures -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialBalanceLine:
+    account: str
+    debit_cents: int
+    credit_cents: int
+
+
+def trial_balance(session: Session, *, actor: Actor, practice_id: int) -> list[TrialBalanceLine]:
+    """Every account's balance from the practice-wide balance rows (debit positive)."""
+    practice_scopes(actor, Permission.RUN_REPORTS, practice_id)
+    query = (
+        select(m.LedgerBalance.account, m.LedgerBalance.balance_cents)
+        .where(
+            m.LedgerBalance.practice_id == practice_id, m.LedgerBalance.scope == BalanceScope.ACCOUNT.value
+        )
+        .order_by(m.LedgerBalance.account)
+    )
+    return [
+        TrialBalanceLine(account, max(cents, 0), max(-cents, 0))
+        for account, cents in session.execute(query)
+        if cents
+    ]
+
+
+def account_balances(session: Session, *, practice_id: int, accounts: Sequence[Account]) -> dict[str, int]:
+    """Practice-wide balances of some accounts (zero for an account never posted to)."""
+    query = select(m.LedgerBalance.account, m.LedgerBalance.balance_cents).where(
+        and_(
+            m.LedgerBalance.practice_id == practice_id,
+            m.LedgerBalance.scope == BalanceScope.ACCOUNT.value,
+            m.LedgerBalance.account.in_([a.value for a in accounts]),
+        )
+    )
+    balances = {a.value: 0 for a in accounts}
+    balances.update({account: int(cents) for account, cents in session.execute(query)})
+    return balances

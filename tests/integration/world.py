@@ -1,0 +1,166 @@
+"""Two practices with a person in every role, for the page, API and access-matrix tests.
+
+"Own" is the practice the personas belong to; "other" is a practice none of them can see.
+Every kind of row the API serves exists in both, so an id from each can fill any route's
+path. In the own practice the therapist persona treats the client persona, so records there
+are "own" for both; a second therapist's session with another client is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cache
+
+from sqlalchemy.orm import Session
+
+from revcycle.db import models as m
+from revcycle.domain.ledger_events import ChargeRef, InsuranceRef, charge_to_insurance, transfer_to_patient
+from revcycle.domain.permissions import Role
+from revcycle.services import ledger
+from revcycle.services.actor import system_actor
+from revcycle.services.passwords import hash_password
+from tests import factories as f
+
+PASSWORD = "correct horse battery staple"
+
+
+@cache
+def password_hash() -> str:
+    """Argon2 is slow on purpose: hash the shared test password once per run."""
+    return hash_password(PASSWORD)
+
+
+@dataclass
+class PracticeRows:
+    practice: m.Practice
+    session: m.ServiceSession
+    client: m.Client
+    provider: m.Provider
+    payer: m.Payer
+    claim: m.Claim
+    payment: m.Payment
+    work_item: m.WorkItem
+
+    @property
+    def ids(self) -> dict[str, int]:
+        """Path parameter name -> id of a row of this practice."""
+        return {
+            "session_id": self.session.id,
+            "client_id": self.client.id,
+            "provider_id": self.provider.id,
+            "payer_id": self.payer.id,
+            "claim_id": self.claim.id,
+            "payment_id": self.payment.id,
+            "work_item_id": self.work_item.id,
+        }
+
+
+@dataclass
+class World:
+    own: PracticeRows
+    other: PracticeRows
+    users: dict[Role, m.User] = field(default_factory=dict)
+    # A second therapist of the own practice, with a session and client of their own.
+    therapist2_session: m.ServiceSession | None = None
+
+
+def make_login_user(db: Session, practice: m.Practice, role: Role, *, name: str) -> m.User:
+    user = f.make_user(db, practice, role, email=f"{name}.{practice.id}@example.test")
+    user.full_name = name.replace("-", " ").title()
+    user.password_hash = password_hash()
+    db.flush()
+    return user
+
+
+def _practice_rows(
+    db: Session, practice: m.Practice, *, therapist: m.User | None, client_user: m.User | None
+) -> PracticeRows:
+    payer = f.make_payer(db)
+    db.add(m.PracticePayer(practice_id=practice.id, payer_id=payer.id, billing_route="clearinghouse"))
+    provider = f.make_provider(db, practice, user=therapist)
+    client = f.make_client(db, practice, user=client_user)
+    coverage = f.make_coverage(db, client, payer)
+    service = f.make_session(
+        db, practice, client, provider, starts_at=datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    )
+    claim = f.make_claim(db, service, coverage, status="submitted")
+    db.add(
+        m.ClaimEvent(
+            practice_id=practice.id,
+            claim_id=claim.id,
+            from_status="ready",
+            to_status="submitted",
+            source="user",
+        )
+    )
+    payment = m.Payment(
+        practice_id=practice.id,
+        kind="patient",
+        method="card",
+        amount_cents=2000,
+        received_on=date(2026, 3, 5),
+        client_id=client.id,
+    )
+    work_item = m.WorkItem(
+        practice_id=practice.id,
+        kind="followup",
+        severity="warning",
+        title="Follow up with payer",
+        session_id=service.id,
+        claim_id=claim.id,
+        client_id=client.id,
+    )
+    db.add_all([payment, work_item])
+    db.flush()
+    _post_charge(db, practice, service, claim, coverage)
+    return PracticeRows(practice, service, client, provider, payer, claim, payment, work_item)
+
+
+def _post_charge(
+    db: Session, practice: m.Practice, service: m.ServiceSession, claim: m.Claim, coverage: m.Coverage
+) -> None:
+    """$150 billed to the payer, $20 of it moved to the patient: real ledger postings."""
+    charge = service.charges[0]
+    ref = ChargeRef(charge_id=charge.id, client_id=service.client_id, claim_id=claim.id)
+    insurance = InsuranceRef(coverage_id=coverage.id, payer_id=coverage.payer_id)
+    guarantor = f.make_guarantor(db, service.client)
+    actor = system_actor("test")
+    ledger.post_transaction(
+        db,
+        actor=actor,
+        practice_id=practice.id,
+        kind="charge",
+        accounting_on=service.service_on,
+        lines=charge_to_insurance(charge.fee_cents, ref, insurance),
+    )
+    ledger.post_transaction(
+        db,
+        actor=actor,
+        practice_id=practice.id,
+        kind="transfer_to_patient",
+        accounting_on=service.service_on,
+        lines=transfer_to_patient(2000, ref, insurance, guarantor.id),
+    )
+
+
+def build_world(db: Session) -> World:
+    own_practice = f.make_practice(db)
+    other_practice = f.make_practice(db)
+    users = {
+        role: make_login_user(db, own_practice, role, name=role.value.replace("_", "-")) for role in Role
+    }
+    own = _practice_rows(db, own_practice, therapist=users[Role.THERAPIST], client_user=users[Role.CLIENT])
+    other = _practice_rows(db, other_practice, therapist=None, client_user=None)
+    therapist2 = make_login_user(db, own_practice, Role.THERAPIST, name="second-therapist")
+    provider2 = f.make_provider(db, own_practice, user=therapist2)
+    client2 = f.make_client(db, own_practice)
+    session2 = f.make_session(
+        db,
+        own_practice,
+        client2,
+        provider2,
+        starts_at=datetime(2026, 3, 3, 15, 0, tzinfo=UTC),
+        note_status="draft",
+    )
+    return World(own=own, other=other, users=users, therapist2_session=session2)
