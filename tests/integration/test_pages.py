@@ -160,7 +160,8 @@ def test_reports_trial_balance_balances(client: TestClient, world: World) -> Non
     assert page.status_code == 200
     debit = re.search(r'data-testid="total-debit">([^<]+)<', page.text)
     credit = re.search(r'data-testid="total-credit">([^<]+)<', page.text)
-    assert debit and credit
+    assert debit
+    assert credit
     assert debit.group(1) == credit.group(1) == "$150.00"
     assert "ar:patient" in page.text
 

@@ -348,16 +348,15 @@ def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimD
             .order_by(m.ClaimEvent.created_at, m.ClaimEvent.id)
         )
     )
-    balances: dict[str, int] = {
-        account: cents
-        for account, cents in session.execute(
+    balances: dict[str, int] = dict(
+        session.execute(
             select(m.LedgerBalance.account, m.LedgerBalance.balance_cents).where(
                 m.LedgerBalance.practice_id == claim.practice_id,
                 m.LedgerBalance.scope == BalanceScope.CLAIM.value,
                 m.LedgerBalance.scope_id == claim.id,
             )
-        )
-    }
+        ).all()
+    )
     return ClaimDetail(
         claim=claim,
         client_name=client.display_name if client else "",

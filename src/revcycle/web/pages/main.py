@@ -352,14 +352,13 @@ def audit_page(
     entries, total = audit.list_entries(
         ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
     )
-    users: dict[int, str] = {
-        user_id: email
-        for user_id, email in ctx.db.execute(
+    users: dict[int, str] = dict(
+        ctx.db.execute(
             select(m.User.id, m.User.email)
             .join(m.Membership, m.Membership.user_id == m.User.id)
             .where(m.Membership.practice_id == ctx.practice.id)
-        )
-    }
+        ).all()
+    )
     return ctx.render(
         "pages/audit.html",
         "audit",

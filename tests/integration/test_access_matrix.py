@@ -1,0 +1,135 @@
+"""Every API route x every role x own/other practice, generated from the routes the app has.
+
+A route declares the permission it checks with ``needs(Permission.X)``
+(revcycle.web.api.resources), which stores ``x-permission`` in its ``openapi_extra``. This test
+walks every registered /api/ route and expects, from domain.permissions alone:
+
+* another practice's id (or ``?practice_id=`` of another practice): 404, for every role;
+* the own practice: 200 when the role holds the permission at any scope (the world's records
+  in the own practice are the therapist's and the client's own), else 403;
+* no token: 401.
+
+A route without a declared permission fails the test unless it is in :data:`PUBLIC_OR_SELF`,
+so a new route is covered (or refused) the moment it is registered. A path parameter the
+world has no id for fails with a message naming it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from revcycle.domain.permissions import Permission, Role, can
+from revcycle.web.api.resources import PERMISSION_KEY
+from tests.integration.api_routes import api_routes, bearer
+from tests.integration.world import World, build_world
+
+# Routes that need no permission: signing in, the caller's own identity, the health check
+# and the API's own documentation.
+PUBLIC_OR_SELF = frozenset(
+    {
+        "/api/auth/token",
+        "/api/me",
+        "/healthz",
+        "/api/openapi.json",
+        "/api/docs",
+        "/api/docs/oauth2-redirect",
+    }
+)
+_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+
+
+def declared_permission(route: APIRoute) -> Permission | None:
+    extra = route.openapi_extra or {}
+    value = extra.get(PERMISSION_KEY)
+    return Permission(value) if value else None
+
+
+def test_every_api_route_declares_its_permission(app) -> None:  # type: ignore[no-untyped-def]
+    undeclared = sorted(
+        f"{sorted(route.methods)} {route.path}"
+        for route in api_routes(app)
+        if declared_permission(route) is None and route.path not in PUBLIC_OR_SELF
+    )
+    assert not undeclared, (
+        "these API routes declare no permission; add **needs(Permission.X) to the route "
+        f"(or, for a route that truly needs none, add it to PUBLIC_OR_SELF): {undeclared}"
+    )
+
+
+def test_the_matrix_covers_the_resource_routes(app) -> None:  # type: ignore[no-untyped-def]
+    covered = {route.path for route in api_routes(app) if declared_permission(route)}
+    assert {
+        "/api/sessions",
+        "/api/sessions/{session_id}",
+        "/api/claims/{claim_id}",
+        "/api/audit-log",
+    } <= covered
+
+
+def _fill(path: str, ids: dict[str, int]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in ids, f"{path}: the access matrix has no id for {{{name}}}; add it to World.ids"
+        return str(ids[name])
+
+    return _PARAM.sub(one, path)
+
+
+def _requests(route: APIRoute, world: World, side: str) -> list[str]:
+    rows = world.own if side == "own" else world.other
+    if _PARAM.search(route.path):
+        return [_fill(route.path, rows.ids)]
+    if side == "own":
+        return [route.path, f"{route.path}?practice_id={rows.practice.id}"]
+    return [f"{route.path}?practice_id={rows.practice.id}"]
+
+
+def _expected(role: Role, permission: Permission, side: str) -> int:
+    if side == "other":
+        return 404
+    return 200 if can({role}, permission) else 403
+
+
+def test_access_matrix(client: TestClient, app, db: Session) -> None:  # type: ignore[no-untyped-def]
+    world = build_world(db)
+    routes = [route for route in api_routes(app) if declared_permission(route)]
+    assert len(routes) >= 13
+    tokens = {role: bearer(client, world.users[role].email) for role in Role}
+    wrong: list[str] = []
+    for route in routes:
+        permission = declared_permission(route)
+        assert permission is not None
+        assert route.methods <= {"GET", "HEAD"}, (
+            f"{route.path}: extend the matrix to writes before adding one"
+        )
+        for side in ("own", "other"):
+            for url in _requests(route, world, side):
+                anonymous = client.get(url)
+                if anonymous.status_code != 401:
+                    wrong.append(f"anonymous GET {url}: {anonymous.status_code}, expected 401")
+                for role in Role:
+                    expected = _expected(role, permission, side)
+                    response = client.get(url, headers=tokens[role])
+                    if response.status_code != expected:
+                        wrong.append(f"{role} GET {url}: {response.status_code}, expected {expected}")
+                    elif expected != 200 and response.json().get("error") not in {"not_found", "forbidden"}:
+                        wrong.append(f"{role} GET {url}: body {response.text[:80]}")
+    assert not wrong, "access matrix broken:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", [Role.THERAPIST, Role.CLIENT])
+def test_own_scope_roles_are_refused_someone_elses_records(
+    client: TestClient, db: Session, role: Role
+) -> None:
+    world = build_world(db)
+    assert world.therapist2_session is not None
+    headers = bearer(client, world.users[role].email)
+    response = client.get(f"/api/sessions/{world.therapist2_session.id}", headers=headers)
+    assert response.status_code == 404
+    response = client.get(f"/api/clients/{world.therapist2_session.client_id}", headers=headers)
+    assert response.status_code == 404
