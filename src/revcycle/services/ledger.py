@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -493,11 +493,12 @@ def check_ledger(session: Session, practice_id: int | None = None) -> LedgerChec
 
 
 def _in_practice(column: Any, practice_id: int | None) -> ColumnElement[bool]:
-    return column == practice_id if practice_id is not None else literal_column("1") == 1
+    return column == practice_id if practice_id is not None else true()
 
 
 def _count(session: Session, column: Any, practice_id: int | None) -> int:
-    return session.scalar(select(func.count()).where(_in_practice(column, practice_id))) or 0
+    query = select(func.count()).select_from(column.table).where(_in_practice(column, practice_id))
+    return session.scalar(query) or 0
 
 
 def _unbalanced_transactions(session: Session, practice_id: int | None) -> list[tuple[int, int]]:
