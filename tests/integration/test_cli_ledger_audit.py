@@ -126,5 +126,6 @@ def test_audit_verify_names_the_first_broken_link(installation: Installation) ->
     code, output = _run("audit", "verify", "--practice", str(installation.practice_id))
 
     assert code == 1
-    assert f"practice {installation.practice_id}: BROKEN at practice {installation.practice_id}, seq 2" in output
+    practice = installation.practice_id
+    assert f"practice {practice}: BROKEN at practice {practice}, seq 2" in output
     assert "was altered" in output
