@@ -131,7 +131,7 @@ def dashboard(ctx: Ctx) -> Response:
     ]
     chart = {
         "labels": json.dumps([STAGE_LABELS[s] for s in stages]),
-        "values": json.dumps([figures.stage_counts[s] for s in stages]),
+        "counts": json.dumps([figures.stage_counts[s] for s in stages]),
         "colours": json.dumps([STAGE_COLOURS[s] for s in stages]),
     }
     return ctx.render(

@@ -47,6 +47,7 @@
         data: { labels: labels, datasets: [{ data: values, backgroundColor: colours }] },
         options: {
           responsive: true,
+          animation: false,
           maintainAspectRatio: false,
           plugins: { legend: { display: false } },
           scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }
