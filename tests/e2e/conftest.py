@@ -108,7 +108,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout_s: float 
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310 -- localhost
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except OSError:
@@ -144,7 +144,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, env=env)  # noqa: S603 -- our own interpreter and module
+    process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
