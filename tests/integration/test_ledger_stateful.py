@@ -299,7 +299,7 @@ def test_random_money_histories_keep_the_books_right(engine: Engine) -> None:
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=int(os.environ.get("REVCYCLE_STATEFUL_EXAMPLES", "20")),
+            max_examples=int(os.environ.get("REVCYCLE_STATEFUL_EXAMPLES", "15")),
             stateful_step_count=25,
             deadline=None,
             database=None,

@@ -223,7 +223,7 @@ def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], 
 
 
 def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingLine]) -> None:
-    """Add each delta to its balance row with one atomic upsert per row.
+    """Add each delta to its balance row with an atomic upsert (one executemany).
 
     ``INSERT ... ON CONFLICT DO UPDATE SET balance = balance + delta`` is atomic on both
     databases; rows are touched in sorted order so that concurrent writers lock them in the
@@ -253,8 +253,7 @@ def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingL
             "updated_at": statement.excluded.updated_at,
         },
     )
-    for row in rows:
-        session.execute(upsert, row)
+    session.execute(upsert, rows)
 
 
 def _audit_posting(
