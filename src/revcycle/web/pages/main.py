@@ -196,7 +196,14 @@ def sessions_page(
 def session_page(ctx: Ctx, session_id: int) -> Response:
     detail = session_queries.get_session_detail(ctx.db, actor=ctx.actor, session_id=session_id)
     ctx.audit_clients("session", {detail.row.client_id})
-    return ctx.render("pages/session_detail.html", "sessions", detail=detail, row=detail.row)
+    can_view_claims = ctx.actor.scope(ctx.practice.id, Permission.VIEW_CLAIMS) > 0
+    return ctx.render(
+        "pages/session_detail.html",
+        "sessions",
+        detail=detail,
+        row=detail.row,
+        can_view_claims=can_view_claims,
+    )
 
 
 @router.get("/my-sessions")
