@@ -1,0 +1,73 @@
+"""services.sessions: stages derived in bulk (no query per session) and scoped by actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from revcycle.domain.permissions import Role
+from revcycle.domain.pipeline import PipelineStage
+from revcycle.services.sessions import SessionFilters, list_sessions, stage_counts
+from tests import factories as f
+
+
+@contextmanager
+def counting(db: Session) -> Iterator[list[str]]:
+    statements: list[str] = []
+    connection = db.connection()
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+
+
+def _sessions(db: Session, how_many: int) -> tuple[Any, Any]:
+    practice = f.make_practice(db)
+    billing = f.make_user(db, practice, Role.BILLING)
+    provider = f.make_provider(db, practice)
+    payer = f.make_payer(db)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    for index in range(how_many):
+        client = f.make_client(db, practice)
+        session = f.make_session(db, practice, client, provider, starts_at=start + timedelta(hours=index))
+        if index % 2:
+            f.make_claim(db, session, f.make_coverage(db, client, payer), status="submitted")
+    return practice, f.actor_for(db, billing)
+
+
+def test_a_page_of_sessions_costs_the_same_queries_whatever_its_size(db: Session) -> None:
+    small_practice, small_actor = _sessions(db, 2)
+    large_practice, large_actor = _sessions(db, 20)
+    with counting(db) as small:
+        list_sessions(db, actor=small_actor, practice_id=small_practice.id, limit=50)
+    with counting(db) as large:
+        page = list_sessions(db, actor=large_actor, practice_id=large_practice.id, limit=50)
+    assert len(page.items) == 20
+    assert len(large) == len(small)
+
+
+def test_stages_are_derived_and_counted(db: Session) -> None:
+    practice, actor = _sessions(db, 4)
+    counts = stage_counts(db, actor=actor, practice_id=practice.id)
+    assert counts[PipelineStage.SUBMITTED] == 2
+    assert counts[PipelineStage.DOCUMENTED] == 2
+    only = list_sessions(
+        db,
+        actor=actor,
+        practice_id=practice.id,
+        filters=SessionFilters(stage=PipelineStage.SUBMITTED),
+        limit=1,
+    )
+    assert only.total == 2
+    assert len(only.items) == 1
+    assert only.items[0].stage is PipelineStage.SUBMITTED
