@@ -21,6 +21,7 @@ from revcycle.services import auth
 from revcycle.services.actor import system_actor
 from revcycle.services.passwords import hash_password
 from revcycle.web.deps import SESSION_COOKIE, CurrentActor
+from revcycle.web.security import LOGIN_CSRF_COOKIE
 from tests.factories import actor_for, make_practice, make_user
 from tests.integration.conftest import BASE_URL, PASSWORD, csrf_from, login, session_csrf
 
@@ -93,6 +94,19 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(
     assert_sent_to_login(client.get("/account/password"))
     [ended] = web_sessions(db, biller)
     assert ended.ended_reason == "logout"
+
+
+def test_signing_in_again_replaces_the_old_session(client: TestClient, db: Session, biller: m.User) -> None:
+    login(client, biller.email)
+    first = client.cookies[SESSION_COOKIE]
+    assert client.get("/login").status_code == 303  # already signed in: no form
+    client.cookies.set(LOGIN_CSRF_COOKIE, "double-submitted")  # as a second tab's form would
+    answer = client.post(
+        "/login", data={"email": biller.email, "password": PASSWORD, "csrf_token": "double-submitted"}
+    )
+    assert answer.status_code == 303
+    assert client.cookies[SESSION_COOKIE] != first
+    assert [s.ended_reason for s in web_sessions(db, biller)] == ["replaced", None]
 
 
 def test_the_cookie_stores_only_a_hash(client: TestClient, db: Session, biller: m.User) -> None:

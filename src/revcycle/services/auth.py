@@ -571,11 +571,11 @@ def pending_mfa_session(
     return live[0]
 
 
-def logout(session: Session, cookie: str, *, now: datetime | None = None) -> None:
+def logout(session: Session, cookie: str, *, now: datetime | None = None, reason: str = "logout") -> None:
     web_session = _open_session(session, cookie)
     if web_session is not None:
         web_session.ended_at = now or utcnow()
-        web_session.ended_reason = "logout"
+        web_session.ended_reason = reason
         session.flush()
 
 

@@ -146,6 +146,11 @@ def login_submit(
         return _login_form(
             request, settings, next_url=next_url, email=email, error=exc.detail, status_code=exc.status_code
         )
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        auth_service.logout(
+            db, previous, reason="replaced"
+        )  # one browser, one session: never reuse an old id
     if result.mfa_pending:
         target = "/login/totp?next=" + quote(next_url, safe="")
     elif result.must_enroll_totp:
