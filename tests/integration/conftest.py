@@ -10,18 +10,12 @@ CSRF token and returns the response (a 303 on success).
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-
-with warnings.catch_warnings():
-    # Starlette 1.x prefers httpx2 and warns when it finds only httpx (a dev dependency
-    # today); the client works the same with either.
-    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
 
 from revcycle.config import Settings
 from revcycle.web.app import create_app
