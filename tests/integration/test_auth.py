@@ -618,6 +618,18 @@ def test_api_tokens_need_the_code_when_totp_is_on(client: TestClient, db: Sessio
     )
 
 
+def test_a_totp_code_is_accepted_only_once(client: TestClient, db: Session, biller: m.User) -> None:
+    secret = pyotp.random_base32()
+    biller.totp_secret = secret
+    biller.totp_enabled = True
+    db.flush()
+    body = {"email": biller.email, "password": PASSWORD, "totp_code": pyotp.TOTP(secret).now()}
+    assert client.post("/api/auth/token", json=body).status_code == 200
+    replayed = client.post("/api/auth/token", json=body)
+    assert replayed.status_code == 401
+    assert "totp_code" in replayed.json()["detail"]
+
+
 def test_admins_must_enroll_when_the_practice_requires_it(
     client: TestClient, db: Session, practice: m.Practice, admin: m.User
 ) -> None:

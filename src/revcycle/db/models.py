@@ -124,6 +124,8 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last time step whose code was accepted: a code is good once (no replay).
+    totp_last_step: Mapped[int] = mapped_column(BigId, default=0)
     password_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = created()
 

@@ -17,6 +17,7 @@ enrolled holds no admin rights there (the other roles stay) until enrollment is 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -582,12 +583,22 @@ def logout(session: Session, cookie: str, *, now: datetime | None = None, reason
 # --- second factor (TOTP) -----------------------------------------------------------------
 
 
-def _totp_matches(secret: str | None, code: str) -> bool:
+def _accept_totp(user: models.User, code: str, now: datetime) -> bool:
+    """True once per code: the code must match a time step later than the last accepted.
+
+    One step either side forgives a phone clock that is 30 seconds off; remembering the
+    step makes an overheard code useless for a second sign-in within its window.
+    """
     code = code.strip().replace(" ", "")
-    if not secret or not code.isdigit():
+    if not user.totp_secret or not code.isdigit():
         return False
-    # One step either side forgives a phone clock that is 30 seconds off.
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+    totp = pyotp.TOTP(user.totp_secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if step > (user.totp_last_step or 0) and hmac.compare_digest(totp.generate_otp(step), code):
+            user.totp_last_step = step
+            return True
+    return False
 
 
 def verify_totp(
@@ -610,7 +621,7 @@ def verify_totp(
     user = session.get(models.User, web_session.user_id)
     assert user is not None
     _check_not_locked(session, settings, user.email, now)
-    if not _totp_matches(user.totp_secret, code):
+    if not _accept_totp(user, code, now):
         error = _record_failure(session, settings, user.email, now)
         if isinstance(error, TooManyAttempts):
             web_session.ended_at = now
@@ -640,7 +651,7 @@ def confirm_totp_enrollment(session: Session, *, actor: Actor, user: models.User
     """Turn TOTP on once the user proves their app shows the right codes."""
     if user.totp_enabled:
         raise Conflict("two-factor sign-in is already set up")
-    if not _totp_matches(user.totp_secret, code):
+    if not _accept_totp(user, code, utcnow()):
         raise InvalidInput("code: that code is not correct; check the time on your phone and try again")
     user.totp_enabled = True
     session.flush()
@@ -677,7 +688,7 @@ def issue_token(
     """
     now = now or utcnow()
     user = _check_password(session, settings, email, password, now)
-    if user.totp_enabled and not _totp_matches(user.totp_secret, totp_code or ""):
+    if user.totp_enabled and not _accept_totp(user, totp_code or "", now):
         error = _record_failure(session, settings, user.email, now)
         if isinstance(error, TooManyAttempts):
             raise error
