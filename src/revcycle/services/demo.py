@@ -1,0 +1,850 @@
+"""The demo practice: a year of a growing counseling group, built through the services.
+
+`build_demo` writes "Riverbend Counseling Group": its billing entity and locations, nine
+clinicians, about 250 clients with guarantors and coverages, the payers it bills (global
+catalog, practice settings, portals, fee schedules, contracts), twelve months of sessions
+growing from about 150 to about 500 a month, and the money history those sessions made:
+claims, submissions, status changes by age (old claims paid, denied or appealed, recent ones
+in flight, the newest still drafts), ledger postings for charges, insurance payments with
+contractual adjustments, patient responsibility and patient payments, a few write-offs, and
+the open work items a billing person would find on a Monday.
+
+Reference data (payers, providers, clients, sessions, charges, claims) is written through
+the models, as an import would; every status change goes through `claims.transition_claim`
+and every amount through `ledger.post_transaction`, so the demo's books obey the same
+invariants as real ones. Everything is drawn from one `random.Random(seed)`: the same seed
+and `today` give the same practice. All people are invented (see `demo_data`).
+
+The caller owns the transaction (the CLI runs it in one unit of work).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from revcycle.db import models as m
+from revcycle.domain.npi import make_npi
+from revcycle.services import demo_data as d
+from revcycle.services.actor import Actor, system_actor
+
+__all__ = ["DemoSummary", "build_demo", "practice_exists"]
+
+MONTHS = 12
+FIRST_MONTH_SESSIONS = 150
+LAST_MONTH_SESSIONS = 500
+FLUSH_EVERY = 500
+
+
+@dataclass
+class DemoSummary:
+    """What the demo wrote, counted."""
+
+    skipped: bool = False
+    practice_id: int | None = None
+    seed: int = 0
+    today: date | None = None
+    organizations: int = 0
+    practices: int = 0
+    service_locations: int = 0
+    providers: int = 0
+    users: int = 0
+    payers: int = 0
+    payer_aliases: int = 0
+    insurance_portals: int = 0
+    practice_payers: int = 0
+    fee_schedules: int = 0
+    payer_contracts: int = 0
+    provider_enrollments: int = 0
+    clients: int = 0
+    guarantors: int = 0
+    coverages: int = 0
+    sessions: int = 0
+    charges: int = 0
+    claims: int = 0
+    submissions: int = 0
+    claim_events: int = 0
+    denials: int = 0
+    appeals: int = 0
+    payments: int = 0
+    ledger_transactions: int = 0
+    postings: int = 0
+    work_items: int = 0
+    sessions_by_month: list[int] = field(default_factory=list)
+    claims_by_status: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        """The summary as `name: value` lines for the command line."""
+        if self.skipped:
+            return ["a practice already exists: nothing built (--if-empty)"]
+        out = [f"practice id {self.practice_id}, seed {self.seed}, today {self.today}"]
+        for name in (
+            "organizations",
+            "practices",
+            "service_locations",
+            "providers",
+            "users",
+            "payers",
+            "payer_aliases",
+            "insurance_portals",
+            "practice_payers",
+            "fee_schedules",
+            "payer_contracts",
+            "provider_enrollments",
+            "clients",
+            "guarantors",
+            "coverages",
+            "sessions",
+            "charges",
+            "claims",
+            "submissions",
+            "claim_events",
+            "denials",
+            "appeals",
+            "payments",
+            "ledger_transactions",
+            "postings",
+            "work_items",
+        ):
+            out.append(f"{name.replace('_', ' ')}: {getattr(self, name):,}")
+        out.append("sessions by month: " + " ".join(str(n) for n in self.sessions_by_month))
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.claims_by_status.items()))
+        out.append(f"claims by status: {statuses}")
+        out.append(f"built in {self.seconds:.1f} s")
+        return out
+
+
+def practice_exists(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(m.Practice)) != 0
+
+
+def build_demo(
+    session: Session,
+    *,
+    seed: int = 7,
+    today: date | None = None,
+    scale: float = 1.0,
+    if_empty: bool = False,
+    actor: Actor | None = None,
+) -> DemoSummary:
+    """Build the demo practice in the caller's transaction and count what was written.
+
+    ``scale`` shrinks the clients and sessions (tests use 0.05); clinicians, payers and
+    logins stay whole. With ``if_empty``, nothing is done when any practice exists.
+    """
+    started = time.perf_counter()
+    if if_empty and practice_exists(session):
+        return DemoSummary(skipped=True, seed=seed)
+    tz = ZoneInfo(d.PRACTICE_TIMEZONE)
+    today = today or datetime.now(tz).date()
+    rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
+    builder = DemoBuilder(
+        session, rng=rng, today=today, tz=tz, scale=scale, actor=actor or system_actor("demo")
+    )
+    summary = builder.build()
+    summary.seed = seed
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (or earlier), clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def month_windows(today: date) -> list[tuple[date, date]]:
+    """Twelve consecutive month-long windows (first day, last day), the last ending today."""
+    return [
+        (add_months(today, k - MONTHS) + timedelta(days=1), add_months(today, k - MONTHS + 1))
+        for k in range(MONTHS)
+    ]
+
+
+def sessions_per_month(scale: float) -> list[int]:
+    """Geometric growth from the first month's count to the last's."""
+    ratio = (LAST_MONTH_SESSIONS / FIRST_MONTH_SESSIONS) ** (1 / (MONTHS - 1))
+    counts = [round(FIRST_MONTH_SESSIONS * ratio**k * scale) for k in range(MONTHS)]
+    return [max(count, 1) for count in counts]
+
+
+def normalize_alias(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+
+
+def _weighted(rng: random.Random, pairs: Sequence[tuple[str, int]]) -> str:
+    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+
+
+# --- the builder --------------------------------------------------------------------------
+
+
+@dataclass
+class _ClientPlan:
+    client: m.Client
+    guarantor: m.Guarantor
+    coverage: m.Coverage | None
+    payer_key: str
+    provider_index: int
+    minor: bool
+    diagnoses: list[str]
+    start_month: int
+    end_month: int
+    visits_weight: float
+
+
+@dataclass
+class BuiltSession:
+    """A session as written, with its charges and the client's plan (for the money history)."""
+
+    row: m.ServiceSession
+    charges: list[m.Charge]
+    plan: _ClientPlan
+
+
+@dataclass
+class _SessionPlan:
+    plan: _ClientPlan
+    starts_at: datetime
+    service_on: date
+    telehealth: bool
+
+
+class DemoBuilder:
+    def __init__(
+        self, session: Session, *, rng: random.Random, today: date, tz: ZoneInfo, scale: float, actor: Actor
+    ) -> None:
+        self.db = session
+        self.rng = rng
+        self.today = today
+        self.tz = tz
+        self.scale = scale
+        self.actor = actor
+        self.windows = month_windows(today)
+        self.end_of_today = datetime(today.year, today.month, today.day, 23, 59, tzinfo=tz).astimezone(UTC)
+        self.summary = DemoSummary(today=today)
+        self.payers: dict[str, m.Payer] = {}
+        self.payer_seeds = {seed.key: seed for seed in d.PAYERS}
+        self.practice_payers: dict[str, m.PracticePayer] = {}
+        self.portals: dict[str, m.InsurancePortal] = {}
+        self.providers: list[m.Provider] = []
+        self.locations: list[m.ServiceLocation] = []
+        self.fees: dict[str, dict[str, int]] = {}  # payer key (or "standard") -> code -> cents
+        self.allowed: dict[str, dict[str, int]] = {}  # payer key -> code -> allowed cents
+        self.clients: list[_ClientPlan] = []
+        self.users: dict[str, m.User] = {}
+
+    # -- orchestration --
+
+    def build(self) -> DemoSummary:
+        self.practice = self._practice()
+        self._locations()
+        self._providers()
+        self._payers()
+        self._portals_and_settings()
+        self._fee_schedules_and_contracts()
+        self._enrollments()
+        self._clients()
+        self._users()
+        sessions = self._sessions()
+        self._money(sessions)
+        self._count()
+        return self.summary
+
+    def add_and_flush(self, rows: Sequence[object]) -> None:
+        self.db.add_all(rows)
+        self.db.flush()
+
+    # -- practice, locations, providers --
+
+    def _practice(self) -> m.Practice:
+        line1, line2, city, state, postal = d.PRACTICE_ADDRESS
+        organization = m.Organization(name=d.ORGANIZATION_NAME, kind="practice")
+        practice = m.Practice(
+            organization=organization,
+            name=d.PRACTICE_NAME,
+            timezone=d.PRACTICE_TIMEZONE,
+            legal_name=d.PRACTICE_LEGAL_NAME,
+            tax_id=d.PRACTICE_TAX_ID,
+            group_npi=make_npi(d.PRACTICE_NPI_STEM),
+            taxonomy_code=d.PRACTICE_TAXONOMY,
+            address_line1=line1,
+            address_line2=line2,
+            city=city,
+            state=state,
+            postal_code=postal,
+            phone=d.PRACTICE_PHONE,
+            settings={"demo": True},
+        )
+        self.add_and_flush([practice])
+        self.summary.practice_id = practice.id
+        return practice
+
+    def _locations(self) -> None:
+        for seed in d.LOCATIONS:
+            line1, city, state, postal = seed.address
+            self.locations.append(
+                m.ServiceLocation(
+                    practice_id=self.practice.id,
+                    name=seed.name,
+                    place_of_service=seed.place_of_service,
+                    npi=self.practice.group_npi,
+                    address_line1=line1,
+                    city=city,
+                    state=state,
+                    postal_code=postal,
+                )
+            )
+        self.add_and_flush(self.locations)
+
+    def _providers(self) -> None:
+        for seed in d.CLINICIANS:
+            self.providers.append(
+                m.Provider(
+                    practice_id=self.practice.id,
+                    first_name=seed.first_name,
+                    last_name=seed.last_name,
+                    credentials=seed.credentials,
+                    npi=make_npi(seed.npi_stem),
+                    taxonomy_code=seed.taxonomy_code,
+                )
+            )
+        self.add_and_flush(self.providers)
+        for seed, provider in zip(d.CLINICIANS, self.providers, strict=True):
+            if seed.supervised_by is not None:
+                provider.supervising_provider_id = self.providers[seed.supervised_by].id
+        self.db.flush()
+
+    # -- payers --
+
+    def _payers(self) -> None:
+        """The global catalog: reuse a payer already there (same name and EDI id)."""
+        for seed in d.PAYERS:
+            payer = self.db.scalars(
+                select(m.Payer).where(m.Payer.name == seed.name, m.Payer.edi_payer_id == seed.edi_payer_id)
+            ).first()
+            if payer is None:
+                payer = m.Payer(name=seed.name, edi_payer_id=seed.edi_payer_id, kind=seed.kind)
+                self.add_and_flush([payer])
+            self.payers[seed.key] = payer
+            self._aliases(payer, (seed.name, *seed.aliases))
+
+    def _aliases(self, payer: m.Payer, names: Sequence[str]) -> None:
+        wanted = {normalize_alias(name): name for name in names}
+        taken = set(
+            self.db.scalars(select(m.PayerAlias.normalized).where(m.PayerAlias.normalized.in_(wanted)))
+        )
+        rows = [
+            m.PayerAlias(payer_id=payer.id, alias=alias, normalized=key)
+            for key, alias in wanted.items()
+            if key not in taken
+        ]
+        self.add_and_flush(rows)
+
+    def _portals_and_settings(self) -> None:
+        for seed in d.PORTALS:
+            self.portals[seed.key] = m.InsurancePortal(
+                practice_id=self.practice.id,
+                name=seed.name,
+                url=seed.url,
+                billing_route="portal",
+                login_instructions=seed.login_instructions,
+            )
+        self.add_and_flush(list(self.portals.values()))
+        for payer in d.PAYERS:
+            portal = self.portals[payer.portal] if payer.portal else None
+            self.practice_payers[payer.key] = m.PracticePayer(
+                practice_id=self.practice.id,
+                payer_id=self.payers[payer.key].id,
+                billing_route=payer.route,
+                portal_id=portal.id if portal else None,
+                timely_filing_days=payer.timely_filing_days,
+                appeal_days=payer.appeal_days,
+                requires_prior_auth=payer.key in {"tricare", "magellan"},
+            )
+        self.add_and_flush(list(self.practice_payers.values()))
+
+    def _fee_schedules_and_contracts(self) -> None:
+        start = add_months(self.today, -MONTHS - 1).replace(day=1)
+        self.fees["standard"] = dict(d.STANDARD_FEES)
+        self.fees["standard"][d.NO_SHOW_CODE] = d.NO_SHOW_FEE_CENTS
+        self._fee_schedule("Standard fees", None, self.fees["standard"], start)
+        for key, ratio in d.PAYER_FEE_RATIOS.items():
+            self.fees[key] = {code: _round_dollar(cents * ratio) for code, cents in d.STANDARD_FEES.items()}
+            self._fee_schedule(
+                f"{self.payers[key].name} fee schedule", self.payers[key].id, self.fees[key], start
+            )
+        for seed in d.PAYERS:
+            if seed.kind == "self_pay":
+                continue
+            base = self.fees.get(seed.key, d.STANDARD_FEES)
+            rates = {
+                code: _round_dollar(cents * seed.allowed_ratio) for code, cents in d.STANDARD_FEES.items()
+            }
+            if seed.key in d.PAYER_FEE_RATIOS:
+                rates = dict(base)  # government payers allow their own schedule
+            self.allowed[seed.key] = rates
+            contract = m.PayerContract(
+                practice_id=self.practice.id,
+                payer_id=self.payers[seed.key].id,
+                number=f"RCG-{seed.key.upper()[:6]}-{start.year}",
+                starts_on=start,
+            )
+            self.add_and_flush([contract])
+            self.add_and_flush(
+                [
+                    m.PayerContractRate(
+                        practice_id=self.practice.id,
+                        contract_id=contract.id,
+                        procedure_code=code,
+                        allowed_cents=cents,
+                    )
+                    for code, cents in rates.items()
+                ]
+            )
+            self.practice_payers[seed.key].contract_id = contract.id
+        self.db.flush()
+
+    def _fee_schedule(self, name: str, payer_id: int | None, rates: dict[str, int], start: date) -> None:
+        schedule = m.FeeSchedule(
+            practice_id=self.practice.id, name=name, payer_id=payer_id, effective_on=start
+        )
+        self.add_and_flush([schedule])
+        self.add_and_flush(
+            [
+                m.FeeScheduleRate(
+                    practice_id=self.practice.id,
+                    fee_schedule_id=schedule.id,
+                    procedure_code=code,
+                    amount_cents=cents,
+                )
+                for code, cents in rates.items()
+            ]
+        )
+
+    def _enrollments(self) -> None:
+        start = add_months(self.today, -MONTHS - 6).replace(day=1)
+        rows = []
+        for index, provider in enumerate(self.providers):
+            supervised = d.CLINICIANS[index].supervised_by is not None
+            for seed in d.PAYERS:
+                if seed.kind == "self_pay":
+                    continue
+                # The associate cannot bill Medicare under their own NPI.
+                in_network = not (supervised and seed.kind == "medicare")
+                rows.append(
+                    m.ProviderEnrollment(
+                        practice_id=self.practice.id,
+                        provider_id=provider.id,
+                        payer_id=self.payers[seed.key].id,
+                        in_network=in_network,
+                        effective_on=start,
+                        requires_supervisor=supervised,
+                    )
+                )
+        self.add_and_flush(rows)
+
+    # -- clients --
+
+    def _clients(self) -> None:
+        count = max(12, round(250 * self.scale))
+        plans = [self._client_plan(number) for number in range(1, count + 1)]
+        self.add_and_flush([p.client for p in plans])
+        for plan in plans:
+            plan.guarantor.client_id = plan.client.id
+            if plan.coverage is not None:
+                plan.coverage.client_id = plan.client.id
+        self.add_and_flush([p.guarantor for p in plans])
+        self.add_and_flush([p.coverage for p in plans if p.coverage is not None])
+        self.add_and_flush([c for p in plans for c in self._secondary(p)])
+        self.clients = plans
+
+    def _client_plan(self, number: int) -> _ClientPlan:
+        rng = self.rng
+        sex = rng.choice("FFFM")  # counseling practices see more women
+        first = rng.choice(d.FIRST_NAMES_F if sex == "F" else d.FIRST_NAMES_M)
+        last = rng.choice(d.LAST_NAMES)
+        minor = rng.random() < 0.18
+        age = rng.randint(6, 17) if minor else int(rng.triangular(18, 82, 34))
+        dob = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
+        town = rng.choices(d.TOWNS, weights=[t.weight for t in d.TOWNS])[0]
+        street = f"{rng.randint(2, 980)} {rng.choice(d.STREET_NAMES)}"
+        phone = f"({town.area_code}) 555-01{rng.randint(0, 99):02d}"
+        client = m.Client(
+            practice_id=self.practice.id,
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+            sex=sex,
+            address_line1=street,
+            city=town.city,
+            state=town.state,
+            postal_code=town.postal_code,
+            phone=phone,
+            email="" if minor else f"{first.lower()}.{last.lower()}{number}@example.com",
+            external_ids={"simplepractice": f"SP-{100000 + number}"},
+        )
+        guarantor = self._guarantor(client, minor, number)
+        payer_key = self._payer_for(age)
+        coverage = self._coverage(client, guarantor, payer_key, minor) if payer_key != "self_pay" else None
+        provider_index = self._provider_for(minor)
+        pool = d.CHILD_DIAGNOSES if minor else d.ADULT_DIAGNOSES
+        diagnoses = [_weighted(rng, pool)]
+        if rng.random() < 0.3:
+            second = _weighted(rng, pool)
+            if second != diagnoses[0]:
+                diagnoses.append(second)
+        # Growth: later months bring more new clients; some clients finish therapy.
+        start_month = min(MONTHS - 1, int(rng.triangular(0, MONTHS, MONTHS * 0.75)))
+        if number <= max(3, round(0.2 * 250 * self.scale)):
+            start_month = 0  # the practice's original caseload
+        end_month = MONTHS if rng.random() < 0.8 else rng.randint(start_month + 2, MONTHS + 1)
+        weight = rng.choice((1.0, 1.0, 0.6, 0.35))  # weekly, weekly, every other week, monthly
+        return _ClientPlan(
+            client,
+            guarantor,
+            coverage,
+            payer_key,
+            provider_index,
+            minor,
+            diagnoses,
+            start_month,
+            end_month,
+            weight,
+        )
+
+    def _guarantor(self, client: m.Client, minor: bool, number: int) -> m.Guarantor:
+        if not minor:
+            return m.Guarantor(
+                practice_id=self.practice.id,
+                relationship_to_client="self",
+                first_name=client.first_name,
+                last_name=client.last_name,
+                address_line1=client.address_line1,
+                city=client.city,
+                state=client.state,
+                postal_code=client.postal_code,
+                phone=client.phone,
+                email=client.email,
+            )
+        parent_sex = self.rng.choice("FFM")
+        parent = self.rng.choice(d.FIRST_NAMES_F if parent_sex == "F" else d.FIRST_NAMES_M)
+        return m.Guarantor(
+            practice_id=self.practice.id,
+            relationship_to_client="parent",
+            first_name=parent,
+            last_name=client.last_name,
+            address_line1=client.address_line1,
+            city=client.city,
+            state=client.state,
+            postal_code=client.postal_code,
+            phone=client.phone,
+            email=f"{parent.lower()}.{client.last_name.lower()}{number}@example.com",
+        )
+
+    def _payer_for(self, age: int) -> str:
+        if self.rng.random() < 0.08:
+            return "self_pay"
+        if age >= 65:
+            return "medicare" if self.rng.random() < 0.85 else "aetna"
+        insured = [s for s in d.PAYERS if s.share and s.key != "medicare"]
+        return self.rng.choices([s.key for s in insured], weights=[s.share for s in insured])[0]
+
+    def _coverage(self, client: m.Client, guarantor: m.Guarantor, payer_key: str, minor: bool) -> m.Coverage:
+        seed = self.payer_seeds[payer_key]
+        subscriber_dob = client.date_of_birth
+        if minor:
+            subscriber_dob = self.today - timedelta(days=self.rng.randint(30, 52) * 365)
+        assert subscriber_dob is not None
+        return m.Coverage(
+            practice_id=self.practice.id,
+            payer_id=self.payers[payer_key].id,
+            member_id=f"{seed.member_prefix}{self.rng.randint(10**8, 10**9 - 1)}",
+            group_number=""
+            if seed.kind in {"medicare", "medicaid"}
+            else f"G{self.rng.randint(10000, 99999)}",
+            priority="primary",
+            relationship_to_subscriber="child" if minor else "self",
+            subscriber_first_name=guarantor.first_name,
+            subscriber_last_name=guarantor.last_name,
+            subscriber_date_of_birth=subscriber_dob,
+            subscriber_sex="U" if minor else client.sex,
+            effective_on=add_months(self.today, -MONTHS - self.rng.randint(1, 36)).replace(day=1),
+            copay_cents=self.rng.choice(seed.copay_cents),
+        )
+
+    def _secondary(self, plan: _ClientPlan) -> list[m.Coverage]:
+        """About one insured client in ten has a second plan (a spouse's, or a Medigap)."""
+        if plan.coverage is None or self.rng.random() >= 0.11:
+            return []
+        key = "horizon" if plan.payer_key != "horizon" else "aetna"
+        seed = self.payer_seeds[key]
+        primary = plan.coverage
+        return [
+            m.Coverage(
+                practice_id=self.practice.id,
+                client_id=plan.client.id,
+                payer_id=self.payers[key].id,
+                member_id=f"{seed.member_prefix}{self.rng.randint(10**8, 10**9 - 1)}",
+                group_number=f"G{self.rng.randint(10000, 99999)}",
+                priority="secondary",
+                relationship_to_subscriber=primary.relationship_to_subscriber,
+                subscriber_first_name=primary.subscriber_first_name,
+                subscriber_last_name=primary.subscriber_last_name,
+                subscriber_date_of_birth=primary.subscriber_date_of_birth,
+                subscriber_sex=primary.subscriber_sex,
+                effective_on=primary.effective_on,
+            )
+        ]
+
+    def _provider_for(self, minor: bool) -> int:
+        weights = [3 if d.CLINICIANS[i].does_family and minor else 2 for i in range(len(d.CLINICIANS))]
+        weights[-1] = 1  # the associate carries a smaller caseload
+        return self.rng.choices(range(len(d.CLINICIANS)), weights=weights)[0]
+
+    # -- users --
+
+    def _users(self) -> None:
+        from revcycle.services.auth import create_user
+
+        for login in d.DEMO_LOGINS:
+            existing = self.db.scalars(select(m.User).where(m.User.email == login.email)).first()
+            if existing is None:
+                user = create_user(
+                    self.db,
+                    actor=self.actor,
+                    email=login.email,
+                    full_name=login.full_name,
+                    password=d.DEMO_PASSWORD,
+                    practice_id=self.practice.id,
+                    role=login.role,
+                )
+            else:  # a second demo practice in the same database: same logins, new membership
+                user = existing
+                self.add_and_flush(
+                    [m.Membership(user_id=user.id, practice_id=self.practice.id, role=login.role)]
+                )
+            self.users[login.role if login.email != "director@demo.test" else "director"] = user
+        self.providers[0].user_id = self.users["therapist"].id
+        portal_client = self.clients[0].client
+        portal_client.user_id = self.users["client"].id
+        self.db.flush()
+
+    # -- sessions --
+
+    def _sessions(self) -> list[BuiltSession]:
+        plans = self._session_plans()
+        plans.sort(key=lambda p: (p.starts_at, p.plan.client.id))
+        first_seen: set[int] = set()
+        built: list[BuiltSession] = []
+        for plan in plans:
+            intake = plan.plan.client.id not in first_seen
+            first_seen.add(plan.plan.client.id)
+            row, charges = self._session(plan, intake)
+            built.append(BuiltSession(row, charges, plan.plan))
+        for start in range(0, len(built), FLUSH_EVERY):
+            self._flush_sessions(built[start : start + FLUSH_EVERY])
+        return built
+
+    def _flush_sessions(self, batch: list[BuiltSession]) -> None:
+        self.add_and_flush([b.row for b in batch])
+        for b in batch:
+            for charge in b.charges:
+                charge.session_id = b.row.id
+        self.add_and_flush([c for b in batch for c in b.charges])
+
+    def _session_plans(self) -> list[_SessionPlan]:
+        out: list[_SessionPlan] = []
+        taken: set[tuple[int, date]] = set()
+        provider_slots: set[tuple[int, datetime]] = set()
+        counts = sessions_per_month(self.scale)
+        self.summary.sessions_by_month = counts
+        for month, ((first, last), count) in enumerate(zip(self.windows, counts, strict=True)):
+            active = [p for p in self.clients if p.start_month <= month < p.end_month]
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            workdays = [day for day in days if day.weekday() < 5] or days
+            made = 0
+            attempts = 0
+            while made < count and attempts < count * 50:
+                attempts += 1
+                plan = self.rng.choices(active, weights=[p.visits_weight for p in active])[0]
+                day = self.rng.choice(workdays if self.rng.random() < 0.93 else days)
+                if (plan.client.id, day) in taken:
+                    continue
+                hour = self.rng.randint(8, 19)
+                local = datetime(day.year, day.month, day.day, hour, 0, tzinfo=self.tz)
+                starts_at = local.astimezone(UTC)
+                if (plan.provider_index, starts_at) in provider_slots:
+                    continue
+                taken.add((plan.client.id, day))
+                provider_slots.add((plan.provider_index, starts_at))
+                out.append(_SessionPlan(plan, starts_at, day, self.rng.random() < 0.38))
+                made += 1
+        return out
+
+    def _session(self, plan: _SessionPlan, intake: bool) -> tuple[m.ServiceSession, list[m.Charge]]:
+        rng = self.rng
+        age_days = (self.today - plan.service_on).days
+        status = rng.choices(["show", "no_show", "late_cancel", "canceled"], weights=[88, 5, 4, 3])[0]
+        if intake:
+            status = "show"
+        codes, minutes = self._codes(plan, intake)
+        note_status, locked_at = "none", None
+        if status == "show":
+            note_status = self._note_status(age_days)
+            if note_status == "locked":
+                locked_at = plan.starts_at + timedelta(hours=rng.randint(2, 60))
+        location = self.locations[1 if plan.telehealth else 0]
+        service_session = m.ServiceSession(
+            practice_id=self.practice.id,
+            client_id=plan.plan.client.id,
+            provider_id=self.providers[plan.plan.provider_index].id,
+            location_id=location.id,
+            starts_at=plan.starts_at,
+            service_on=plan.service_on,
+            duration_minutes=minutes,
+            place_of_service=("10" if rng.random() < 0.8 else "02") if plan.telehealth else "11",
+            appointment_status=status,
+            note_status=note_status,
+            note_locked_at=min(locked_at, self.end_of_today) if locked_at else None,
+            self_pay=plan.plan.coverage is None,
+            source="simplepractice",
+            external_id=f"SP-APPT-{rng.randint(10**7, 10**8 - 1)}",
+        )
+        charges = self._charges(plan, status, codes)
+        return service_session, charges
+
+    def _note_status(self, age_days: int) -> str:
+        roll = self.rng.random()
+        if age_days > 14:
+            return "locked" if roll < 0.975 else "draft"
+        if age_days > 3:
+            return "locked" if roll < 0.75 else ("draft" if roll < 0.95 else "none")
+        return "locked" if roll < 0.35 else ("draft" if roll < 0.85 else "none")
+
+    def _codes(self, plan: _SessionPlan, intake: bool) -> tuple[list[str], int]:
+        rng = self.rng
+        if intake:
+            codes = ["90791"]
+            minutes = rng.choice((55, 60, 60, 75))
+        else:
+            roll = rng.random()
+            family = d.CLINICIANS[plan.plan.provider_index].does_family
+            if roll < 0.01:
+                minutes = rng.choice((60, 65, 90))
+                codes = ["90839", "90840"] if minutes >= 75 else ["90839"]
+            elif roll < 0.04:
+                codes, minutes = ["90853"], 90
+            elif family and roll < 0.25:
+                codes, minutes = [rng.choice(("90847", "90847", "90846"))], rng.choice((50, 50, 55))
+            else:
+                code = rng.choices(["90837", "90834", "90832"], weights=[50, 40, 10])[0]
+                span = {"90837": (53, 60), "90834": (38, 52), "90832": (25, 35)}[code]
+                codes, minutes = [code], rng.randint(*span)
+        if plan.plan.minor and codes[0] in {"90791", "90832", "90834", "90837"} and rng.random() < 0.12:
+            codes.append("90785")
+        return codes, minutes
+
+    def _charges(self, plan: _SessionPlan, status: str, codes: list[str]) -> list[m.Charge]:
+        if status == "canceled":
+            return []
+        if status in {"no_show", "late_cancel"}:
+            if self.rng.random() >= 0.7:
+                return []
+            return [
+                m.Charge(
+                    practice_id=self.practice.id,
+                    procedure_code=d.NO_SHOW_CODE,
+                    fee_cents=d.NO_SHOW_FEE_CENTS,
+                    diagnosis_codes=[],
+                    diagnosis_pointers="",
+                    patient_only=True,
+                )
+            ]
+        fees = self.fees.get(plan.plan.payer_key, self.fees["standard"])
+        modifiers = "95" if plan.telehealth else ""
+        pointers = "".join(str(n) for n in range(1, len(plan.plan.diagnoses) + 1))
+        return [
+            m.Charge(
+                practice_id=self.practice.id,
+                procedure_code=code,
+                modifiers=modifiers,
+                units=1,
+                fee_cents=fees[code],
+                diagnosis_codes=list(plan.plan.diagnoses),
+                diagnosis_pointers=pointers,
+            )
+            for code in codes
+        ]
+
+    # -- money --
+
+    def _money(self, sessions: list[BuiltSession]) -> None:
+        from revcycle.services.demo_money import build_money_history
+
+        build_money_history(self, sessions)
+
+    # -- counting --
+
+    def _count(self) -> None:
+        pid = self.practice.id
+        s = self.summary
+        by_practice = {
+            "service_locations": m.ServiceLocation,
+            "providers": m.Provider,
+            "insurance_portals": m.InsurancePortal,
+            "practice_payers": m.PracticePayer,
+            "fee_schedules": m.FeeSchedule,
+            "payer_contracts": m.PayerContract,
+            "provider_enrollments": m.ProviderEnrollment,
+            "clients": m.Client,
+            "guarantors": m.Guarantor,
+            "coverages": m.Coverage,
+            "sessions": m.ServiceSession,
+            "charges": m.Charge,
+            "claims": m.Claim,
+            "submissions": m.Submission,
+            "claim_events": m.ClaimEvent,
+            "denials": m.Denial,
+            "appeals": m.Appeal,
+            "payments": m.Payment,
+            "ledger_transactions": m.LedgerTransaction,
+            "postings": m.Posting,
+            "work_items": m.WorkItem,
+        }
+        for name, model in by_practice.items():
+            column = model.practice_id  # type: ignore[attr-defined]
+            setattr(s, name, self.db.scalar(select(func.count()).where(column == pid)) or 0)
+        s.organizations = 1
+        s.practices = 1
+        s.users = self.db.scalar(select(func.count()).where(m.Membership.practice_id == pid)) or 0
+        s.payers = len(self.payers)
+        s.payer_aliases = (
+            self.db.scalar(
+                select(func.count()).where(m.PayerAlias.payer_id.in_([p.id for p in self.payers.values()]))
+            )
+            or 0
+        )
+        rows = self.db.execute(
+            select(m.Claim.status, func.count()).where(m.Claim.practice_id == pid).group_by(m.Claim.status)
+        )
+        s.claims_by_status = dict(rows.all())
+
+
+def _round_dollar(cents: float) -> int:
+    return round(cents / 100) * 100

@@ -1,0 +1,81 @@
+"""Background jobs: Huey tasks, each a thin wrapper that opens a unit of work and calls a service.
+
+Huey stores its queue in a SQLite file under `var/` by default, or in Redis when
+REVCYCLE_HUEY_REDIS_URL is set (many workers on many machines). `revcycle worker` runs the
+consumer; `revcycle run` starts one next to the web app.
+
+Periodic jobs:
+
+* `ledger_check` (nightly at 07:30 UTC, the small hours on the US east coast): recompute
+  every practice's balances from the postings and open a critical alert on any discrepancy;
+* `expire_web_sessions` (every 10 minutes): end sessions past their idle or absolute limit,
+  so the sessions list and the audit of who is signed in stay true between requests.
+"""
+
+from __future__ import annotations
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from sqlalchemy.orm import Session, sessionmaker
+
+from revcycle.config import Settings, get_settings
+from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
+from revcycle.services import housekeeping
+from revcycle.services.actor import system_actor
+
+HUEY_NAME = "revcycle"
+
+
+def build_huey(settings: Settings) -> Huey:
+    """SQLite storage by default, Redis when a URL is configured; inline when `immediate`."""
+    if settings.huey_redis_url:
+        return RedisHuey(HUEY_NAME, url=settings.huey_redis_url, immediate=settings.huey_immediate)
+    path = settings.huey_sqlite_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(HUEY_NAME, filename=str(path), immediate=settings.huey_immediate)
+
+
+# The one exception to "nothing at import time": Huey's consumer (`revcycle worker`) finds the
+# tasks through this module-level instance, and the @huey decorators below need it to exist
+# when the module is imported. It only opens a connection to its queue when first used; the
+# database engine is still built lazily, by `session_factory()`.
+huey = build_huey(get_settings())
+
+_session_factory: sessionmaker[Session] | None = None
+
+
+def session_factory() -> sessionmaker[Session]:
+    """The worker's session factory, built from the settings on first use."""
+    global _session_factory  # noqa: PLW0603 -- one per worker process, built lazily
+    if _session_factory is None:
+        _session_factory = make_session_factory(engine_from_settings(get_settings()))
+    return _session_factory
+
+
+def use_session_factory(factory: sessionmaker[Session] | None) -> None:
+    """Point the tasks at another database (an embedding process, or a test); None resets."""
+    global _session_factory  # noqa: PLW0603
+    _session_factory = factory
+
+
+def run_ledger_check(factory: sessionmaker[Session]) -> int:
+    """Check every practice's books in one unit of work; return how many disagree."""
+    with unit_of_work(factory) as session:
+        outcomes = housekeeping.check_books(session, actor=system_actor("ledger_check"))
+    return sum(1 for outcome in outcomes if outcome.problems)
+
+
+def run_expire_web_sessions(factory: sessionmaker[Session], settings: Settings) -> int:
+    """End stale web sessions in one unit of work; return how many were ended."""
+    with unit_of_work(factory) as session:
+        return housekeeping.end_stale_web_sessions(session, settings)
+
+
+@huey.periodic_task(crontab(minute="30", hour="7"), name="ledger_check")  # type: ignore[untyped-decorator]
+def ledger_check() -> int:
+    return run_ledger_check(session_factory())
+
+
+@huey.periodic_task(crontab(minute="*/10"), name="expire_web_sessions")  # type: ignore[untyped-decorator]
+def expire_web_sessions() -> int:
+    return run_expire_web_sessions(session_factory(), get_settings())
