@@ -6,6 +6,7 @@ foreground; when the web server stops (Ctrl-C, SIGTERM) the worker is stopped to
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -35,6 +36,7 @@ def worker(workers: int = WorkersOption) -> None:
     """Run the background job worker (Huey consumer) in the foreground."""
     from revcycle.tasks import huey
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     consumer = huey.create_consumer(workers=workers, worker_type="thread")
     consumer.run()
 

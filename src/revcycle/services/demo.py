@@ -732,9 +732,9 @@ class DemoBuilder:
     def _note_status(self, age_days: int) -> str:
         roll = self.rng.random()
         if age_days > 14:
-            return "locked" if roll < 0.975 else "draft"
+            return "locked" if roll < 0.993 else "draft"
         if age_days > 3:
-            return "locked" if roll < 0.75 else ("draft" if roll < 0.95 else "none")
+            return "locked" if roll < 0.85 else ("draft" if roll < 0.97 else "none")
         return "locked" if roll < 0.35 else ("draft" if roll < 0.85 else "none")
 
     def _codes(self, plan: _SessionPlan, intake: bool) -> tuple[list[str], int]:

@@ -245,7 +245,7 @@ class MoneyHistory:
             plan.accepted_on = submitted + timedelta(days=rng.randint(1, 2))
         else:
             plan.accepted_on = submitted + timedelta(days=rng.randint(1, 5))
-        if rng.random() < 0.03:
+        if rng.random() < 0.015:
             return  # the payer never answers: a follow-up for the work queue
         low, high = DAYS_TO_PAY.get(plan.payer_key, DEFAULT_DAYS_TO_PAY)
         decided = submitted + timedelta(days=rng.randint(low, high))
@@ -274,7 +274,7 @@ class MoneyHistory:
             if rng.random() < 0.6:
                 plan.appeal_won_on = plan.appealed_on + timedelta(days=rng.randint(21, 45))
                 self._plan_amounts(plan, partial=False)
-        elif rng.random() < 0.5:
+        elif rng.random() < 0.75:
             plan.written_off_on = plan.decided_on + timedelta(days=rng.randint(30, 75))
 
     def _plan_amounts(self, plan: ClaimPlan, *, partial: bool) -> None:
