@@ -57,7 +57,7 @@ FLUSH_EVERY = 500
 # The event loop lets go of the rows it has written every so many events: a session holding
 # tens of thousands of objects makes every ORM-enabled UPDATE (the audit head's, for one)
 # scan them all, and the build turns quadratic.
-RELEASE_EVERY = 250
+RELEASE_EVERY = 100
 
 # (group, CARC, category, default action), weighted
 DENIALS: tuple[tuple[str, str, str, str, int], ...] = (
