@@ -95,6 +95,9 @@ def record(
         update(AuditHead)
         .where(AuditHead.practice_id == practice_id)
         .values(seq=row.seq, hash=row.hash)
+        # The head is never loaded as an object here: skip scanning the identity map,
+        # which would cost O(objects in the session) per audit row.
+        .execution_options(synchronize_session=False)
     )
     session.flush()
     return row
