@@ -49,7 +49,7 @@ from .rows import (
     NoteStatus,
     PayerRef,
 )
-from .values import CellError, is_blank, parse_amount, parse_count, parse_datetime, parse_time
+from .values import BLANKS, CellError, parse_amount, parse_count, parse_datetime, parse_time
 
 __all__ = [
     "Column",
@@ -159,7 +159,7 @@ class _Cells:
 
     def _required(self, field: str) -> str | None:
         text = self.raw(field)
-        if text is None or is_blank(text):
+        if text is None or text.strip() in BLANKS:
             shown = quote(text or "")
             self.report(field, "csv.required", f"{shown} is blank, and a value is required here")
             return None
@@ -167,7 +167,7 @@ class _Cells:
 
     def text(self, field: str) -> str | None:
         text = self.raw(field)
-        return None if text is None or is_blank(text) else text.strip()
+        return None if text is None or text.strip() in BLANKS else text.strip()
 
     def required_text(self, field: str) -> str:
         text = self._required(field)
@@ -178,7 +178,7 @@ class _Cells:
         text = self.raw(field)
         if text is None:
             return None
-        if is_blank(text):
+        if text.strip() in BLANKS:
             return blank
         try:
             return parse_amount(text)
@@ -196,7 +196,7 @@ class _Cells:
 
     def moment(self, field: str) -> tuple[datetime, bool] | None:
         text = self.raw(field)
-        if text is None or is_blank(text):
+        if text is None or text.strip() in BLANKS:
             return None
         try:
             return parse_datetime(text)
@@ -218,7 +218,7 @@ class _Cells:
 
     def time_value(self, field: str) -> time | None:
         text = self.raw(field)
-        if text is None or is_blank(text):
+        if text is None or text.strip() in BLANKS:
             return None
         try:
             return parse_time(text)
@@ -228,7 +228,7 @@ class _Cells:
 
     def count(self, field: str) -> int | None:
         text = self.raw(field)
-        if text is None or is_blank(text):
+        if text is None or text.strip() in BLANKS:
             return None
         try:
             return parse_count(text)
@@ -243,7 +243,7 @@ class _Cells:
 
     def choice(self, field: str, options: Mapping[str, _E], what: str) -> _E | None:
         text = self.raw(field)
-        if text is None or is_blank(text):
+        if text is None or text.strip() in BLANKS:
             return None
         found = options.get(_choice_key(text))
         if found is None:

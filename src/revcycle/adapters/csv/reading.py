@@ -188,7 +188,7 @@ def _records(table: CsvTable) -> Iterator[tuple[int, list[str]]]:
     """Every non-blank record of the file (header included) with the line it starts on."""
     with _open_binary(table.source) as binary:
         text = io.TextIOWrapper(binary, encoding=table.encoding, newline="")
-        reader = csv.reader(text, delimiter=table.delimiter)
+        reader = csv.reader(text, delimiter=table.delimiter, strict=True)
         line = 0
         try:
             for cells in reader:

@@ -23,6 +23,7 @@ from revcycle.money import MoneyError, parse_cents
 from .reading import quote
 
 __all__ = [
+    "BLANKS",
     "CellError",
     "is_blank",
     "parse_amount",
@@ -32,7 +33,7 @@ __all__ = [
     "parse_time",
 ]
 
-_BLANKS = frozenset({"", "--"})
+BLANKS = frozenset({"", "--"})  # what a stripped blank cell reads
 _CACHE_SIZE = 1 << 16
 _US_DATE = re.compile(
     r"(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})"
@@ -41,6 +42,10 @@ _US_DATE = re.compile(
 _ISO_DATE = re.compile(
     r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
     r"(?:[ T](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?"
+)
+_PLAIN_AMOUNT = re.compile(
+    r" *(?P<sign>-?)\$?(?P<whole>[0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15})(?:\.(?P<cents>[0-9]{1,2}))? *",
+    re.ASCII,
 )
 _COUNT = re.compile(r"(?P<whole>[0-9]+)(?:\.0*)?")
 
@@ -56,12 +61,18 @@ class CellError(ValueError):
 
 def is_blank(text: str) -> bool:
     """Empty, spaces only, or the ``--`` exports write for "none"."""
-    return text.strip() in _BLANKS
+    return text.strip() in BLANKS
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def parse_amount(text: str) -> int:
     """Cents from ``"$3,033.66"``, ``"160.0 "``, ``"(12.00)"``; refuses sub-cent precision."""
+    # The usual "1,234.56" is read directly (the same result as parse_cents, tested);
+    # parse_cents settles everything else, including every refusal.
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is not None:
+        cents = int(plain["whole"].replace(",", "")) * 100 + int((plain["cents"] or "0").ljust(2, "0"))
+        return -cents if plain["sign"] else cents
     try:
         return parse_cents(text)
     except MoneyError as exc:
