@@ -237,6 +237,9 @@ class DemoBuilder:
         self.actor = actor
         self.windows = month_windows(today)
         self.end_of_today = datetime(today.year, today.month, today.day, 23, 59, tzinfo=tz).astimezone(UTC)
+        # The demo's "now" is noon of `today` (not the wall clock, so a seed always builds the
+        # same practice): the afternoon's appointments are still scheduled.
+        self.now = datetime(today.year, today.month, today.day, 12, 0, tzinfo=tz).astimezone(UTC)
         self.summary = DemoSummary(today=today)
         self.payers: dict[str, m.Payer] = {}
         self.payer_seeds = {seed.key: seed for seed in d.PAYERS}
@@ -703,6 +706,8 @@ class DemoBuilder:
         status = rng.choices(["show", "no_show", "late_cancel", "canceled"], weights=[88, 5, 4, 3])[0]
         if intake:
             status = "show"
+        if plan.starts_at > self.now:
+            status = "scheduled"
         codes, minutes = self._codes(plan, intake)
         note_status, locked_at = "none", None
         if status == "show":
