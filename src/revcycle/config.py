@@ -59,7 +59,8 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
-        return self.environment == "production"
+        """Cookies are sent over HTTPS only, everywhere but a developer's own machine."""
+        return self.environment != "development"
 
     @property
     def huey_sqlite_path(self) -> Path:

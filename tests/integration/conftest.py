@@ -21,7 +21,7 @@ from revcycle.config import Settings
 from revcycle.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
-BASE_URL = "http://testserver"
+BASE_URL = "https://testserver"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

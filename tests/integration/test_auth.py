@@ -86,6 +86,7 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
     assert "Path=/" in cookie
+    assert "; secure" in cookie.lower()  # HTTPS only outside development
     assert client.get("/account/password").status_code == 200
     assert client.get("/api/me").json()["user"]["email"] == biller.email
 
