@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
-from revcycle.config import get_settings
-from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
+from revcycle.cli.transaction import run_in_transaction
 from revcycle.domain.problems import Problem
 from revcycle.services import audit
 
@@ -23,15 +23,12 @@ def verify(
     practice: Annotated[int | None, typer.Option(help="Only this practice id.")] = None,
 ) -> None:
     """Verify the audit log's hash chain; exit 1 when broken."""
-    engine = engine_from_settings(get_settings())
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            if practice is None:
-                results = audit.verify_all(session)
-            else:
-                results = {practice: audit.verify_chain(session, practice)}
-    finally:
-        engine.dispose()
+    def verify_chains(session: Session) -> dict[int, list[Problem]]:
+        if practice is None:
+            return audit.verify_all(session)
+        return {practice: audit.verify_chain(session, practice)}
+
+    results = run_in_transaction(verify_chains)
     broken = {pid: problems for pid, problems in results.items() if problems}
     for practice_id, problems in sorted(results.items()):
         typer.echo(_line(practice_id, problems))

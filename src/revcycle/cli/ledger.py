@@ -9,35 +9,17 @@ system.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from revcycle.config import get_settings
-from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
-from revcycle.errors import RevcycleError
+from revcycle.cli.transaction import run_in_transaction
 from revcycle.services import ledger
 from revcycle.services.actor import system_actor
 
 app = typer.Typer(no_args_is_help=True)
 
-T = TypeVar("T")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-
-
-def _run(work: Callable[[Session], T]) -> T:
-    """Run one transaction; a refused request prints its reason and exits 1."""
-    engine = engine_from_settings(get_settings())
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            return work(session)
-    except RevcycleError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -45,7 +27,7 @@ def check(
     practice: Annotated[int | None, typer.Option(help="Only this practice id.")] = None,
 ) -> None:
     """Recompute every balance from the postings; exit 1 on any discrepancy."""
-    result = _run(lambda session: ledger.check_ledger(session, practice))
+    result = run_in_transaction(lambda session: ledger.check_ledger(session, practice))
     scope = f"practice {practice}" if practice is not None else "all practices"
     typer.echo(
         f"ledger check ({scope}): {result.transactions} transactions, {result.postings} postings, "
@@ -71,7 +53,7 @@ def close_period(
         typer.echo(f"error: --month {month!r} is not YYYY-MM", err=True)
         raise typer.Exit(2)
     year, number = int(matched[1]), int(matched[2])
-    period = _run(
+    period = run_in_transaction(
         lambda session: ledger.close_period(
             session, actor=system_actor("cli"), practice_id=practice, year=year, month=number
         )

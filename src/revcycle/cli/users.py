@@ -9,41 +9,25 @@ shell history and process lists. No account is ever created without being asked 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revcycle.config import get_settings
+from revcycle.cli.transaction import run_in_transaction
 from revcycle.db import models
-from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
 from revcycle.domain.permissions import Role
-from revcycle.errors import NotFound, RevcycleError
+from revcycle.errors import NotFound
 from revcycle.services import auth
 from revcycle.services.actor import system_actor
 
 app = typer.Typer(no_args_is_help=True)
 
-T = TypeVar("T")
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
 ]
-
-
-def _run(work: Callable[[Session], T]) -> T:
-    """Run one transaction; a refused request prints its reason and exits 1."""
-    engine = engine_from_settings(get_settings())
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            return work(session)
-    except RevcycleError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -79,7 +63,7 @@ def add(
         typer.echo("error: give --practice and --role together", err=True)
         raise typer.Exit(2)
     password = _read_password(password_stdin)
-    user_id = _run(
+    user_id = run_in_transaction(
         lambda session: (
             auth.create_user(
                 session,
@@ -105,7 +89,7 @@ def passwd(email: str, password_stdin: PasswordStdin = False) -> None:
             session, actor=system_actor("cli"), user_id=_user_id(session, email), new_password=password
         )
 
-    _run(work)
+    run_in_transaction(work)
     typer.echo(f"password changed for {auth.normalize_email(email)}; their sessions have ended")
 
 
@@ -119,5 +103,5 @@ def disable(
     def work(session: Session) -> None:
         auth.disable_user(session, actor=system_actor("cli"), user_id=_user_id(session, email), reason=reason)
 
-    _run(work)
+    run_in_transaction(work)
     typer.echo(f"disabled {auth.normalize_email(email)}")
