@@ -27,10 +27,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from revcycle.db.types import BigId, Cents, UTCDateTime, utcnow
+from revcycle.domain.names import person_key_of
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -200,8 +202,14 @@ class Provider(Base):
     taxonomy_code: Mapped[str] = mapped_column(String(10), default="")
     supervising_provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # domain.names.person_key of the name, kept by a listener below: imports match on it.
+    name_key: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = created()
-    __table_args__ = (Index(None, "practice_id", "last_name"), UniqueConstraint("practice_id", "npi"))
+    __table_args__ = (
+        Index(None, "practice_id", "last_name"),
+        Index(None, "practice_id", "name_key"),
+        UniqueConstraint("practice_id", "npi"),
+    )
 
     @property
     def display_name(self) -> str:
@@ -244,8 +252,13 @@ class Client(Base):
     external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
     user_id: Mapped[int | None] = fk("users.id", nullable=True)  # portal login
     merged_into_id: Mapped[int | None] = fk("clients.id", nullable=True)
+    # domain.names.person_key of the name, kept by a listener below: imports match on it.
+    name_key: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = created()
-    __table_args__ = (Index(None, "practice_id", "last_name", "first_name"),)
+    __table_args__ = (
+        Index(None, "practice_id", "last_name", "first_name"),
+        Index(None, "practice_id", "name_key"),
+    )
 
     @property
     def display_name(self) -> str:
@@ -436,6 +449,9 @@ class ServiceSession(Base):
     self_pay: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(30), default="manual")
     external_id: Mapped[str] = mapped_column(String(80), default="")
+    # The last import batch whose file listed this session (a later export covering the
+    # same dates without it raises a flag: deleted or moved in the EHR?).
+    last_seen_batch_id: Mapped[int | None] = fk("import_batches.id", nullable=True)
     created_at: Mapped[datetime] = created()
 
     charges: Mapped[list[Charge]] = relationship(back_populates="session")
@@ -462,6 +478,9 @@ class Charge(Base):
     diagnosis_codes: Mapped[list[Any]] = mapped_column(default=list)
     diagnosis_pointers: Mapped[str] = mapped_column(String(8), default="1")
     patient_only: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. a no-show fee
+    # What the source system last reported for this charge (statuses, paid/unpaid figures),
+    # compared on every re-import to tell unchanged rows from updated ones.
+    source_snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = created()
 
     session: Mapped[ServiceSession] = relationship(back_populates="charges")
@@ -728,6 +747,11 @@ class ImportBatch(Base):
     id: Mapped[int] = pk()
     practice_id: Mapped[int] = practice_fk()
     format: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    mapping_id: Mapped[int | None] = fk("column_mappings.id", nullable=True)
+    # The dates of service the file covers (for "missing from a later export" flags).
+    covers_from_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    covers_to_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     stored_file_id: Mapped[int | None] = fk("stored_files.id", nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="staged")  # staged|committed|discarded
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -748,6 +772,46 @@ class ImportRowOutcome(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     session_id: Mapped[int | None] = fk("sessions.id", nullable=True)
     claim_id: Mapped[int | None] = fk("claims.id", nullable=True)
+
+
+class ColumnMapping(Base):
+    """A saved column mapping for a CSV source we have no built-in format for, reused by name."""
+
+    __tablename__ = "column_mappings"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    target_format: Mapped[str] = mapped_column(String(40))
+    columns: Mapped[dict[str, Any]] = mapped_column(default=dict)  # target field -> source header
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "name"),)
+
+
+class StagedArRow(Base):
+    """One staged row of an AR portfolio file, typed, so that commit can write claims,
+    ledger transactions and balances set-based (INSERT ... SELECT) rather than row by row."""
+
+    __tablename__ = "staged_ar_rows"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    batch_id: Mapped[int] = fk("import_batches.id")
+    row_number: Mapped[int] = mapped_column(Integer)
+    claim_ref: Mapped[str] = mapped_column(String(50))
+    patient_name: Mapped[str] = mapped_column(String(200))
+    patient_key: Mapped[str] = mapped_column(String(200))
+    payer_name: Mapped[str] = mapped_column(String(250))
+    payer_edi_id: Mapped[str] = mapped_column(String(20), default="")
+    member_id: Mapped[str] = mapped_column(String(40), default="")
+    provider_name: Mapped[str] = mapped_column(String(200), default="")
+    procedure_code: Mapped[str] = mapped_column(String(10), default="")
+    service_on: Mapped[date] = mapped_column(Date)
+    aging_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    billed_cents: Mapped[int | None] = mapped_column(Cents, nullable=True)
+    balance_cents: Mapped[int] = mapped_column(Cents)
+    team_name: Mapped[str] = mapped_column(String(100), default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="new")
+    __table_args__ = (Index(None, "batch_id", "row_number"),)
 
 
 # --- work ----------------------------------------------------------------------------------
@@ -915,3 +979,11 @@ class AuditHead(Base):
     practice_id: Mapped[int] = mapped_column(BigId, ForeignKey("practices.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigId, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+@event.listens_for(Provider, "before_insert")
+@event.listens_for(Provider, "before_update")
+def _keep_name_key(_mapper: Any, _connection: Any, target: Client | Provider) -> None:
+    target.name_key = person_key_of(target.first_name, target.last_name)
