@@ -1,0 +1,1 @@
+"""Imports: the weekly SimplePractice upload, AR portfolios and other CSVs, in two phases."""
