@@ -49,11 +49,13 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import auth as api_auth
+    from revcycle.web.api import imports as api_imports
     from revcycle.web.api import resources as api_resources
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import main as main_pages
 
     app.include_router(api_auth.router)
     app.include_router(api_resources.router)
+    app.include_router(api_imports.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)

@@ -1,0 +1,816 @@
+"""The SimplePractice appointment status export: sessions and their charges, matched.
+
+A session is practice + client + clinician + date and time of service (the practice's local
+time, stored as UTC ``starts_at``); each row's billing code is one of its charges, so an
+add-on code on its own row joins the same session. A charge remembers what the export last
+said about it (``source_snapshot``): a row equal to it is unchanged and costs nothing but a
+dictionary look-up, a row that differs updates the charge and records the field-level
+difference, and a code that changed for the same slot updates the charge rather than
+creating a session. Practice codes that are not CPT (``111``, a no-show fee) are
+patient-only charges.
+
+Staging plans every row in memory against the practice's clients, clinicians, payers,
+sessions, charges, fee schedules and ledger balances, loaded once per batch; commit writes
+clients, clinicians, payers and aliases, coverages, sessions, charges and flags with
+multi-row statements. A session an earlier export listed and a later export covering the
+same dates lacks is flagged, never deleted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from revcycle.adapters.csv import (
+    AppointmentRow,
+    ImportFormat,
+    InsurancePaymentStatus,
+    NoteStatus,
+    ParsedRow,
+    PayerRef,
+    RejectedRow,
+)
+from revcycle.adapters.csv.rows import is_cpt_code
+from revcycle.db.models import (
+    Charge,
+    Coverage,
+    FeeSchedule,
+    FeeScheduleRate,
+    ImportBatch,
+    ImportRowOutcome,
+    LedgerBalance,
+    Practice,
+    ServiceSession,
+    WorkItem,
+)
+from revcycle.db.types import utcnow
+from revcycle.domain.ledger import Account, BalanceScope
+from revcycle.domain.names import payer_key, person_key
+from revcycle.money import format_cents
+from revcycle.services.actor import Actor
+from revcycle.services.imports.directory import Directory
+from revcycle.services.imports.flags import (
+    FlagSpec,
+    dedupe_key,
+    duration_problem,
+    existing_flag_keys,
+    write_flags,
+)
+from revcycle.services.imports.handler import StageCounts
+from revcycle.services.imports.staging import OutcomeWriter, load_outcomes, set_outcome_sessions
+
+__all__ = ["SOURCE", "SimplePracticeHandler", "snapshot_of"]
+
+SOURCE = "simplepractice"
+DUPLICATE_MODIFIER = "76"  # repeat procedure: the second of two identical charges kept as two
+_CHUNK = 5_000
+_NOTE_STATUS = {NoteStatus.LOCKED: "locked", NoteStatus.DRAFT: "draft", NoteStatus.NO_NOTE: "none"}
+
+Slot = tuple[str, str, str]  # client key, clinician key, starts_at (UTC, ISO)
+
+
+def snapshot_of(row: AppointmentRow) -> dict[str, Any]:
+    """What a charge remembers of its row: every field but the row number, JSON-ready."""
+    return {
+        "service_at": row.service_at.isoformat(),
+        "client": row.client_name,
+        "clinician": row.clinician_name,
+        "code": row.billing_code,
+        "primary": _payer_json(row.primary_payer),
+        "secondary": _payer_json(row.secondary_payer),
+        "rate_cents": row.rate_per_unit_cents,
+        "units": row.units,
+        "fee_cents": row.total_fee_cents,
+        "client_status": row.client_payment_status.value,
+        "client_charge_cents": row.client_charge_cents,
+        "client_uninvoiced_cents": row.client_uninvoiced_cents,
+        "client_paid_cents": row.client_paid_cents,
+        "client_unpaid_cents": row.client_unpaid_cents,
+        "insurance_status": row.insurance_payment_status.value if row.insurance_payment_status else None,
+        "insurance_charge_cents": row.insurance_charge_cents,
+        "insurance_paid_cents": row.insurance_paid_cents,
+        "insurance_unpaid_cents": row.insurance_unpaid_cents,
+        "note_status": row.note_status.value if row.note_status else None,
+        "write_off_cents": row.write_off_cents,
+    }
+
+
+def _payer_json(ref: PayerRef | None) -> list[str | None] | None:
+    return None if ref is None else [ref.name, ref.payer_id]
+
+
+def _payer_ref(value: list[str | None] | None) -> PayerRef | None:
+    return None if value is None else PayerRef(str(value[0]), value[1])
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        key: [old.get(key), new.get(key)] for key in new.keys() | old.keys() if old.get(key) != new.get(key)
+    }
+
+
+# --- what the database holds for the file's dates ------------------------------------------
+
+
+@dataclass
+class _ExistingCharge:
+    id: int
+    code: str
+    modifiers: str
+    snapshot: dict[str, Any]
+    used: bool = False
+
+
+@dataclass
+class _ExistingSession:
+    id: int
+    note_status: str
+    self_pay: bool
+    duration_minutes: int | None
+    charges: list[_ExistingCharge] = field(default_factory=list)
+
+
+@dataclass
+class _Known:
+    """Everything staging compares rows with, loaded in a handful of queries."""
+
+    practice: Practice
+    zone: ZoneInfo
+    today: date
+    directory: Directory
+    sessions: dict[tuple[int, int, datetime], _ExistingSession]
+    coverages: dict[tuple[int, int], str]  # (client, payer) -> member id
+    flag_keys: set[str]
+    ledger: dict[int, dict[str, int]]  # charge id -> account -> balance
+    fees: dict[int | None, list[tuple[date, date | None, dict[str, int]]]]  # payer (None: standard)
+
+    def fee_for(self, payer_id: int | None, code: str, on: date) -> int | None:
+        for owner in (payer_id, None) if payer_id is not None else (None,):
+            for starts, ends, rates in self.fees.get(owner, []):
+                if starts <= on and (ends is None or on <= ends) and code in rates:
+                    return rates[code]
+        return None
+
+
+def _load_known(
+    session: Session, batch: ImportBatch, rows: Sequence[AppointmentRow], zone: ZoneInfo
+) -> _Known:
+    practice = session.get_one(Practice, batch.practice_id)
+    directory = Directory.load(session, practice.id)
+    first = min(r.service_at for r in rows).date() - timedelta(days=1)
+    last = max(r.service_at for r in rows).date() + timedelta(days=1)
+    sessions: dict[tuple[int, int, datetime], _ExistingSession] = {}
+    by_id: dict[int, _ExistingSession] = {}
+    for sid, client_id, provider_id, starts_at, note, self_pay, minutes in session.execute(
+        select(
+            ServiceSession.id,
+            ServiceSession.client_id,
+            ServiceSession.provider_id,
+            ServiceSession.starts_at,
+            ServiceSession.note_status,
+            ServiceSession.self_pay,
+            ServiceSession.duration_minutes,
+        ).where(ServiceSession.practice_id == practice.id, ServiceSession.service_on.between(first, last))
+    ):
+        found = _ExistingSession(sid, note, self_pay, minutes)
+        sessions[(client_id, provider_id, starts_at)] = found
+        by_id[sid] = found
+    charge_ids: list[int] = []
+    for cid, sid, code, modifiers, snapshot in session.execute(
+        select(Charge.id, Charge.session_id, Charge.procedure_code, Charge.modifiers, Charge.source_snapshot)
+        .join(ServiceSession, ServiceSession.id == Charge.session_id)
+        .where(ServiceSession.practice_id == practice.id, ServiceSession.service_on.between(first, last))
+        .order_by(Charge.session_id, Charge.modifiers, Charge.id)
+    ):
+        by_id[sid].charges.append(_ExistingCharge(cid, code, modifiers, snapshot or {}))
+        charge_ids.append(cid)
+    return _Known(
+        practice=practice,
+        zone=zone,
+        today=datetime.now(zone).date(),
+        directory=directory,
+        sessions=sessions,
+        coverages=_coverages(session, practice.id),
+        flag_keys=existing_flag_keys(session, practice.id),
+        ledger=_charge_balances(session, practice.id, first, last),
+        fees=_fee_schedules(session, practice.id),
+    )
+
+
+def _coverages(session: Session, practice_id: int) -> dict[tuple[int, int], str]:
+    found: dict[tuple[int, int], str] = {}
+    for client_id, payer_id, member_id in session.execute(
+        select(Coverage.client_id, Coverage.payer_id, Coverage.member_id).where(
+            Coverage.practice_id == practice_id
+        )
+    ):
+        if member_id or (client_id, payer_id) not in found:
+            found[(client_id, payer_id)] = member_id
+    return found
+
+
+def _charge_balances(
+    session: Session, practice_id: int, first: date, last: date
+) -> dict[int, dict[str, int]]:
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    query = (
+        select(LedgerBalance.scope_id, LedgerBalance.account, LedgerBalance.balance_cents)
+        .join(Charge, Charge.id == LedgerBalance.scope_id)
+        .join(ServiceSession, ServiceSession.id == Charge.session_id)
+        .where(
+            LedgerBalance.practice_id == practice_id,
+            LedgerBalance.scope == BalanceScope.CHARGE.value,
+            ServiceSession.practice_id == practice_id,
+            ServiceSession.service_on.between(first, last),
+        )
+    )
+    for charge_id, account, cents in session.execute(query):
+        found[charge_id][account] = cents
+    return dict(found)
+
+
+def _fee_schedules(
+    session: Session, practice_id: int
+) -> dict[int | None, list[tuple[date, date | None, dict[str, int]]]]:
+    rates: dict[int, dict[str, int]] = defaultdict(dict)
+    for schedule_id, code, cents in session.execute(
+        select(
+            FeeScheduleRate.fee_schedule_id, FeeScheduleRate.procedure_code, FeeScheduleRate.amount_cents
+        ).where(FeeScheduleRate.practice_id == practice_id, FeeScheduleRate.modifiers == "")
+    ):
+        rates[schedule_id][code] = cents
+    found: dict[int | None, list[tuple[date, date | None, dict[str, int]]]] = defaultdict(list)
+    for schedule_id, payer_id, starts, ends in session.execute(
+        select(FeeSchedule.id, FeeSchedule.payer_id, FeeSchedule.effective_on, FeeSchedule.ends_on)
+        .where(FeeSchedule.practice_id == practice_id, FeeSchedule.client_id.is_(None))
+        .order_by(FeeSchedule.effective_on.desc())
+    ):
+        found[payer_id].append((starts, ends, rates.get(schedule_id, {})))
+    return dict(found)
+
+
+# --- planning one file ----------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    row: AppointmentRow
+    slot: Slot
+    starts_at: datetime
+    change: str  # new | updated | unchanged | duplicate
+    snapshot: dict[str, Any]
+    session_id: int | None = None
+    charge_id: int | None = None
+    modifiers: str = ""
+    diff: dict[str, list[Any]] = field(default_factory=dict)
+    flags: list[FlagSpec] = field(default_factory=list)
+    repeat: int = 0  # earlier rows of the file with the same slot and code
+
+    @property
+    def has_new_flag(self) -> bool:
+        return any(flag.extra.get("new") for flag in self.flags)
+
+
+class _Planner:
+    def __init__(self, known: _Known) -> None:
+        self.known = known
+        self.seen_codes: dict[tuple[Slot, str], int] = defaultdict(int)
+
+    def slot_of(self, row: AppointmentRow) -> tuple[Slot, datetime]:
+        starts_at = row.service_at.replace(tzinfo=self.known.zone).astimezone(UTC)
+        return (person_key(row.client_name), person_key(row.clinician_name), starts_at.isoformat()), starts_at
+
+    def plan(self, rows: Sequence[AppointmentRow]) -> list[_Plan]:
+        by_slot: dict[Slot, list[tuple[AppointmentRow, datetime]]] = defaultdict(list)
+        for row in rows:
+            slot, starts_at = self.slot_of(row)
+            by_slot[slot].append((row, starts_at))
+        plans: list[_Plan] = []
+        for slot, slot_rows in by_slot.items():
+            plans.extend(self._plan_slot(slot, slot_rows))
+        plans.sort(key=lambda p: p.row.row_number)
+        return plans
+
+    def _existing(self, row: AppointmentRow, starts_at: datetime) -> _ExistingSession | None:
+        client_id = self.known.directory.client(row.client_name)
+        provider_id = self.known.directory.provider(row.clinician_name)
+        if client_id is None or provider_id is None:
+            return None
+        return self.known.sessions.get((client_id, provider_id, starts_at))
+
+    def _plan_slot(self, slot: Slot, rows: list[tuple[AppointmentRow, datetime]]) -> list[_Plan]:
+        existing = self._existing(*rows[0])
+        charges = existing.charges if existing else []
+        codes_in_file = {row.billing_code for row, _ in rows}
+        plans: list[_Plan] = []
+        pending: list[_Plan] = []
+        for row, starts_at in rows:
+            snapshot = snapshot_of(row)
+            plan = _Plan(row, slot, starts_at, "new", snapshot, session_id=existing.id if existing else None)
+            repeat = self.seen_codes[(slot, row.billing_code)]
+            self.seen_codes[(slot, row.billing_code)] += 1
+            match = next((c for c in charges if not c.used and c.code == row.billing_code), None)
+            if match is not None:
+                match.used = True
+                plan.charge_id, plan.modifiers = match.id, match.modifiers
+                plan.diff = _diff(match.snapshot, snapshot)
+                plan.change = "updated" if plan.diff else "unchanged"
+            elif repeat:
+                plan.change = "duplicate"
+            else:
+                pending.append(plan)
+            plan.repeat = repeat
+            plans.append(plan)
+        # A code that changed for the same slot: the left-over charge takes the new code.
+        leftovers = [c for c in charges if not c.used and c.code not in codes_in_file]
+        for plan, charge in zip(pending, leftovers, strict=False):
+            charge.used = True
+            plan.charge_id, plan.modifiers, plan.change = charge.id, charge.modifiers, "updated"
+            plan.diff = _diff(charge.snapshot, plan.snapshot) or {
+                "code": [charge.code, plan.row.billing_code]
+            }
+        for plan in plans:
+            plan.flags = self._flags(plan, existing, repeat=plan.repeat)
+        return plans
+
+    # --- flags ------------------------------------------------------------------------------
+
+    def _flag(self, plan: _Plan, rule: str, detail: str, *key_parts: object, title: str = "") -> FlagSpec:
+        key = dedupe_key(rule, *plan.slot, *key_parts)
+        return FlagSpec(rule, key, detail, extra={"new": key not in self.known.flag_keys}, title=title)
+
+    def _flags(self, plan: _Plan, existing: _ExistingSession | None, *, repeat: int) -> list[FlagSpec]:
+        row, known, flags = plan.row, self.known, []
+        directory = known.directory
+        when = f"{row.client_name} with {row.clinician_name} on {row.service_at:%m/%d/%Y %H:%M}"
+        billable = row.is_cpt
+        payer_ids: dict[str, int | None] = {}
+        for label, ref in (("primary", row.primary_payer), ("secondary", row.secondary_payer)):
+            if ref is None:
+                continue
+            match = directory.payer(ref)
+            payer_ids[label] = match.payer_id
+            if match.payer_id is None:
+                name = f"{ref.name} ({ref.payer_id})" if ref.payer_id else ref.name
+                flags.append(
+                    self._flag(
+                        plan,
+                        "unknown_payer",
+                        f"{label} payer {name} is not in the catalog: {when}",
+                        payer_key(ref.name),
+                        title=f"Unknown payer: {name}",
+                    )
+                )
+        if directory.provider(row.clinician_name) is None:
+            flags.append(
+                self._flag(
+                    plan,
+                    "unknown_clinician",
+                    f"clinician {row.clinician_name} is new: add their NPI ({when})",
+                    title=f"Unknown clinician: {row.clinician_name}",
+                )
+            )
+        if billable and row.primary_payer is None and not (existing and existing.self_pay):
+            flags.append(self._flag(plan, "no_insurance", f"{row.billing_code} has no insurance: {when}"))
+        if billable and row.primary_payer is not None:
+            client_id = directory.client(row.client_name)
+            payer_id = payer_ids.get("primary")
+            member = known.coverages.get((client_id, payer_id)) if client_id and payer_id else None
+            if not member:
+                flags.append(
+                    self._flag(
+                        plan, "missing_member_id", f"no member id for {row.primary_payer.name}: {when}"
+                    )
+                )
+        if row.note_status is not None and row.note_status is not NoteStatus.LOCKED:
+            flags.append(
+                self._flag(plan, "note_not_locked", f"progress note is {row.note_status.value}: {when}")
+            )
+        problem = duration_problem(row.billing_code, existing.duration_minutes if existing else None)
+        if problem:
+            flags.append(self._flag(plan, "duration_out_of_band", f"{problem}: {when}", row.billing_code))
+        if repeat:
+            flags.append(
+                self._flag(
+                    plan,
+                    "possible_duplicate",
+                    f"{row.billing_code} appears {repeat + 1} times: {when}",
+                    row.billing_code,
+                    repeat,
+                )
+            )
+        scheduled = known.fee_for(payer_ids.get("primary"), row.billing_code, row.service_at.date())
+        if scheduled is not None and scheduled != row.rate_per_unit_cents:
+            flags.append(
+                self._flag(
+                    plan,
+                    "fee_differs",
+                    f"{row.billing_code} at {format_cents(row.rate_per_unit_cents)}, the fee schedule says "
+                    f"{format_cents(scheduled)}: {when}",
+                    row.billing_code,
+                    row.rate_per_unit_cents,
+                )
+            )
+        if row.insurance_payment_status is InsurancePaymentStatus.OVER or row.insurance_unpaid_cents < 0:
+            flags.append(
+                self._flag(
+                    plan,
+                    "insurance_over",
+                    f"insurance overpaid {format_cents(-row.insurance_unpaid_cents)} "
+                    f"on {row.billing_code}: {when}",
+                    row.billing_code,
+                )
+            )
+        if row.service_at.date() > known.today:
+            flags.append(self._flag(plan, "future_date", f"date of service is in the future: {when}"))
+        if billable and row.secondary_payer is not None:
+            flags.append(
+                self._flag(plan, "secondary_insurance", f"secondary {row.secondary_payer.name}: {when}")
+            )
+        disagreement = self._ledger_disagreement(plan)
+        if disagreement:
+            flags.append(
+                self._flag(
+                    plan, "ledger_disagrees", f"{disagreement}: {when}", row.billing_code, disagreement
+                )
+            )
+        return flags
+
+    def _ledger_disagreement(self, plan: _Plan) -> str | None:
+        balances = self.known.ledger.get(plan.charge_id) if plan.charge_id else None
+        if balances is None:
+            return None  # the ledger knows nothing of this charge yet: nothing to compare
+        row, parts = plan.row, []
+        insurance = balances.get(Account.AR_INSURANCE.value, 0)
+        patient = balances.get(Account.AR_PATIENT.value, 0)
+        if row.insurance_unpaid_cents != insurance:
+            parts.append(
+                f"insurance unpaid {format_cents(row.insurance_unpaid_cents)} in SimplePractice, "
+                f"{format_cents(insurance)} here"
+            )
+        if row.client_unpaid_cents != patient:
+            parts.append(
+                f"client unpaid {format_cents(row.client_unpaid_cents)} in SimplePractice, "
+                f"{format_cents(patient)} here"
+            )
+        return "; ".join(parts) or None
+
+
+# --- the handler ---------------------------------------------------------------------------------
+
+
+def _outcome(plan: _Plan) -> str:
+    if plan.change == "duplicate" or plan.has_new_flag:
+        return "flagged"
+    return plan.change
+
+
+def _detail(plan: _Plan) -> dict[str, Any]:
+    if plan.change == "unchanged" and not plan.has_new_flag:
+        return {"change": "unchanged"}
+    detail: dict[str, Any] = {
+        "change": plan.change,
+        "slot": [plan.row.client_name, plan.row.clinician_name, plan.starts_at.isoformat()],
+        "row": plan.snapshot,
+        "flags": [flag.to_json() for flag in plan.flags],
+    }
+    if plan.charge_id is not None:
+        detail["charge_id"] = plan.charge_id
+    if plan.diff:
+        detail["diff"] = plan.diff
+    return detail
+
+
+class SimplePracticeHandler:
+    format = ImportFormat.SIMPLEPRACTICE
+
+    def stage(
+        self, session: Session, batch: ImportBatch, rows: Iterator[ParsedRow | RejectedRow], *, actor: Actor
+    ) -> StageCounts:
+        writer = OutcomeWriter(session, batch)
+        parsed: list[AppointmentRow] = []
+        for row in rows:
+            if isinstance(row, RejectedRow):
+                writer.reject(row)
+            elif isinstance(row, AppointmentRow):
+                parsed.append(row)
+        if not parsed:
+            return writer.counts()
+        practice = session.get_one(Practice, batch.practice_id)
+        known = _load_known(session, batch, parsed, ZoneInfo(practice.timezone))
+        plans = _Planner(known).plan(parsed)
+        for plan in plans:
+            writer.add(plan.row.row_number, _outcome(plan), _detail(plan), session_id=plan.session_id)
+        batch.covers_from_on = min(r.service_at for r in parsed).date()
+        batch.covers_to_on = max(r.service_at for r in parsed).date()
+        seen = {p.session_id for p in plans if p.session_id is not None}
+        missing = self._missing_sessions(session, batch, seen)
+        counts = writer.counts()
+        batch.counts = {**batch.counts, "missing_sessions": len(missing)}
+        return counts
+
+    def _missing_sessions(self, session: Session, batch: ImportBatch, seen: set[int]) -> list[int]:
+        """Sessions an earlier export listed, in this file's dates, that this file lacks."""
+        ids = session.scalars(
+            select(ServiceSession.id).where(
+                ServiceSession.practice_id == batch.practice_id,
+                ServiceSession.source == SOURCE,
+                ServiceSession.last_seen_batch_id.is_not(None),
+                ServiceSession.last_seen_batch_id != batch.id,
+                ServiceSession.service_on.between(batch.covers_from_on, batch.covers_to_on),
+            )
+        )
+        return [sid for sid in ids if sid not in seen]
+
+    def discard(self, session: Session, batch: ImportBatch, *, actor: Actor) -> None:
+        """Nothing beyond the outcome rows was staged."""
+
+    # --- commit ----------------------------------------------------------------------------
+
+    def commit(self, session: Session, batch: ImportBatch, *, actor: Actor) -> dict[str, int]:
+        work = load_outcomes(session, batch, outcomes=("new", "updated", "flagged"))
+        practice = session.get_one(Practice, batch.practice_id)
+        directory = Directory.load(session, practice.id)
+        written: dict[str, int] = defaultdict(int)
+        rows = [(oid, detail) for oid, _n, _o, detail, _s in work if "row" in detail]
+        payers = self.write_people_and_payers(session, directory, rows, written)
+        for _, detail in rows:
+            detail["_ids"] = _slot_ids(directory, detail)
+        slots = self.write_sessions(session, practice, directory, rows, written)
+        self.write_coverages(
+            session, practice_id=practice.id, directory=directory, rows=rows, payers=payers, written=written
+        )
+        self.write_charges(session, practice.id, rows, slots, written)
+        self.write_flags(
+            session, practice_id=practice.id, directory=directory, rows=rows, slots=slots, written=written
+        )
+        set_outcome_sessions(
+            session,
+            [(oid, slots[_slot_key(detail)], None) for oid, detail in rows if _slot_key(detail) in slots],
+        )
+        self.mark_seen(session, batch, written)
+        return dict(written)
+
+    def write_people_and_payers(
+        self,
+        session: Session,
+        directory: Directory,
+        rows: list[tuple[int, dict[str, Any]]],
+        written: dict[str, int],
+    ) -> dict[tuple[str, str | None], int]:
+        before = (len(directory.clients), len(directory.providers))
+        directory.ensure_clients(session, dict.fromkeys(d["row"]["client"] for _, d in rows))
+        directory.ensure_providers(session, dict.fromkeys(d["row"]["clinician"] for _, d in rows))
+        written["clients"] += len(directory.clients) - before[0]
+        written["providers"] += len(directory.providers) - before[1]
+        payers: dict[tuple[str, str | None], int] = {}
+        for _, detail in rows:
+            for label in ("primary", "secondary"):
+                ref = _payer_ref(detail["row"][label])
+                if ref is not None and (ref.name, ref.payer_id) not in payers:
+                    payer_id, created = directory.ensure_payer(session, ref)
+                    payers[(ref.name, ref.payer_id)] = payer_id
+                    written["payers"] += created
+        return payers
+
+    def write_sessions(
+        self,
+        session: Session,
+        practice: Practice,
+        directory: Directory,
+        rows: list[tuple[int, dict[str, Any]]],
+        written: dict[str, int],
+    ) -> dict[tuple[int, int, str], int]:
+        zone = ZoneInfo(practice.timezone)
+        wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
+        for _, detail in rows:
+            key = _slot_ids(directory, detail)
+            note = detail["row"]["note_status"]
+            values = wanted.setdefault(key, {"note": None})
+            if note is not None:
+                values["note"] = _NOTE_STATUS[NoteStatus(note)]
+        starts = [datetime.fromisoformat(k[2]) for k in wanted]
+        if not starts:
+            return {}
+        existing: dict[tuple[int, int, str], int] = {}
+        for sid, client_id, provider_id, starts_at in session.execute(
+            select(
+                ServiceSession.id,
+                ServiceSession.client_id,
+                ServiceSession.provider_id,
+                ServiceSession.starts_at,
+            ).where(
+                ServiceSession.practice_id == practice.id,
+                ServiceSession.starts_at.between(min(starts), max(starts)),
+            )
+        ):
+            existing[(client_id, provider_id, starts_at.isoformat())] = sid
+        new_rows = []
+        for key, values in wanted.items():
+            if key in existing:
+                continue
+            starts_at = datetime.fromisoformat(key[2])
+            new_rows.append(
+                {
+                    "practice_id": practice.id,
+                    "client_id": key[0],
+                    "provider_id": key[1],
+                    "starts_at": starts_at,
+                    "service_on": starts_at.astimezone(zone).date(),
+                    "appointment_status": "show",
+                    "note_status": values["note"] or "none",
+                    "note_locked_at": utcnow() if values["note"] == "locked" else None,
+                    "source": SOURCE,
+                }
+            )
+        for start in range(0, len(new_rows), _CHUNK):
+            chunk = new_rows[start : start + _CHUNK]
+            stmt = insert(ServiceSession).returning(ServiceSession.id, sort_by_parameter_order=True)
+            for values, sid in zip(chunk, session.scalars(stmt, chunk), strict=True):
+                existing[(values["client_id"], values["provider_id"], values["starts_at"].isoformat())] = sid
+        written["sessions"] += len(new_rows)
+        notes = [
+            {"id": existing[key], "note_status": values["note"]}
+            for key, values in wanted.items()
+            if values["note"] is not None and key in existing
+        ]
+        if notes:
+            session.execute(update(ServiceSession), notes)
+            session.execute(
+                update(ServiceSession)
+                .where(
+                    ServiceSession.id.in_([n["id"] for n in notes if n["note_status"] == "locked"]),
+                    ServiceSession.note_locked_at.is_(None),
+                )
+                .values(note_locked_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            self.resolve_locked_notes(
+                session, practice.id, [n["id"] for n in notes if n["note_status"] == "locked"]
+            )
+        return {(k[0], k[1], k[2]): existing[k] for k in wanted}
+
+    def resolve_locked_notes(self, session: Session, practice_id: int, session_ids: list[int]) -> None:
+        """The EHR now says the note is locked: its "note not locked" flags resolve themselves."""
+        for start in range(0, len(session_ids), 1000):
+            session.execute(
+                update(WorkItem)
+                .where(
+                    WorkItem.practice_id == practice_id,
+                    WorkItem.rule == "note_not_locked",
+                    WorkItem.status != "resolved",
+                    WorkItem.session_id.in_(session_ids[start : start + 1000]),
+                )
+                .values(
+                    status="resolved", resolution="note locked (seen in a later import)", resolved_at=utcnow()
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    def write_coverages(
+        self,
+        session: Session,
+        *,
+        practice_id: int,
+        directory: Directory,
+        rows: list[tuple[int, dict[str, Any]]],
+        payers: dict[tuple[str, str | None], int],
+        written: dict[str, int],
+    ) -> None:
+        have = {
+            (client_id, payer_id)
+            for client_id, payer_id in session.execute(
+                select(Coverage.client_id, Coverage.payer_id).where(Coverage.practice_id == practice_id)
+            )
+        }
+        new_rows = []
+        for _, detail in rows:
+            client_id = directory.clients[person_key(detail["row"]["client"])]
+            for priority in ("primary", "secondary"):
+                ref = _payer_ref(detail["row"][priority])
+                if ref is None:
+                    continue
+                payer_id = payers[(ref.name, ref.payer_id)]
+                if (client_id, payer_id) not in have:
+                    have.add((client_id, payer_id))
+                    new_rows.append(
+                        {
+                            "practice_id": practice_id,
+                            "client_id": client_id,
+                            "payer_id": payer_id,
+                            "member_id": "",
+                            "priority": priority,
+                        }
+                    )
+        if new_rows:
+            session.execute(insert(Coverage), new_rows)
+        written["coverages"] += len(new_rows)
+
+    def write_charges(
+        self,
+        session: Session,
+        practice_id: int,
+        rows: list[tuple[int, dict[str, Any]]],
+        slots: dict[tuple[int, int, str], int],
+        written: dict[str, int],
+    ) -> None:
+        new_rows, changed = [], []
+        for _, detail in rows:
+            snapshot = detail["row"]
+            values = {
+                "procedure_code": snapshot["code"][:10],
+                "units": snapshot["units"] or 1,
+                "fee_cents": snapshot["fee_cents"],
+                "patient_only": not is_cpt_code(snapshot["code"]),
+                "source_snapshot": snapshot,
+            }
+            if detail["change"] == "new":
+                new_rows.append(
+                    {"practice_id": practice_id, "session_id": slots[_slot_key(detail)], **values}
+                )
+            elif detail["change"] == "updated":
+                changed.append({"id": detail["charge_id"], **values})
+        for start in range(0, len(new_rows), _CHUNK):
+            session.execute(insert(Charge), new_rows[start : start + _CHUNK])
+        for start in range(0, len(changed), _CHUNK):
+            session.execute(update(Charge), changed[start : start + _CHUNK])
+        written["charges"] += len(new_rows)
+        written["charges_updated"] += len(changed)
+
+    def write_flags(
+        self,
+        session: Session,
+        *,
+        practice_id: int,
+        directory: Directory,
+        rows: list[tuple[int, dict[str, Any]]],
+        slots: dict[tuple[int, int, str], int],
+        written: dict[str, int],
+    ) -> None:
+        specs: list[FlagSpec] = []
+        for _, detail in rows:
+            session_id = slots.get(_slot_key(detail))
+            client_id = directory.clients.get(person_key(detail["row"]["client"]))
+            specs.extend(
+                FlagSpec.from_json(flag, session_id=session_id, client_id=client_id)
+                for flag in detail.get("flags", [])
+            )
+        written["flags"] += write_flags(session, practice_id, specs)
+
+    def mark_seen(self, session: Session, batch: ImportBatch, written: dict[str, int]) -> None:
+        """Every session the file lists was seen by this batch; earlier ones it lacks are flagged."""
+        seen = select(ImportRowOutcome.session_id).where(
+            ImportRowOutcome.batch_id == batch.id, ImportRowOutcome.session_id.is_not(None)
+        )
+        session.execute(
+            update(ServiceSession)
+            .where(ServiceSession.id.in_(seen.scalar_subquery()))
+            .values(last_seen_batch_id=batch.id)
+            .execution_options(synchronize_session=False)
+        )
+        if batch.covers_from_on is None or batch.covers_to_on is None:
+            return
+        missing = session.execute(
+            select(
+                ServiceSession.id,
+                ServiceSession.client_id,
+                ServiceSession.provider_id,
+                ServiceSession.starts_at,
+            ).where(
+                ServiceSession.practice_id == batch.practice_id,
+                ServiceSession.source == SOURCE,
+                ServiceSession.last_seen_batch_id.is_not(None),
+                ServiceSession.last_seen_batch_id != batch.id,
+                ServiceSession.service_on.between(batch.covers_from_on, batch.covers_to_on),
+            )
+        ).all()
+        specs = [
+            FlagSpec(
+                "missing_from_export",
+                dedupe_key("missing_from_export", sid),
+                f"session of {starts_at:%m/%d/%Y %H:%M} UTC was in an earlier export but not in "
+                f"{batch.filename},"
+                f" which covers {batch.covers_from_on:%m/%d/%Y}-{batch.covers_to_on:%m/%d/%Y}",
+                sid,
+                client_id,
+            )
+            for sid, client_id, _provider_id, starts_at in missing
+        ]
+        written["flags"] += write_flags(session, batch.practice_id, specs)
+
+
+def _slot_ids(directory: Directory, detail: dict[str, Any]) -> tuple[int, int, str]:
+    client, clinician, starts_at = detail["slot"]
+    return directory.clients[person_key(client)], directory.providers[person_key(clinician)], starts_at
+
+
+def _slot_key(detail: dict[str, Any]) -> tuple[int, int, str]:
+    ids: tuple[int, int, str] = detail["_ids"]
+    return ids

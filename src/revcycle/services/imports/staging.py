@@ -1,0 +1,174 @@
+"""What staging keeps between the preview and the commit: rows as JSON, outcomes in bulk.
+
+A staged row is kept in its :class:`~revcycle.db.models.ImportRowOutcome` ``detail``: the
+typed row the adapter read (as JSON, see :func:`row_to_json`), what committing would do with
+it (``change``: new, updated or unchanged, and the field-level ``diff``), and the flags it
+would raise. Commit reads the outcomes back instead of parsing the file again, so what is
+committed is what the preview showed.
+
+Outcome buckets partition the rows: ``rejected`` (bad values), ``flagged`` (the row raises a
+flag a person must look at; ``detail["change"]`` still says new, updated or unchanged), then
+``new``, ``updated`` and ``unchanged``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from revcycle.adapters.csv import PayerRef, RejectedRow
+from revcycle.db.models import ImportBatch, ImportRowOutcome
+from revcycle.services.imports.handler import StageCounts
+
+__all__ = [
+    "OUTCOMES",
+    "OutcomeWriter",
+    "counts_of",
+    "load_outcomes",
+    "rejected_detail",
+    "row_from_json",
+    "row_to_json",
+    "set_outcome_sessions",
+]
+
+OUTCOMES = ("new", "updated", "unchanged", "flagged", "rejected")
+_WRITE_CHUNK = 5_000
+R = TypeVar("R")
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, PayerRef):
+        return [value.name, value.payer_id]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def row_to_json(row: Any) -> dict[str, Any]:
+    """A row dataclass as JSON-ready values (PayerRef as ``[name, id]``, dates ISO)."""
+    return {f.name: _to_json(getattr(row, f.name)) for f in dataclasses.fields(row)}
+
+
+def _from_json(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if kind is PayerRef:
+        return PayerRef(value[0], value[1])
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value
+
+
+def row_from_json(cls: type[R], data: Mapping[str, Any]) -> R:
+    """The row dataclass back from :func:`row_to_json`."""
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _from_json(hints[f.name], data.get(f.name)) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**values)
+
+
+def rejected_detail(row: RejectedRow) -> dict[str, Any]:
+    return {
+        "problems": [{"code": p.code, "where": p.where, "message": p.message} for p in row.problems],
+        "reason": "; ".join(f"{p.where}: {p.message}" for p in row.problems),
+    }
+
+
+class OutcomeWriter:
+    """Collects a batch's row outcomes and writes them in a few multi-row INSERTs."""
+
+    def __init__(self, session: Session, batch: ImportBatch) -> None:
+        self.session = session
+        self.batch = batch
+        self.tally: Counter[str] = Counter()
+        self._pending: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        row_number: int,
+        outcome: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        session_id: int | None = None,
+        claim_id: int | None = None,
+    ) -> None:
+        self.tally[outcome] += 1
+        self._pending.append(
+            {
+                "practice_id": self.batch.practice_id,
+                "batch_id": self.batch.id,
+                "row_number": row_number,
+                "outcome": outcome,
+                "detail": detail or {},
+                "session_id": session_id,
+                "claim_id": claim_id,
+            }
+        )
+        if len(self._pending) >= _WRITE_CHUNK:
+            self.flush()
+
+    def reject(self, row: RejectedRow) -> None:
+        self.add(row.row_number, "rejected", rejected_detail(row))
+
+    def flush(self) -> None:
+        if self._pending:
+            self.session.execute(insert(ImportRowOutcome), self._pending)
+            self._pending = []
+
+    def counts(self) -> StageCounts:
+        self.flush()
+        return counts_of(self.tally)
+
+
+def counts_of(tally: Mapping[str, int]) -> StageCounts:
+    return StageCounts(
+        rows=sum(tally.get(outcome, 0) for outcome in OUTCOMES),
+        new=tally.get("new", 0),
+        updated=tally.get("updated", 0),
+        unchanged=tally.get("unchanged", 0),
+        flagged=tally.get("flagged", 0),
+        rejected=tally.get("rejected", 0),
+    )
+
+
+def load_outcomes(
+    session: Session, batch: ImportBatch, *, outcomes: Sequence[str] | None = None
+) -> list[tuple[int, int, str, dict[str, Any], int | None]]:
+    """(id, row_number, outcome, detail, session_id) of the batch's rows, in file order."""
+    query = select(
+        ImportRowOutcome.id,
+        ImportRowOutcome.row_number,
+        ImportRowOutcome.outcome,
+        ImportRowOutcome.detail,
+        ImportRowOutcome.session_id,
+    ).where(ImportRowOutcome.batch_id == batch.id)
+    if outcomes is not None:
+        query = query.where(ImportRowOutcome.outcome.in_(list(outcomes)))
+    rows = session.execute(query.order_by(ImportRowOutcome.row_number, ImportRowOutcome.id))
+    return [cast(tuple[int, int, str, dict[str, Any], int | None], tuple(row)) for row in rows]
+
+
+def set_outcome_sessions(session: Session, links: Iterable[tuple[int, int | None, int | None]]) -> None:
+    """Link outcome rows (id, session_id, claim_id) to what commit wrote, by primary key."""
+    values = [
+        {"id": outcome_id, "session_id": session_id, "claim_id": claim_id}
+        for outcome_id, session_id, claim_id in links
+    ]
+    for start in range(0, len(values), _WRITE_CHUNK):
+        session.execute(update(ImportRowOutcome), values[start : start + _WRITE_CHUNK])
