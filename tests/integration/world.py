@@ -41,11 +41,13 @@ class PracticeRows:
     claim: m.Claim
     payment: m.Payment
     work_item: m.WorkItem
+    import_batch: m.ImportBatch | None = None
+    flag: m.WorkItem | None = None  # an open import flag (resolved by "acknowledge")
 
     @property
     def ids(self) -> dict[str, int]:
         """Path parameter name -> id of a row of this practice."""
-        return {
+        ids = {
             "session_id": self.session.id,
             "client_id": self.client.id,
             "provider_id": self.provider.id,
@@ -54,6 +56,9 @@ class PracticeRows:
             "payment_id": self.payment.id,
             "work_item_id": self.work_item.id,
         }
+        if self.import_batch is not None:
+            ids["batch_id"] = self.import_batch.id
+        return ids
 
 
 @dataclass
@@ -114,7 +119,46 @@ def _practice_rows(
     db.add_all([payment, work_item])
     db.flush()
     _post_charge(db, practice, service, claim, coverage)
-    return PracticeRows(practice, service, client, provider, payer, claim, payment, work_item)
+    batch, flag = _import_rows(db, practice, service)
+    return PracticeRows(practice, service, client, provider, payer, claim, payment, work_item, batch, flag)
+
+
+def _import_rows(
+    db: Session, practice: m.Practice, service: m.ServiceSession
+) -> tuple[m.ImportBatch, m.WorkItem]:
+    """A staged import batch (no rows: committing it writes nothing) and an open import flag."""
+    stored = m.StoredFile(
+        practice_id=practice.id,
+        kind="csv",
+        direction="in",
+        filename="week.csv",
+        sha256="0" * 64,
+        size_bytes=0,
+        content=b"",
+    )
+    db.add(stored)
+    db.flush()
+    batch = m.ImportBatch(
+        practice_id=practice.id,
+        format="simplepractice",
+        filename="week.csv",
+        stored_file_id=stored.id,
+        counts={"rows": 0, "new": 0, "updated": 0, "unchanged": 0, "flagged": 0, "rejected": 0},
+    )
+    flag = m.WorkItem(
+        practice_id=practice.id,
+        kind="flag",
+        severity="warning",
+        title="Date of service in the future",
+        rule="future_date",
+        dedupe_key=f"import:future_date:world{service.id}",
+        holds_billing=True,
+        session_id=service.id,
+        client_id=service.client_id,
+    )
+    db.add_all([batch, flag])
+    db.flush()
+    return batch, flag
 
 
 def _post_charge(
