@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from revcycle.cli import audit, db, demo, ledger, serve, users
+from revcycle.cli import audit, db, demo, imports, ledger, serve, users
 
 
 def build_app() -> typer.Typer:
@@ -14,6 +14,7 @@ def build_app() -> typer.Typer:
     app.add_typer(ledger.app, name="ledger", help="The money ledger.")
     app.add_typer(audit.app, name="audit", help="The audit log.")
     demo.register(app)
+    imports.register(app)
     serve.register(app)
     return app
 

@@ -1,0 +1,126 @@
+"""`revcycle import FILE`: stage a CSV export (and commit it with --commit) from the command line.
+
+Prints the counts (``--json``: one object with ``batch_id, format, rows, new, updated,
+unchanged, flagged, rejected, committed``). Runs as the system, or as a user given by
+``--as EMAIL`` (their role must allow entering charges). One transaction: a refused file
+writes nothing and exits 1 with the reason (file, row, column, value).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from revcycle.adapters.csv import ImportFormat
+from revcycle.cli.transaction import run_in_transaction
+from revcycle.db import models
+from revcycle.errors import InvalidInput, NotFound
+from revcycle.services import auth
+from revcycle.services.actor import Actor, system_actor
+from revcycle.services.imports import batches
+
+_FORMATS = {
+    "auto": None,
+    "simplepractice": ImportFormat.SIMPLEPRACTICE,
+    "attendance": ImportFormat.ATTENDANCE,
+    "ar-aging": ImportFormat.AR_AGING,
+    "client-details": ImportFormat.CLIENT_DETAILS,
+    "client-demographics": ImportFormat.CLIENT_DEMOGRAPHICS,
+    "filed-claims": ImportFormat.FILED_CLAIMS,
+}
+_KEYS = ("rows", "new", "updated", "unchanged", "flagged", "rejected")
+
+
+def _format(word: str) -> tuple[ImportFormat | None, str | None]:
+    """``--format`` -> (format, mapping name)."""
+    if word.startswith("mapping:"):
+        name = word.split(":", 1)[1].strip()
+        if not name:
+            raise InvalidInput("--format mapping:NAME needs the mapping's name")
+        return None, name
+    key = word.strip().lower().replace("_", "-")
+    if key not in _FORMATS:
+        raise InvalidInput(f"--format {word!r} is not one of {', '.join(_FORMATS)} or mapping:NAME")
+    return _FORMATS[key], None
+
+
+def _actor(session: Session, email: str | None) -> Actor:
+    if email is None:
+        return system_actor("cli")
+    user = session.scalars(
+        select(models.User).where(models.User.email == auth.normalize_email(email))
+    ).one_or_none()
+    if user is None or not user.is_active:
+        raise NotFound(f"no active user with e-mail {email}")
+    return auth.actor_for_user(session, user, source_ip="cli")
+
+
+def _practice(session: Session, practice: int | None) -> int:
+    if practice is not None:
+        return practice
+    ids = list(session.scalars(select(models.Practice.id).limit(2)))
+    if len(ids) != 1:
+        raise InvalidInput("--practice: give the practice id (there is not exactly one practice)")
+    return ids[0]
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False, readable=True)],
+    *,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto, simplepractice, attendance, ar-aging, client-details, "
+            "client-demographics, filed-claims or mapping:NAME.",
+        ),
+    ] = "auto",
+    practice: Annotated[
+        int | None, typer.Option("--practice", help="Practice id (needed when several).")
+    ] = None,
+    commit: Annotated[bool, typer.Option("--commit", help="Apply the batch (default: stage only).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (e-mail).")] = None,
+) -> None:
+    """Stage a CSV export into an import batch, print its counts, and commit it with --commit."""
+    data = file.read_bytes()
+
+    def work(session: Session) -> dict[str, object]:
+        fmt, mapping = _format(format_)
+        actor = _actor(session, as_user)
+        batch = batches.stage_import(
+            session,
+            actor=actor,
+            practice_id=_practice(session, practice),
+            filename=file.name,
+            data=data,
+            format=fmt,
+            mapping_name=mapping,
+        )
+        if commit:
+            batch = batches.commit_import(session, actor=actor, batch_id=batch.id)
+        counts = batch.counts
+        return {
+            "batch_id": batch.id,
+            "format": batch.format,
+            **{key: int(counts.get(key, 0)) for key in _KEYS},
+            "committed": batch.status == "committed",
+        }
+
+    result = run_in_transaction(work)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    counts = ", ".join(f"{key} {result[key]}" for key in _KEYS)
+    state = "committed" if result["committed"] else "staged (commit with --commit)"
+    typer.echo(f"import {result['batch_id']} ({result['format']}): {counts}; {state}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.command("import")(import_file)
