@@ -467,9 +467,10 @@ class _Planner:
 
 
 def _outcome(plan: _Plan) -> str:
-    if plan.change == "duplicate" or plan.has_new_flag:
+    if plan.has_new_flag:
         return "flagged"
-    return plan.change
+    # A duplicate already flagged by an earlier import waits for its person: nothing new.
+    return "unchanged" if plan.change == "duplicate" else plan.change
 
 
 def _detail(plan: _Plan) -> dict[str, Any]:
