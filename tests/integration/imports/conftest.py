@@ -20,9 +20,9 @@ from tests import factories as f
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "csv"
 SP_HEADER = (
-    "Date of Service,Client,Clinician,Billing Code,Primary Insurance,Secondary Insurance,Rate per Unit,Units,"
-    "Total Fee,Client Payment Status,Charge,Uninvoiced,Paid,Unpaid,Insurance Payment Status,Charge,Paid,Unpaid,"
-    "Progress Note Status"
+    "Date of Service,Client,Clinician,Billing Code,Primary Insurance,Secondary Insurance,Rate per Unit,"
+    "Units,Total Fee,Client Payment Status,Charge,Uninvoiced,Paid,Unpaid,Insurance Payment Status,Charge,"
+    "Paid,Unpaid,Progress Note Status"
 )
 # The tables an import writes to, for "nothing was written" checks.
 WRITTEN_TABLES = (

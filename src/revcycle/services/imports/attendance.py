@@ -152,9 +152,7 @@ class AttendanceHandler:
                 select(ServiceSession.id, ServiceSession.client_id).where(
                     ServiceSession.id.in_([s.session_id for s in specs if s.session_id])
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         for spec in specs:
             spec.client_id = client_of.get(spec.session_id) if spec.session_id else None

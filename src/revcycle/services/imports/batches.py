@@ -284,6 +284,8 @@ def _decide(
             raise Conflict(f"import {batch.id} ({batch.filename}) changed meanwhile; reload it")
         session.expire(batch, ["status", "decided_by_user_id", "decided_at"])
         written = apply(handler, batch) or {}
+        # Handlers write with multi-row statements: objects the caller holds may be stale.
+        session.expire_all()
         batch.counts = {**batch.counts, "committed": target == "committed"}
         audit.record(
             session,

@@ -220,7 +220,9 @@ class ClientInfoHandler:
         """Flag what claims still lack on the sessions that need it; settle what is now known."""
         if not client_ids:
             return 0
-        clients = session.scalars(select(Client).where(Client.id.in_(client_ids))).all()
+        clients = session.scalars(
+            select(Client).where(Client.id.in_(client_ids)).execution_options(populate_existing=True)
+        ).all()
         members = self._member_ids(session, practice_id)
         insured = {
             cid

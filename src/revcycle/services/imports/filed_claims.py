@@ -115,7 +115,7 @@ class FiledClaimsHandler:
             Submission.channel == CHANNEL,
             Submission.clearinghouse_reference != "",
         )
-        return dict(session.execute(query).tuples().all())
+        return dict(session.execute(query).all())
 
     def _plan(
         self,
