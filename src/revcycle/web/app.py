@@ -52,6 +52,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import resources as api_resources
     from revcycle.web.pages import auth as auth_pages
+    from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import main as main_pages
 
     app.include_router(api_auth.router)
@@ -59,3 +60,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_imports.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
+    app.include_router(import_pages.router)

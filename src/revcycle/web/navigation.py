@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("my_sessions", "My sessions", "/my-sessions", role=Role.THERAPIST),
     NavItem("front_desk", "Front desk", "/front-desk", role=Role.FRONT_DESK),
     NavItem("my_account", "My account", "/my-account", role=Role.CLIENT),
+    NavItem("imports", "Import", "/imports", Permission.ENTER_CHARGES),
     NavItem("sessions", "Sessions", "/sessions", Permission.VIEW_SESSIONS),
     NavItem("claims", "Claims", "/claims", Permission.VIEW_CLAIMS),
     NavItem("payments", "Payments", "/payments", Permission.VIEW_FINANCIALS),
