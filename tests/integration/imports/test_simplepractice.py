@@ -311,3 +311,57 @@ def test_a_later_export_with_moved_columns_and_write_offs_imports(desk: Desk) ->
         ).all()
     )
     assert notes == {"Smith": "locked", "Lopez": "none", "Kim": "draft"}
+
+
+def test_an_unchanged_row_still_meets_a_ledger_that_moved_since(desk: Desk, db) -> None:  # type: ignore[no-untyped-def]
+    from revcycle.domain.ledger_events import ChargeRef, InsuranceRef, charge_to_insurance
+    from revcycle.services import ledger
+    from revcycle.services.actor import system_actor
+
+    desk.load(sp_file(sp_row(insurance_status="PAID", insurance_figures="160,160,0")))
+    service = db.scalars(select(m.ServiceSession)).one()
+    coverage = db.scalars(select(m.Coverage)).one()
+    ledger.post_transaction(
+        db,
+        actor=system_actor("test"),
+        practice_id=desk.practice.id,
+        kind="charge",
+        accounting_on=service.service_on,
+        lines=charge_to_insurance(
+            16000,
+            ChargeRef(service.charges[0].id, service.client_id),
+            InsuranceRef(coverage.id, coverage.payer_id),
+        ),
+    )
+
+    again = desk.load(sp_file(sp_row(insurance_status="PAID", insurance_figures="160,160,0")))
+
+    assert again.counts["flagged"] == 1
+    (flag,) = desk.flags("ledger_disagrees")
+    assert not flag.holds_billing
+    assert "insurance unpaid $0.00 in SimplePractice, $160.00 here" in flag.detail
+
+
+def test_a_reordered_export_with_one_changed_row_updates_only_that_row(desk: Desk) -> None:
+    rows = [sp_row(f"03/{day:02d}/2026 10:00") for day in range(1, 11)]
+    desk.load(sp_file(*rows))
+    changed = sp_row("03/05/2026 10:00", fee="170.00")
+
+    batch = desk.load(sp_file(*reversed([*rows[:4], changed, *rows[5:]])))
+
+    assert counts_of(batch) == {
+        "rows": 10,
+        "new": 0,
+        "updated": 1,
+        "unchanged": 9,
+        "flagged": 0,
+        "rejected": 0,
+    }
+    (updated,) = desk.rows(batch, "updated")
+    assert updated.detail["diff"] == {
+        "rate_cents": [16000, 17000],
+        "fee_cents": [16000, 17000],
+        "insurance_charge_cents": [16000, 17000],
+        "insurance_unpaid_cents": [16000, 17000],
+    }
+    assert desk.count(m.Charge) == 10

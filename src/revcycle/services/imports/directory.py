@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -18,9 +19,13 @@ from revcycle.adapters.csv import PayerRef
 from revcycle.db.models import Client, Payer, PayerAlias, Provider
 from revcycle.domain.names import payer_key, person_key
 
-__all__ = ["Directory", "PayerMatch", "split_name"]
+__all__ = ["Directory", "PayerMatch", "name_key", "split_name"]
 
 PLACEHOLDER_NPI_PREFIX = "X"  # never a real NPI (digits only): "add the NPI" is flagged
+
+
+# Exports repeat the same few thousand names: key each spelling once.
+name_key = lru_cache(maxsize=1 << 16)(person_key)
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -87,10 +92,10 @@ class Directory:
     # --- matching ----------------------------------------------------------------------
 
     def client(self, name: str) -> int | None:
-        return self.clients.get(person_key(name))
+        return self.clients.get(name_key(name))
 
     def provider(self, name: str) -> int | None:
-        return self.providers.get(person_key(name))
+        return self.providers.get(name_key(name))
 
     def payer(self, ref: PayerRef) -> PayerMatch:
         """By EDI payer id first (another name for the same id is a new alias), then by name."""
@@ -107,7 +112,7 @@ class Directory:
     def ensure_clients(self, session: Session, names: Iterable[str]) -> None:
         rows = []
         for name in names:
-            key = person_key(name)
+            key = name_key(name)
             if key and key not in self.clients:
                 first, last = split_name(name)
                 self.clients[key] = -1
@@ -123,7 +128,7 @@ class Directory:
         rows = []
         serial = self._next_placeholder(session)
         for name in names:
-            key = person_key(name)
+            key = name_key(name)
             if key and key not in self.providers:
                 first, last = split_name(name)
                 self.providers[key] = -1

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from revcycle.db.models import WorkItem
@@ -115,7 +115,7 @@ def duration_problem(code: str, minutes: int | None) -> str | None:
 
 def dedupe_key(rule: str, *parts: object) -> str:
     """``import:<rule>:<hash of the natural key>``: stable across imports, short enough."""
-    natural = "|".join(str(part) for part in parts)
+    natural = "|".join(map(str, parts))
     return f"import:{rule}:{hashlib.sha1(natural.encode(), usedforsecurity=False).hexdigest()[:24]}"
 
 
@@ -149,6 +149,8 @@ def existing_flag_keys(session: Session, practice_id: int, keys: Iterable[str] |
     )
     if keys is not None:
         wanted = list(set(keys))
+        if len(wanted) > 5_000:  # cheaper to read them all than to ask in thousands of pieces
+            return existing_flag_keys(session, practice_id)
         found: set[str] = set()
         for start in range(0, len(wanted), 1000):
             found.update(
@@ -184,6 +186,7 @@ def write_flags(session: Session, practice_id: int, flags: Sequence[FlagSpec]) -
                 "client_id": flag.client_id,
             }
         )
+    table = cast(Table, WorkItem.__table__)
     for start in range(0, len(rows), 5_000):
-        session.execute(insert(WorkItem), rows[start : start + 5_000])
+        session.execute(table.insert(), rows[start : start + 5_000])
     return len(rows)

@@ -18,14 +18,15 @@ same dates lacks is flagged, never deleted.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Text, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from revcycle.adapters.csv import (
@@ -38,6 +39,7 @@ from revcycle.adapters.csv import (
     RejectedRow,
 )
 from revcycle.adapters.csv.rows import is_cpt_code
+from revcycle.adapters.csv.values import CellError, parse_datetime
 from revcycle.db.models import (
     Charge,
     Coverage,
@@ -55,7 +57,7 @@ from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.names import payer_key, person_key
 from revcycle.money import format_cents
 from revcycle.services.actor import Actor
-from revcycle.services.imports.directory import Directory
+from revcycle.services.imports.directory import Directory, name_key
 from revcycle.services.imports.flags import (
     FlagSpec,
     dedupe_key,
@@ -64,7 +66,8 @@ from revcycle.services.imports.flags import (
     write_flags,
 )
 from revcycle.services.imports.handler import StageCounts
-from revcycle.services.imports.staging import OutcomeWriter, load_outcomes, set_outcome_sessions
+from revcycle.services.imports.source import SourceRows
+from revcycle.services.imports.staging import OutcomeWriter, load_outcomes, set_outcome_sessions, table_of
 
 __all__ = ["SOURCE", "SimplePracticeHandler", "snapshot_of"]
 
@@ -111,8 +114,11 @@ def _payer_ref(value: list[str | None] | None) -> PayerRef | None:
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """Field-level differences; the raw fingerprint is bookkeeping, not a field."""
     return {
-        key: [old.get(key), new.get(key)] for key in new.keys() | old.keys() if old.get(key) != new.get(key)
+        key: [old.get(key), new.get(key)]
+        for key in new.keys() | old.keys()
+        if key != "raw" and old.get(key) != new.get(key)
     }
 
 
@@ -124,8 +130,13 @@ class _ExistingCharge:
     id: int
     code: str
     modifiers: str
-    snapshot: dict[str, Any]
+    snapshot_text: str  # the stored JSON as text: equal text is an unchanged row, no decoding
     used: bool = False
+
+    def differences(self, snapshot: dict[str, Any], text: str) -> dict[str, list[Any]]:
+        if text == self.snapshot_text:
+            return {}
+        return _diff(json.loads(self.snapshot_text or "{}"), snapshot)
 
 
 @dataclass
@@ -150,6 +161,13 @@ class _Known:
     flag_keys: set[str]
     ledger: dict[int, dict[str, int]]  # charge id -> account -> balance
     fees: dict[int | None, list[tuple[date, date | None, dict[str, int]]]]  # payer (None: standard)
+
+    def claim_charges(self, charge_ids: set[int]) -> None:
+        """Charges the quick pass matched already: no other row may take them."""
+        for found in self.sessions.values():
+            for charge in found.charges:
+                if charge.id in charge_ids:
+                    charge.used = True
 
     def fee_for(self, payer_id: int | None, code: str, on: date) -> int | None:
         for owner in (payer_id, None) if payer_id is not None else (None,):
@@ -184,12 +202,18 @@ def _load_known(
         by_id[sid] = found
     charge_ids: list[int] = []
     for cid, sid, code, modifiers, snapshot in session.execute(
-        select(Charge.id, Charge.session_id, Charge.procedure_code, Charge.modifiers, Charge.source_snapshot)
+        select(
+            Charge.id,
+            Charge.session_id,
+            Charge.procedure_code,
+            Charge.modifiers,
+            cast(Charge.source_snapshot, Text),
+        )
         .join(ServiceSession, ServiceSession.id == Charge.session_id)
         .where(ServiceSession.practice_id == practice.id, ServiceSession.service_on.between(first, last))
         .order_by(Charge.session_id, Charge.modifiers, Charge.id)
     ):
-        by_id[sid].charges.append(_ExistingCharge(cid, code, modifiers, snapshot or {}))
+        by_id[sid].charges.append(_ExistingCharge(cid, code, modifiers, snapshot or ""))
         charge_ids.append(cid)
     return _Known(
         practice=practice,
@@ -279,13 +303,14 @@ class _Plan:
 
 
 class _Planner:
-    def __init__(self, known: _Known) -> None:
+    def __init__(self, known: _Known, fingerprints: dict[int, str] | None = None) -> None:
         self.known = known
+        self.fingerprints = fingerprints or {}
         self.seen_codes: dict[tuple[Slot, str], int] = defaultdict(int)
 
     def slot_of(self, row: AppointmentRow) -> tuple[Slot, datetime]:
         starts_at = row.service_at.replace(tzinfo=self.known.zone).astimezone(UTC)
-        return (person_key(row.client_name), person_key(row.clinician_name), starts_at.isoformat()), starts_at
+        return (name_key(row.client_name), name_key(row.clinician_name), starts_at.isoformat()), starts_at
 
     def plan(self, rows: Sequence[AppointmentRow]) -> list[_Plan]:
         by_slot: dict[Slot, list[tuple[AppointmentRow, datetime]]] = defaultdict(list)
@@ -313,6 +338,9 @@ class _Planner:
         pending: list[_Plan] = []
         for row, starts_at in rows:
             snapshot = snapshot_of(row)
+            if row.row_number in self.fingerprints:
+                snapshot["raw"] = self.fingerprints[row.row_number]
+            text = json.dumps(snapshot)
             plan = _Plan(row, slot, starts_at, "new", snapshot, session_id=existing.id if existing else None)
             repeat = self.seen_codes[(slot, row.billing_code)]
             self.seen_codes[(slot, row.billing_code)] += 1
@@ -320,7 +348,7 @@ class _Planner:
             if match is not None:
                 match.used = True
                 plan.charge_id, plan.modifiers = match.id, match.modifiers
-                plan.diff = _diff(match.snapshot, snapshot)
+                plan.diff = match.differences(snapshot, text)
                 plan.change = "updated" if plan.diff else "unchanged"
             elif repeat:
                 plan.change = "duplicate"
@@ -333,12 +361,50 @@ class _Planner:
         for plan, charge in zip(pending, leftovers, strict=False):
             charge.used = True
             plan.charge_id, plan.modifiers, plan.change = charge.id, charge.modifiers, "updated"
-            plan.diff = _diff(charge.snapshot, plan.snapshot) or {
+            plan.diff = charge.differences(plan.snapshot, json.dumps(plan.snapshot)) or {
                 "code": [charge.code, plan.row.billing_code]
             }
         for plan in plans:
-            plan.flags = self._flags(plan, existing, repeat=plan.repeat)
+            if plan.change == "unchanged":
+                # The row is what it was: only what changed here since can raise a new flag.
+                plan.flags = self._outside_flags(plan)
+            else:
+                plan.flags = self._flags(plan, existing, repeat=plan.repeat)
         return plans
+
+    def _outside_flags(self, plan: _Plan) -> list[FlagSpec]:
+        """Flags an unchanged row may newly raise: the fee schedule or the ledger moved."""
+        flags = []
+        if self.known.fees and plan.row.primary_payer is not None:
+            payer_id = self.known.directory.payer(plan.row.primary_payer).payer_id
+            flags.extend(self._fee_flags(plan, payer_id))
+        elif self.known.fees:
+            flags.extend(self._fee_flags(plan, None))
+        if plan.charge_id in self.known.ledger:
+            flags.extend(self._ledger_flags(plan))
+        return flags
+
+    @staticmethod
+    def _when(row: AppointmentRow) -> str:
+        return f"{row.client_name} with {row.clinician_name} on {row.service_at:%m/%d/%Y %H:%M}"
+
+    def _fee_flags(self, plan: _Plan, payer_id: int | None) -> list[FlagSpec]:
+        row = plan.row
+        scheduled = self.known.fee_for(payer_id, row.billing_code, row.service_at.date())
+        if scheduled is None or scheduled == row.rate_per_unit_cents:
+            return []
+        detail = (
+            f"{row.billing_code} at {format_cents(row.rate_per_unit_cents)}, the fee schedule says "
+            f"{format_cents(scheduled)}: {self._when(row)}"
+        )
+        return [self._flag(plan, "fee_differs", detail, row.billing_code, row.rate_per_unit_cents)]
+
+    def _ledger_flags(self, plan: _Plan) -> list[FlagSpec]:
+        disagreement = self._ledger_disagreement(plan)
+        if not disagreement:
+            return []
+        detail = f"{disagreement}: {self._when(plan.row)}"
+        return [self._flag(plan, "ledger_disagrees", detail, plan.row.billing_code, disagreement)]
 
     # --- flags ------------------------------------------------------------------------------
 
@@ -349,7 +415,7 @@ class _Planner:
     def _flags(self, plan: _Plan, existing: _ExistingSession | None, *, repeat: int) -> list[FlagSpec]:
         row, known, flags = plan.row, self.known, []
         directory = known.directory
-        when = f"{row.client_name} with {row.clinician_name} on {row.service_at:%m/%d/%Y %H:%M}"
+        when = self._when(row)
         billable = row.is_cpt
         payer_ids: dict[str, int | None] = {}
         for label, ref in (("primary", row.primary_payer), ("secondary", row.secondary_payer)):
@@ -406,18 +472,7 @@ class _Planner:
                     repeat,
                 )
             )
-        scheduled = known.fee_for(payer_ids.get("primary"), row.billing_code, row.service_at.date())
-        if scheduled is not None and scheduled != row.rate_per_unit_cents:
-            flags.append(
-                self._flag(
-                    plan,
-                    "fee_differs",
-                    f"{row.billing_code} at {format_cents(row.rate_per_unit_cents)}, the fee schedule says "
-                    f"{format_cents(scheduled)}: {when}",
-                    row.billing_code,
-                    row.rate_per_unit_cents,
-                )
-            )
+        flags.extend(self._fee_flags(plan, payer_ids.get("primary")))
         if row.insurance_payment_status is InsurancePaymentStatus.OVER or row.insurance_unpaid_cents < 0:
             flags.append(
                 self._flag(
@@ -434,13 +489,7 @@ class _Planner:
             flags.append(
                 self._flag(plan, "secondary_insurance", f"secondary {row.secondary_payer.name}: {when}")
             )
-        disagreement = self._ledger_disagreement(plan)
-        if disagreement:
-            flags.append(
-                self._flag(
-                    plan, "ledger_disagrees", f"{disagreement}: {when}", row.billing_code, disagreement
-                )
-            )
+        flags.extend(self._ledger_flags(plan))
         return flags
 
     def _ledger_disagreement(self, plan: _Plan) -> str | None:
@@ -461,6 +510,74 @@ class _Planner:
                 f"{format_cents(patient)} here"
             )
         return "; ".join(parts) or None
+
+
+# --- the quick pass: unchanged rows without parsing them ------------------------------------
+
+
+class _QuickPass:
+    """Rows whose raw cells are exactly those a charge was last written from are unchanged.
+
+    The fingerprint of a row's cells is kept in its charge's snapshot (``raw``). A re-import
+    reads the file's cells once, settles every row whose fingerprint a charge holds, and
+    leaves only the others to be parsed and planned. Rows repeated within the file, charges
+    the ledger knows (their figures are compared) and practices with fee schedules take the
+    full path.
+    """
+
+    def __init__(self, session: Session, batch: ImportBatch, source: SourceRows) -> None:
+        self.session = session
+        self.batch = batch
+        self.source = source
+        self.fingerprints: dict[int, str] = {}
+        self.days: list[date] = []
+        self.hits: dict[int, int] = {}  # row number -> session id
+        self.hit_charges: set[int] = set()
+
+    def settle(self, writer: OutcomeWriter) -> Iterator[ParsedRow | RejectedRow]:
+        raw = list(self.source.raw())
+        self.fingerprints = {row_number: fp for row_number, _values, fp in raw}
+        for _row_number, values, _fp in raw:
+            try:
+                self.days.append(parse_datetime(values.get("service_at", ""))[0].date())
+            except CellError:
+                continue
+        if not self.days:
+            return iter(self.source)
+        repeats = Counter(self.fingerprints.values())
+        known = self._known(min(self.days) - timedelta(days=1), max(self.days) + timedelta(days=1))
+        for row_number, fp in self.fingerprints.items():
+            found = known.get(fp)
+            if found is not None and repeats[fp] == 1:
+                charge_id, session_id = found
+                self.hits[row_number] = session_id
+                self.hit_charges.add(charge_id)
+                writer.add(row_number, "unchanged", {"change": "unchanged"}, session_id=session_id)
+        if not self.hits:
+            return iter(self.source)
+        return self.source.only(set(self.fingerprints) - set(self.hits))
+
+    def _known(self, first: date, last: date) -> dict[str, tuple[int, int]]:
+        """Fingerprint -> (charge, session) for the dates, when the quick pass may trust it."""
+        practice_id = self.batch.practice_id
+        if self.session.scalar(select(FeeSchedule.id).where(FeeSchedule.practice_id == practice_id).limit(1)):
+            return {}
+        in_ledger = set(_charge_balances(self.session, practice_id, first, last))
+        found: dict[str, tuple[int, int]] = {}
+        doubled: set[str] = set()
+        for charge_id, session_id, fp in self.session.execute(
+            select(Charge.id, Charge.session_id, Charge.source_snapshot["raw"].as_string())
+            .join(ServiceSession, ServiceSession.id == Charge.session_id)
+            .where(ServiceSession.practice_id == practice_id, ServiceSession.service_on.between(first, last))
+        ):
+            if fp is None or charge_id in in_ledger:
+                continue
+            if fp in found:
+                doubled.add(fp)
+            found[fp] = (charge_id, session_id)
+        for fp in doubled:
+            del found[fp]
+        return found
 
 
 # --- the handler ---------------------------------------------------------------------------------
@@ -496,25 +613,34 @@ class SimplePracticeHandler:
         self, session: Session, batch: ImportBatch, rows: Iterator[ParsedRow | RejectedRow], *, actor: Actor
     ) -> StageCounts:
         writer = OutcomeWriter(session, batch)
+        quick = _QuickPass(session, batch, rows) if isinstance(rows, SourceRows) else None
+        if quick is not None:
+            rows = quick.settle(writer)
         parsed: list[AppointmentRow] = []
         for row in rows:
             if isinstance(row, RejectedRow):
                 writer.reject(row)
             elif isinstance(row, AppointmentRow):
                 parsed.append(row)
-        if not parsed:
-            return writer.counts()
-        practice = session.get_one(Practice, batch.practice_id)
-        known = _load_known(session, batch, parsed, ZoneInfo(practice.timezone))
-        plans = _Planner(known).plan(parsed)
-        for plan in plans:
-            writer.add(plan.row.row_number, _outcome(plan), _detail(plan), session_id=plan.session_id)
-        batch.covers_from_on = min(r.service_at for r in parsed).date()
-        batch.covers_to_on = max(r.service_at for r in parsed).date()
-        seen = {p.session_id for p in plans if p.session_id is not None}
-        missing = self._missing_sessions(session, batch, seen)
+        days = [r.service_at.date() for r in parsed] + (quick.days if quick else [])
+        if days:
+            batch.covers_from_on, batch.covers_to_on = min(days), max(days)
+        seen = set(quick.hits.values()) if quick else set()
+        if parsed:
+            practice = session.get_one(Practice, batch.practice_id)
+            known = _load_known(session, batch, parsed, ZoneInfo(practice.timezone))
+            if quick is not None:
+                known.claim_charges(quick.hit_charges)
+            plans = _Planner(known, quick.fingerprints if quick else None).plan(parsed)
+            for plan in plans:
+                writer.add(plan.row.row_number, _outcome(plan), _detail(plan), session_id=plan.session_id)
+            seen.update(p.session_id for p in plans if p.session_id is not None)
         counts = writer.counts()
-        batch.counts = {**batch.counts, "missing_sessions": len(missing)}
+        if days:
+            batch.counts = {
+                **batch.counts,
+                "missing_sessions": len(self._missing_sessions(session, batch, seen)),
+            }
         return counts
 
     def _missing_sessions(self, session: Session, batch: ImportBatch, seen: set[int]) -> list[int]:
@@ -631,32 +757,50 @@ class SimplePracticeHandler:
                     "source": SOURCE,
                 }
             )
+        sessions_table = table_of(ServiceSession)
         for start in range(0, len(new_rows), _CHUNK):
-            chunk = new_rows[start : start + _CHUNK]
-            stmt = insert(ServiceSession).returning(ServiceSession.id, sort_by_parameter_order=True)
-            for values, sid in zip(chunk, session.scalars(stmt, chunk), strict=True):
-                existing[(values["client_id"], values["provider_id"], values["starts_at"].isoformat())] = sid
+            session.execute(sessions_table.insert(), new_rows[start : start + _CHUNK])
+        if new_rows:  # their ids, in one query rather than one RETURNING per row
+            existing.update(self._session_ids(session, practice.id, starts))
         written["sessions"] += len(new_rows)
-        notes = [
-            {"id": existing[key], "note_status": values["note"]}
-            for key, values in wanted.items()
-            if values["note"] is not None and key in existing
-        ]
-        if notes:
-            session.execute(update(ServiceSession), notes)
-            session.execute(
-                update(ServiceSession)
-                .where(
-                    ServiceSession.id.in_([n["id"] for n in notes if n["note_status"] == "locked"]),
-                    ServiceSession.note_locked_at.is_(None),
-                )
-                .values(note_locked_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            self.resolve_locked_notes(
-                session, practice.id, [n["id"] for n in notes if n["note_status"] == "locked"]
-            )
+        self.update_notes(
+            session, practice.id, {existing[k]: v["note"] for k, v in wanted.items() if v["note"]}
+        )
         return {(k[0], k[1], k[2]): existing[k] for k in wanted}
+
+    def _session_ids(
+        self, session: Session, practice_id: int, starts: list[datetime]
+    ) -> dict[tuple[int, int, str], int]:
+        query = select(
+            ServiceSession.id, ServiceSession.client_id, ServiceSession.provider_id, ServiceSession.starts_at
+        ).where(
+            ServiceSession.practice_id == practice_id,
+            ServiceSession.starts_at.between(min(starts), max(starts)),
+        )
+        return {(c, p, at.isoformat()): sid for sid, c, p, at in session.execute(query)}
+
+    def update_notes(self, session: Session, practice_id: int, notes: dict[int, str]) -> None:
+        """What the EHR says of each session's progress note, one UPDATE per status."""
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for sid, status in notes.items():
+            by_status[status].append(sid)
+        for status, ids in by_status.items():
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                session.execute(
+                    update(ServiceSession)
+                    .where(ServiceSession.id.in_(chunk), ServiceSession.note_status != status)
+                    .values(note_status=status)
+                    .execution_options(synchronize_session=False)
+                )
+                if status == "locked":
+                    session.execute(
+                        update(ServiceSession)
+                        .where(ServiceSession.id.in_(chunk), ServiceSession.note_locked_at.is_(None))
+                        .values(note_locked_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+        self.resolve_locked_notes(session, practice_id, by_status.get("locked", []))
 
     def resolve_locked_notes(self, session: Session, practice_id: int, session_ids: list[int]) -> None:
         """The EHR now says the note is locked: its "note not locked" flags resolve themselves."""
@@ -711,7 +855,7 @@ class SimplePracticeHandler:
                         }
                     )
         if new_rows:
-            session.execute(insert(Coverage), new_rows)
+            session.execute(table_of(Coverage).insert(), new_rows)
         written["coverages"] += len(new_rows)
 
     def write_charges(
@@ -737,11 +881,13 @@ class SimplePracticeHandler:
                     {"practice_id": practice_id, "session_id": slots[_slot_key(detail)], **values}
                 )
             elif detail["change"] == "updated":
-                changed.append({"id": detail["charge_id"], **values})
+                changed.append({"charge_id": detail["charge_id"], **values})
+        charges = table_of(Charge)
         for start in range(0, len(new_rows), _CHUNK):
-            session.execute(insert(Charge), new_rows[start : start + _CHUNK])
+            session.execute(charges.insert(), new_rows[start : start + _CHUNK])
+        by_id = update(charges).where(charges.c.id == bindparam("charge_id"))
         for start in range(0, len(changed), _CHUNK):
-            session.execute(update(Charge), changed[start : start + _CHUNK])
+            session.execute(by_id, changed[start : start + _CHUNK])
         written["charges"] += len(new_rows)
         written["charges_updated"] += len(changed)
 
