@@ -27,7 +27,7 @@ from revcycle.db.migrate import upgrade
 from revcycle.services.demo import build_demo
 
 RESULTS = Path(__file__).resolve().parent / "results" / "demo_build.json"
-TARGET_S = 60.0
+TARGET_S = 90.0  # clients and sessions come through the CSV import since issue 3, point 9
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ def test_demo_builds_a_whole_practice(db: Session) -> None:
     check_growth(db, summary)
     check_books_and_claims(db, summary)
     check_logins(db, summary)
+    check_imports(db, summary)
+    check_planted_flags(db, summary)
 
 
 def check_counts(db: Session, summary: DemoSummary) -> None:
@@ -112,6 +114,76 @@ def check_logins(db: Session, summary: DemoSummary) -> None:
     settings = Settings(environment="test", secret_key="test-secret-key-that-is-long-enough-for-hs256")
     result = login(db, settings, email="billing@demo.test", password=DEMO_PASSWORD, source_ip="127.0.0.1")
     assert result.user.email == "billing@demo.test"
+
+
+def check_imports(db: Session, summary: DemoSummary) -> None:
+    """Clients and sessions came in through SimplePractice exports, committed batch by batch."""
+    pid = summary.practice_id
+    batches = db.scalars(
+        select(m.ImportBatch).where(m.ImportBatch.practice_id == pid).order_by(m.ImportBatch.id)
+    ).all()
+    assert summary.import_batches == len(batches)
+    assert all(b.status == "committed" for b in batches)
+    formats = Counter(b.format for b in batches)
+    assert [b.format for b in batches[:2]] == ["client_details", "client_demographics"]
+    weeks = formats["simplepractice"]
+    assert weeks >= 50  # one a week for a year (a week with no sessions has no export)
+    assert formats["attendance"] == weeks
+    exports = [b for b in batches if b.format == "simplepractice"]
+    # Each export reaches back into the week before: the rows seen again are unchanged.
+    assert sum(b.counts["unchanged"] for b in exports) > 0
+    assert all(b.counts["rejected"] == 0 for b in batches)
+    files = db.scalars(
+        select(m.StoredFile.content).where(m.StoredFile.id == exports[-1].stored_file_id)
+    ).one()
+    header = files.decode().splitlines()[0]
+    assert "Progress Note Status" in header  # the later layout
+    assert "Write-off" in header
+    first = db.scalars(select(m.StoredFile.content).where(m.StoredFile.id == exports[0].stored_file_id)).one()
+    assert first.decode().splitlines()[0].startswith("Date of Service,Client,Clinician,Billing Code,Primary")
+    assert "Progress Note Status" not in first.decode().splitlines()[0]
+    sessions = db.execute(
+        select(m.ServiceSession.source, m.ServiceSession.last_seen_batch_id).where(
+            m.ServiceSession.practice_id == pid
+        )
+    ).all()
+    export_ids = {b.id for b in exports}
+    assert all(source == "simplepractice" and seen in export_ids for source, seen in sessions)
+    charges = db.scalars(select(m.Charge).where(m.Charge.practice_id == pid)).all()
+    assert all(c.source_snapshot for c in charges)
+    assert {c.procedure_code for c in charges if c.patient_only} <= {"111"}
+    # Member ids reached the coverages: from the client details report (primary) and the
+    # intake paperwork (the secondaries the exports named).
+    coverages = db.scalars(select(m.Coverage).where(m.Coverage.practice_id == pid)).all()
+    demo_payers = {p.id for p in db.scalars(select(m.Payer).where(m.Payer.edi_payer_id != "64158"))}
+    assert all(c.member_id for c in coverages if c.payer_id in demo_payers)
+    assert all(c.subscriber_last_name for c in coverages if c.payer_id in demo_payers)
+    claims = db.scalars(select(m.Claim).where(m.Claim.practice_id == pid)).all()
+    by_id = {c.id: c for c in coverages}
+    assert all(by_id[c.coverage_id].member_id for c in claims)
+
+
+def check_planted_flags(db: Session, summary: DemoSummary) -> None:
+    """The deliberate problems in the exports wait in the review queue."""
+    pid = summary.practice_id
+    flags = db.execute(
+        select(m.WorkItem.rule, m.WorkItem.status).where(
+            m.WorkItem.practice_id == pid, m.WorkItem.kind == "flag"
+        )
+    ).all()
+    assert summary.import_flags == len(flags)
+    open_rules = Counter(rule for rule, status in flags if status == "open")
+    for rule in (
+        "unknown_payer",
+        "no_insurance",
+        "possible_duplicate",
+        "duration_out_of_band",
+        "note_not_locked",
+    ):
+        assert open_rules[rule] >= 1, (rule, open_rules)
+    assert "attendance_unmatched" not in open_rules
+    # The routine flags of older sessions were worked in the queue.
+    assert any(status == "resolved" for _, status in flags)
 
 
 def snapshot(db: Session, practice_id: int) -> dict[str, Any]:

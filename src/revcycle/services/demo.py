@@ -9,11 +9,19 @@ in flight, the newest still drafts), ledger postings for charges, insurance paym
 contractual adjustments, patient responsibility and patient payments, a few write-offs, and
 the open work items a billing person would find on a Monday.
 
-Reference data (payers, providers, clients, sessions, charges, claims) is written through
-the models, as an import would; every status change goes through `claims.transition_claim`
-and every amount through `ledger.post_transaction`, so the demo's books obey the same
-invariants as real ones. Everything is drawn from one `random.Random(seed)`: the same seed
-and `today` give the same practice. All people are invented (see `demo_data`).
+Reference data (practice, locations, clinicians, payers, portals, fee schedules, contracts,
+logins) is written through the models. Clients and sessions come in the way a real
+practice's do: the demo writes SimplePractice's "Client details" and "Client demographics"
+reports and one appointment status export per week (`demo_exports`: the real headers, the
+later layout for the last months, the real quirks, each week overlapping the last by a few
+days, and a few deliberate problems for the review queue), and loads each through
+`imports.stage_import` and `imports.commit_import` as the billing login. What the exports do
+not carry (guarantors, subscriber details, secondary member ids, attendance, durations,
+locations, diagnoses, modifiers) the demo then fills in as the practice's staff would. Every
+claim status change goes through `claims.transition_claim` and every amount through
+`ledger.post_transaction`, so the demo's books obey the same invariants as real ones.
+Everything is drawn from one `random.Random(seed)`: the same seed and `today` give the same
+practice. All people are invented (see `demo_data`).
 
 The caller owns the transaction (the CLI runs it in one unit of work).
 """
@@ -23,17 +31,20 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
+from revcycle.domain.names import person_key_of
 from revcycle.domain.npi import make_npi
+from revcycle.domain.permissions import Role
 from revcycle.services import demo_data as d
+from revcycle.services import demo_exports as x
 from revcycle.services.actor import Actor, system_actor
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
@@ -41,7 +52,13 @@ __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 MONTHS = 12
 FIRST_MONTH_SESSIONS = 150
 LAST_MONTH_SESSIONS = 500
-FLUSH_EVERY = 500
+# Each weekly export reaches back this many days into the week before, as real ones do.
+OVERLAP_DAYS = 3
+# The last months' exports come in SimplePractice's later layout (note status, write-off).
+LATER_LAYOUT_MONTHS = 4
+# Routine flags on sessions older than this were worked in the review queue.
+REVIEWED_AFTER_DAYS = 21
+_NOTE_LABELS = {"locked": "LOCKED", "draft": "DRAFT", "none": "NO NOTE"}
 
 
 @dataclass
@@ -78,6 +95,8 @@ class DemoSummary:
     ledger_transactions: int = 0
     postings: int = 0
     work_items: int = 0
+    import_batches: int = 0
+    import_flags: int = 0
     sessions_by_month: list[int] = field(default_factory=list)
     claims_by_status: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -114,6 +133,8 @@ class DemoSummary:
             "ledger_transactions",
             "postings",
             "work_items",
+            "import_batches",
+            "import_flags",
         ):
             out.append(f"{name.replace('_', ' ')}: {getattr(self, name):,}")
         out.append("sessions by month: " + " ".join(str(n) for n in self.sessions_by_month))
@@ -206,6 +227,8 @@ class _ClientPlan:
     start_month: int
     end_month: int
     visits_weight: float
+    secondary: m.Coverage | None = None
+    secondary_key: str = ""
 
 
 @dataclass
@@ -251,6 +274,8 @@ class DemoBuilder:
         self.allowed: dict[str, dict[str, int]] = {}  # payer key -> code -> allowed cents
         self.clients: list[_ClientPlan] = []
         self.users: dict[str, m.User] = {}
+        self.planted: dict[str, BuiltSession] = {}  # deliberate problem -> the session it is on
+        self.batch_ids: list[int] = []
 
     # -- orchestration --
 
@@ -262,8 +287,8 @@ class DemoBuilder:
         self._portals_and_settings()
         self._fee_schedules_and_contracts()
         self._enrollments()
-        self._clients()
         self._users()
+        self._clients()
         sessions = self._sessions()
         self._money(sessions)
         self._count()
@@ -465,23 +490,111 @@ class DemoBuilder:
     # -- clients --
 
     def _clients(self) -> None:
+        """Plan the clients, import them from the two client reports, then finish intake.
+
+        The reports give identity, address, date of birth, sex and the primary insurance with
+        its member id (the import creates that coverage); the guarantor and the subscriber's
+        details are what the front desk enters from the intake paperwork.
+        """
         count = max(12, round(250 * self.scale))
-        plans = [self._client_plan(number) for number in range(1, count + 1)]
-        self.add_and_flush([p.client for p in plans])
+        names: set[str] = set()
+        plans = [self._client_plan(number, names) for number in range(1, count + 1)]
+        lines = [self._client_line(plan) for plan in plans]
+        self._import("client-details.csv", x.client_details_report(lines))
+        self._import("client-demographics.csv", x.client_demographics_report(lines))
+        imported = {
+            c.name_key: c
+            for c in self.db.scalars(select(m.Client).where(m.Client.practice_id == self.practice.id))
+        }
+        coverages = self._coverages_by_client_and_payer()
         for plan in plans:
-            plan.guarantor.client_id = plan.client.id
+            row = imported[person_key_of(plan.client.first_name, plan.client.last_name)]
+            row.external_ids = dict(plan.client.external_ids)
+            plan.client = row
+            plan.guarantor.client_id = row.id
             if plan.coverage is not None:
-                plan.coverage.client_id = plan.client.id
+                plan.coverage = self._adopt_coverage(coverages, row.id, plan.coverage)
         self.add_and_flush([p.guarantor for p in plans])
-        self.add_and_flush([p.coverage for p in plans if p.coverage is not None])
-        self.add_and_flush([c for p in plans for c in self._secondary(p)])
+        plans[0].client.user_id = self.users["client"].id
+        self.db.flush()
         self.clients = plans
 
-    def _client_plan(self, number: int) -> _ClientPlan:
+    def _coverages_by_client_and_payer(self) -> dict[tuple[int, int], m.Coverage]:
+        rows = self.db.scalars(
+            select(m.Coverage).where(m.Coverage.practice_id == self.practice.id).order_by(m.Coverage.id)
+        )
+        found: dict[tuple[int, int], m.Coverage] = {}
+        for row in rows:
+            found.setdefault((row.client_id, row.payer_id), row)
+        return found
+
+    def _adopt_coverage(
+        self, coverages: dict[tuple[int, int], m.Coverage], client_id: int, planned: m.Coverage
+    ) -> m.Coverage:
+        """The coverage an import made for this client and payer, completed from the plan
+        (subscriber, group, dates, copay; the member id where the import had none)."""
+        row = coverages.get((client_id, planned.payer_id))
+        if row is None:  # no export named it: the front desk enters it
+            planned.client_id = client_id
+            self.add_and_flush([planned])
+            return planned
+        for name in (
+            "group_number",
+            "priority",
+            "relationship_to_subscriber",
+            "subscriber_first_name",
+            "subscriber_last_name",
+            "subscriber_date_of_birth",
+            "subscriber_sex",
+            "effective_on",
+            "copay_cents",
+        ):
+            value = getattr(planned, name)
+            if value is not None:  # an unsaved plan has no column defaults: keep the row's
+                setattr(row, name, value)
+        if not row.member_id:
+            row.member_id = planned.member_id
+        return row
+
+    def _client_line(self, plan: _ClientPlan) -> x.ClientLine:
+        client, guarantor = plan.client, plan.guarantor
+        assert client.date_of_birth is not None
+        clinician = d.CLINICIANS[plan.provider_index]
+        age = (self.today - client.date_of_birth).days // 365
+        return x.ClientLine(
+            name=f"{client.first_name} {client.last_name}",
+            minor=plan.minor,
+            added_on=self.windows[plan.start_month][0] - timedelta(days=self.rng.randint(1, 20)),
+            primary_clinician=f"{clinician.first_name} {clinician.last_name}",
+            last_appointment_on=None,
+            next_appointment_on=None,
+            address=client.address_line1,
+            city=client.city,
+            state=client.state,
+            zip_code=client.postal_code,
+            phone=client.phone,
+            email=client.email,
+            contact_name=f"{guarantor.first_name} {guarantor.last_name}" if plan.minor else "",
+            contact_phone=guarantor.phone if plan.minor else "",
+            contact_email=guarantor.email if plan.minor else "",
+            primary_insurance=d.SIMPLEPRACTICE_PAYER_LABELS[plan.payer_key] if plan.coverage else None,
+            member_id=plan.coverage.member_id if plan.coverage else None,
+            active=plan.end_month >= MONTHS,
+            date_of_birth=client.date_of_birth,
+            age=age,
+            sex=client.sex,
+        )
+
+    def _client_plan(self, number: int, names: set[str]) -> _ClientPlan:
         rng = self.rng
         sex = rng.choice("FFFM")  # counseling practices see more women
-        first = rng.choice(d.FIRST_NAMES_F if sex == "F" else d.FIRST_NAMES_M)
-        last = rng.choice(d.LAST_NAMES)
+        # Clients are matched by name: the practice has no two clients of the same name.
+        while True:
+            first = rng.choice(d.FIRST_NAMES_F if sex == "F" else d.FIRST_NAMES_M)
+            last = rng.choice(d.LAST_NAMES)
+            if person_key_of(first, last) not in names:
+                names.add(person_key_of(first, last))
+                break
         minor = rng.random() < 0.18
         age = rng.randint(6, 17) if minor else int(rng.triangular(18, 82, 34))
         dob = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
@@ -518,7 +631,7 @@ class DemoBuilder:
             start_month = 0  # the practice's original caseload
         end_month = MONTHS if rng.random() < 0.8 else rng.randint(start_month + 2, MONTHS + 1)
         weight = rng.choice((1.0, 1.0, 0.6, 0.35))  # weekly, weekly, every other week, monthly
-        return _ClientPlan(
+        plan = _ClientPlan(
             client,
             guarantor,
             coverage,
@@ -530,6 +643,8 @@ class DemoBuilder:
             end_month,
             weight,
         )
+        self._secondary(plan)
+        return plan
 
     def _guarantor(self, client: m.Client, minor: bool, number: int) -> m.Guarantor:
         if not minor:
@@ -591,29 +706,30 @@ class DemoBuilder:
             copay_cents=self.rng.choice(seed.copay_cents),
         )
 
-    def _secondary(self, plan: _ClientPlan) -> list[m.Coverage]:
-        """About one insured client in ten has a second plan (a spouse's, or a Medigap)."""
+    def _secondary(self, plan: _ClientPlan) -> None:
+        """About one insured client in ten has a second plan (a spouse's, or a Medigap).
+
+        The appointment exports name it (Secondary Insurance) and the import creates the
+        coverage; its member id and subscriber come from the intake paperwork afterwards."""
         if plan.coverage is None or self.rng.random() >= 0.11:
-            return []
+            return
         key = "horizon" if plan.payer_key != "horizon" else "aetna"
         seed = self.payer_seeds[key]
         primary = plan.coverage
-        return [
-            m.Coverage(
-                practice_id=self.practice.id,
-                client_id=plan.client.id,
-                payer_id=self.payers[key].id,
-                member_id=f"{seed.member_prefix}{self.rng.randint(10**8, 10**9 - 1)}",
-                group_number=f"G{self.rng.randint(10000, 99999)}",
-                priority="secondary",
-                relationship_to_subscriber=primary.relationship_to_subscriber,
-                subscriber_first_name=primary.subscriber_first_name,
-                subscriber_last_name=primary.subscriber_last_name,
-                subscriber_date_of_birth=primary.subscriber_date_of_birth,
-                subscriber_sex=primary.subscriber_sex,
-                effective_on=primary.effective_on,
-            )
-        ]
+        plan.secondary_key = key
+        plan.secondary = m.Coverage(
+            practice_id=self.practice.id,
+            payer_id=self.payers[key].id,
+            member_id=f"{seed.member_prefix}{self.rng.randint(10**8, 10**9 - 1)}",
+            group_number=f"G{self.rng.randint(10000, 99999)}",
+            priority="secondary",
+            relationship_to_subscriber=primary.relationship_to_subscriber,
+            subscriber_first_name=primary.subscriber_first_name,
+            subscriber_last_name=primary.subscriber_last_name,
+            subscriber_date_of_birth=primary.subscriber_date_of_birth,
+            subscriber_sex=primary.subscriber_sex,
+            effective_on=primary.effective_on,
+        )
 
     def _provider_for(self, minor: bool) -> int:
         weights = [3 if d.CLINICIANS[i].does_family and minor else 2 for i in range(len(d.CLINICIANS))]
@@ -644,32 +760,348 @@ class DemoBuilder:
                 )
             self.users[login.role if login.email != "director@demo.test" else "director"] = user
         self.providers[0].user_id = self.users["therapist"].id
-        portal_client = self.clients[0].client
-        portal_client.user_id = self.users["client"].id
         self.db.flush()
+        self.importer = Actor(
+            self.users["billing"].id,
+            {self.practice.id: frozenset({Role.BILLING})},
+            source_ip="127.0.0.1",
+            label="demo",
+        )
+
+    # -- imports --
+
+    def _import(self, filename: str, data: bytes) -> m.ImportBatch:
+        """Stage and commit one file as the billing login, as a person would upload it."""
+        from revcycle.services.imports.batches import commit_import, stage_import
+
+        batch = stage_import(
+            self.db, actor=self.importer, practice_id=self.practice.id, filename=filename, data=data
+        )
+        batch = commit_import(self.db, actor=self.importer, batch_id=batch.id)
+        self.batch_ids.append(batch.id)
+        return batch
 
     # -- sessions --
 
     def _sessions(self) -> list[BuiltSession]:
+        """Plan the year's sessions, import them week by week, and return them as imported.
+
+        The plan is held in unsaved model objects; each week's export is written from them,
+        imported, and the sessions the import created are completed with what the export
+        does not carry (attendance, duration, location, diagnoses, modifiers)."""
         plans = self._session_plans()
         plans.sort(key=lambda p: (p.starts_at, p.plan.client.id))
         first_seen: set[int] = set()
-        built: list[BuiltSession] = []
+        planned: list[BuiltSession] = []
         for plan in plans:
             intake = plan.plan.client.id not in first_seen
             first_seen.add(plan.plan.client.id)
             row, charges = self._session(plan, intake)
-            built.append(BuiltSession(row, charges, plan.plan))
-        for start in range(0, len(built), FLUSH_EVERY):
-            self._flush_sessions(built[start : start + FLUSH_EVERY])
-        return built
+            planned.append(BuiltSession(row, charges, plan.plan))
+        self._plant_problems(planned)
+        by_day: dict[date, list[BuiltSession]] = {}
+        for b in planned:
+            by_day.setdefault(b.row.service_on, []).append(b)
+        later_from = self.windows[MONTHS - LATER_LAYOUT_MONTHS][0]
+        adopted: set[int] = set()
+        for number, (covers_from, covers_to) in enumerate(self._export_weeks(), start=1):
+            days = [covers_from + timedelta(days=n) for n in range((covers_to - covers_from).days + 1)]
+            listed = [b for day in days for b in by_day.get(day, [])]
+            if not listed:
+                continue
+            lines = [line for b in listed for line in self._export_lines(b)]
+            data = x.appointment_export(lines, later=covers_from >= later_from)
+            name = f"appointment-status-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv"
+            self._import(name, data)
+            happened = [b for b in listed if b.row.starts_at <= self.now]
+            if happened:
+                attendance = x.attendance_export([self._attendance_line(b) for b in happened])
+                self._import(
+                    f"attendance-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv", attendance
+                )
+            self._complete_sessions([b for b in listed if id(b) not in adopted])
+            adopted.update(id(b) for b in listed)
+        self._complete_secondaries()
+        self._review_old_flags()
+        return self._as_imported(planned)
 
-    def _flush_sessions(self, batch: list[BuiltSession]) -> None:
-        self.add_and_flush([b.row for b in batch])
-        for b in batch:
+    def _export_weeks(self) -> list[tuple[date, date]]:
+        """(first day, last day) of each weekly export; each reaches back into the last week."""
+        weeks: list[tuple[date, date]] = []
+        start = self.windows[0][0]
+        while start <= self.today:
+            end = min(start + timedelta(days=6), self.today)
+            weeks.append((start - timedelta(days=OVERLAP_DAYS) if weeks else start, end))
+            start += timedelta(days=7)
+        return weeks
+
+    def _plant_problems(self, planned: list[BuiltSession]) -> None:
+        """A few rows the review queue should catch, on sessions drawn from the seed."""
+        rng = self.rng
+        recent = self.windows[MONTHS - 3][0]
+
+        def pick(test: Callable[[BuiltSession], bool]) -> BuiltSession | None:
+            taken = [id(b) for b in self.planted.values()]
+            found = [b for b in planned if test(b) and id(b) not in taken]
+            return rng.choice(found) if found else None
+
+        def insured_show(b: BuiltSession) -> bool:
+            return (
+                b.plan.coverage is not None
+                and b.row.appointment_status == "show"
+                and b.row.service_on >= recent
+                and b.row.starts_at <= self.now
+                and all(not c.patient_only for c in b.charges)
+            )
+
+        # An insurance the practice has never billed, typed in for one appointment.
+        if chosen := pick(insured_show):
+            self.planted["unknown_payer"] = chosen
+        # A billable code with the client's insurance missing from the appointment.
+        if chosen := pick(insured_show):
+            self.planted["no_insurance"] = chosen
+        # The same line exported twice.
+        if chosen := pick(lambda b: b.row.service_on >= recent and bool(b.charges)):
+            self.planted["duplicate"] = chosen
+        # A session too short or long for its code (the attendance export's times say so).
+        bands = {"90832": 44, "90834": 58, "90837": 45}
+        chosen = pick(
+            lambda b: (
+                b.row.service_on >= recent
+                and b.row.starts_at <= self.now
+                and b.row.appointment_status == "show"
+                and len(b.charges) == 1
+                and b.charges[0].procedure_code in bands
+            )
+        )
+        if chosen:
+            chosen.row.duration_minutes = bands[chosen.charges[0].procedure_code]
+            self.planted["duration"] = chosen
+
+    def _export_lines(self, built: BuiltSession) -> list[x.AppointmentLine]:
+        """The export's lines for one session: one per charge, in SimplePractice's terms."""
+        row, plan = built.row, built.plan
+        clinician = d.CLINICIANS[plan.provider_index]
+        primary = d.SIMPLEPRACTICE_PAYER_LABELS[plan.payer_key] if plan.coverage is not None else None
+        secondary = d.SIMPLEPRACTICE_PAYER_LABELS[plan.secondary_key] if plan.secondary is not None else None
+        if built is self.planted.get("unknown_payer"):
+            primary = d.UNKNOWN_PAYER_LABEL
+        if built is self.planted.get("no_insurance"):
+            primary = secondary = None
+        future = row.starts_at > self.now
+        note = None if row.appointment_status != "show" or future else _NOTE_LABELS[row.note_status]
+        copay = plan.coverage.copay_cents if plan.coverage is not None else 0
+        lines = []
+        for charge in built.charges:
+            insured = primary is not None and not charge.patient_only
+            client_cents = min(copay, charge.fee_cents) if insured else charge.fee_cents
+            copay = 0 if insured else copay  # the copay is due once per session
+            insurance_cents = charge.fee_cents - client_cents if insured else 0
+            lines.append(
+                x.AppointmentLine(
+                    service_at=row.starts_at.astimezone(self.tz).replace(tzinfo=None),
+                    client=f"{plan.client.first_name} {plan.client.last_name}",
+                    clinician=f"{clinician.first_name} {clinician.last_name}",
+                    code=charge.procedure_code,
+                    primary=primary if not charge.patient_only else None,
+                    secondary=secondary if not charge.patient_only else None,
+                    fee_cents=charge.fee_cents,
+                    units=1,
+                    client_status="UNINVOICED" if client_cents else "NO CHARGE",
+                    client_charge_cents=client_cents,
+                    client_uninvoiced_cents=client_cents,
+                    client_paid_cents=0,
+                    client_unpaid_cents=0,
+                    insurance_status=("UNBILLED" if future else "PENDING") if insured else None,
+                    insurance_charge_cents=insurance_cents,
+                    insurance_paid_cents=0,
+                    insurance_unpaid_cents=insurance_cents,
+                    note_status=note,
+                )
+            )
+        if built is self.planted.get("duplicate"):
+            lines.append(lines[-1])
+        return lines
+
+    def _attendance_line(self, built: BuiltSession) -> x.AttendanceLine:
+        row, clinician = built.row, d.CLINICIANS[built.plan.provider_index]
+        return x.AttendanceLine(
+            starts_at=row.starts_at.astimezone(self.tz).replace(tzinfo=None),
+            minutes=row.duration_minutes or 0,
+            client=f"{built.plan.client.first_name} {built.plan.client.last_name}",
+            clinician=f"{clinician.first_name} {clinician.last_name}",
+            code=built.charges[0].procedure_code,
+            location=self.locations[1 if row.place_of_service in {"02", "10"} else 0].name,
+            status=row.appointment_status,
+        )
+
+    def _imported_sessions(self, first: datetime, last: datetime) -> dict[tuple[int, int, datetime], int]:
+        rows = self.db.execute(
+            select(
+                m.ServiceSession.id,
+                m.ServiceSession.client_id,
+                m.ServiceSession.provider_id,
+                m.ServiceSession.starts_at,
+            ).where(
+                m.ServiceSession.practice_id == self.practice.id,
+                m.ServiceSession.starts_at.between(first, last),
+            )
+        )
+        return {(c, p, _utc(at)): sid for sid, c, p, at in rows}
+
+    def _complete_sessions(self, listed: list[BuiltSession]) -> None:
+        """Fill in what the export does not say about the sessions it created."""
+        if not listed:
+            return
+        found = self._imported_sessions(
+            min(b.row.starts_at for b in listed), max(b.row.starts_at for b in listed)
+        )
+        session_rows, ids = [], []
+        for b in listed:
+            row = b.row
+            sid = found[(row.client_id, row.provider_id, _utc(row.starts_at))]
+            ids.append(sid)
+            session_rows.append(
+                {
+                    "id": sid,
+                    "location_id": row.location_id,
+                    "duration_minutes": row.duration_minutes,
+                    "place_of_service": row.place_of_service,
+                    "appointment_status": row.appointment_status,
+                    "note_status": row.note_status,
+                    "note_locked_at": row.note_locked_at,
+                    "self_pay": row.self_pay,
+                    "external_id": row.external_id,
+                }
+            )
+        self.db.execute(update(m.ServiceSession), session_rows)
+        charges: dict[int, list[tuple[int, str]]] = {}
+        for cid, sid, code in self.db.execute(
+            select(m.Charge.id, m.Charge.session_id, m.Charge.procedure_code)
+            .where(m.Charge.session_id.in_(ids))
+            .order_by(m.Charge.id)
+        ):
+            charges.setdefault(sid, []).append((cid, code))
+        charge_rows = []
+        for b, sid in zip(listed, ids, strict=True):
+            waiting = list(charges.get(sid, []))
             for charge in b.charges:
-                charge.session_id = b.row.id
-        self.add_and_flush([c for b in batch for c in b.charges])
+                match = next(item for item in waiting if item[1] == charge.procedure_code)
+                waiting.remove(match)
+                charge_rows.append(
+                    {
+                        "id": match[0],
+                        "modifiers": charge.modifiers or "",
+                        "diagnosis_codes": list(charge.diagnosis_codes or []),
+                        "diagnosis_pointers": charge.diagnosis_pointers or "",
+                    }
+                )
+        if charge_rows:
+            self.db.execute(update(m.Charge), charge_rows)
+
+    def _complete_secondaries(self) -> None:
+        """The import created the secondary coverages from the exports' Secondary Insurance
+        column, without member ids: the intake paperwork has them."""
+        coverages = self._coverages_by_client_and_payer()
+        for plan in self.clients:
+            if plan.secondary is not None:
+                plan.secondary = self._adopt_coverage(coverages, plan.client.id, plan.secondary)
+        self.db.flush()
+
+    def _review_old_flags(self) -> None:
+        """The billing login has worked the routine flags of sessions older than three weeks
+        (self-pay clients marked self-pay, secondary insurance acknowledged); the newer ones
+        and the deliberate problems wait in the review queue."""
+        cutoff = self.today - timedelta(days=REVIEWED_AFTER_DAYS)
+        old = select(m.ServiceSession.id).where(
+            m.ServiceSession.practice_id == self.practice.id,
+            m.ServiceSession.service_on < cutoff,
+        )
+        planted = [b.row for b in self.planted.values()]
+        keep = list(self._imported_sessions_for(planted).values())
+        for rule, resolution, extra in (
+            ("secondary_insurance", "acknowledge", m.WorkItem.id.is_not(None)),
+            ("no_insurance", "mark_self_pay", m.ServiceSession.self_pay.is_(True)),
+        ):
+            ids = self.db.scalars(
+                select(m.WorkItem.id)
+                .join(m.ServiceSession, m.ServiceSession.id == m.WorkItem.session_id)
+                .where(
+                    m.WorkItem.practice_id == self.practice.id,
+                    m.WorkItem.rule == rule,
+                    m.WorkItem.status == "open",
+                    m.WorkItem.session_id.in_(old.scalar_subquery()),
+                    m.WorkItem.session_id.not_in(keep),
+                    extra,
+                )
+            ).all()
+            for start in range(0, len(ids), 1000):
+                self.db.execute(
+                    update(m.WorkItem)
+                    .where(m.WorkItem.id.in_(ids[start : start + 1000]))
+                    .values(
+                        status="resolved",
+                        resolution=f"{resolution} (reviewed in the import queue)",
+                        resolved_by_user_id=self.users["billing"].id,
+                        resolved_at=self.now,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+
+    def _imported_sessions_for(self, rows: list[m.ServiceSession]) -> dict[int, int]:
+        if not rows:
+            return {}
+        found = self._imported_sessions(min(r.starts_at for r in rows), max(r.starts_at for r in rows))
+        return {id(r): found[(r.client_id, r.provider_id, _utc(r.starts_at))] for r in rows}
+
+    def _reload_held_rows(self) -> None:
+        """A commit expires what the session holds; the money history keeps the builder's rows
+        after it lets go of everything else, so load them again now, a query per table."""
+        held: list[object] = [self.practice, *self.locations, *self.providers, *self.users.values()]
+        held += [*self.payers.values(), *self.practice_payers.values(), *self.portals.values()]
+        for plan in self.clients:
+            held += [plan.client, plan.guarantor]
+            held += [c for c in (plan.coverage, plan.secondary) if c is not None]
+        by_model: dict[type, list[int]] = {}
+        for row in held:
+            identity = inspect(row).identity
+            if identity is not None:
+                by_model.setdefault(type(row), []).append(identity[0])
+        for model, ids in by_model.items():
+            for start in range(0, len(ids), 1000):
+                self.db.scalars(
+                    select(model)
+                    .where(model.id.in_(ids[start : start + 1000]))  # type: ignore[attr-defined]
+                    .execution_options(populate_existing=True)
+                ).all()
+
+    def _as_imported(self, planned: list[BuiltSession]) -> list[BuiltSession]:
+        """The planned sessions, now the rows the imports wrote (with their charges)."""
+        self.db.flush()
+        self._reload_held_rows()
+        sessions = {
+            (s.client_id, s.provider_id, _utc(s.starts_at)): s
+            for s in self.db.scalars(
+                select(m.ServiceSession)
+                .where(m.ServiceSession.practice_id == self.practice.id)
+                .execution_options(populate_existing=True)
+            )
+        }
+        charges: dict[int, list[m.Charge]] = {}
+        for charge in self.db.scalars(
+            select(m.Charge)
+            .where(m.Charge.practice_id == self.practice.id)
+            .order_by(m.Charge.id)
+            .execution_options(populate_existing=True)
+        ):
+            charges.setdefault(charge.session_id, []).append(charge)
+        built = []
+        for b in planned:
+            row = sessions[(b.row.client_id, b.row.provider_id, _utc(b.row.starts_at))]
+            built.append(BuiltSession(row, charges.get(row.id, []), b.plan))
+        position = {id(b): index for index, b in enumerate(planned)}
+        self.planted = {key: built[position[id(b)]] for key, b in self.planted.items()}
+        return built
 
     def _session_plans(self) -> list[_SessionPlan]:
         out: list[_SessionPlan] = []
@@ -703,7 +1135,9 @@ class DemoBuilder:
     def _session(self, plan: _SessionPlan, intake: bool) -> tuple[m.ServiceSession, list[m.Charge]]:
         rng = self.rng
         age_days = (self.today - plan.service_on).days
-        status = rng.choices(["show", "no_show", "late_cancel", "canceled"], weights=[88, 5, 4, 3])[0]
+        # Canceled appointments carry no charge, so the appointment export never lists them:
+        # the demo's calendar has shows, no-shows and late cancels (which carry the fee).
+        status = rng.choices(["show", "no_show", "late_cancel"], weights=[88, 5, 4])[0]
         if intake:
             status = "show"
         if plan.starts_at > self.now:
@@ -766,11 +1200,7 @@ class DemoBuilder:
         return codes, minutes
 
     def _charges(self, plan: _SessionPlan, status: str, codes: list[str]) -> list[m.Charge]:
-        if status == "canceled":
-            return []
         if status in {"no_show", "late_cancel"}:
-            if self.rng.random() >= 0.7:
-                return []
             return [
                 m.Charge(
                     practice_id=self.practice.id,
@@ -835,6 +1265,13 @@ class DemoBuilder:
         for name, model in by_practice.items():
             column = model.practice_id  # type: ignore[attr-defined]
             setattr(s, name, self.db.scalar(select(func.count()).where(column == pid)) or 0)
+        s.import_batches = self.db.scalar(select(func.count()).where(m.ImportBatch.practice_id == pid)) or 0
+        s.import_flags = (
+            self.db.scalar(
+                select(func.count()).where(m.WorkItem.practice_id == pid, m.WorkItem.kind == "flag")
+            )
+            or 0
+        )
         s.organizations = 1
         s.practices = 1
         s.users = self.db.scalar(select(func.count()).where(m.Membership.practice_id == pid)) or 0
@@ -849,6 +1286,11 @@ class DemoBuilder:
             select(m.Claim.status, func.count()).where(m.Claim.practice_id == pid).group_by(m.Claim.status)
         )
         s.claims_by_status = dict(rows.all())
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored datetimes come back naive on SQLite and aware on PostgreSQL: compare in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _round_dollar(cents: float) -> int:

@@ -345,9 +345,30 @@ STANDARD_FEES: dict[str, int] = {
     "90840": 10000,
 }
 # A practice-defined code for the fee charged to the client for a missed appointment or a
-# late cancel; never sent to a payer.
-NO_SHOW_CODE = "NOSHOW"
+# late cancel; never sent to a payer. SimplePractice practices use a short number such as
+# ``111``: the import treats any code that is not CPT/HCPCS as a patient-only charge.
+NO_SHOW_CODE = "111"
 NO_SHOW_FEE_CENTS = 11100
+# How SimplePractice names each payer in its exports: ``Name (payer id)``, as the practice
+# typed the plan when it set the client up, double spaces and nested parentheses included.
+# Payers whose EDI id is not an id the export would show (no digit) appear by name alone.
+SIMPLEPRACTICE_PAYER_LABELS: dict[str, str] = {
+    "aetna": "Aetna (60054)",
+    "horizon": "Horizon Blue Cross Blue Shield of New Jersey (22099)",
+    "uhc": "UnitedHealthcare (87726)",
+    "cigna": "Cigna (62308)",
+    "amerihealth": "AmeriHealth New Jersey (95044)",
+    "magellan": "Magellan Healthcare (01260)",
+    "oscar": "Oscar Health",
+    "tricare": "Tricare East (99727)",
+    "medicare": "Medicare Part B NJ (12402)",
+    "medicaid": "AmeriChoice NJ  Medicaid  NJ Family Care (UnitedHealthcare Community Plan) (86047)",
+    "optum": "Optum Behavioral Health (UBH)",
+}
+# A plan the practice has never billed, typed into SimplePractice for one client: the import
+# flags it as an unknown payer (one of the demo's deliberate problems).
+UNKNOWN_PAYER_LABEL = "Meritain Health (64158)"
+
 # Government payers set their own fee schedules, below the practice's standard fees.
 PAYER_FEE_RATIOS: dict[str, float] = {"medicare": 0.62, "medicaid": 0.60}
 
