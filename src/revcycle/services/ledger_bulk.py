@@ -52,6 +52,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    text,
     true,
     union_all,
 )
@@ -226,6 +227,9 @@ def post_opening_balances(
         session, src, practice_id=practice_id, accounting_on=accounting_on, memo=memo, actor=actor, now=now
     )
     if created:
+        if session.get_bind().dialect.name == "postgresql":
+            # The postings join the new transactions by key: plan it from fresh statistics.
+            session.execute(text("ANALYZE ledger_transactions"))
         _insert_postings(session, src, practice_id, accounting_on, now)
         _upsert_balances(session, src, practice_id, now)
     return created

@@ -109,6 +109,7 @@ from revcycle.services.imports.handler import StageCounts
 __all__ = ["HANDLER", "ArPortfolioHandler", "claim_number_sql", "split_person_name"]
 
 _CHUNK = 10_000
+_WORK_MEM = "64MB"
 _OUTCOMES = ("new", "updated", "unchanged", "flagged", "rejected")
 _STAGED_COLUMNS = (
     "practice_id",
@@ -277,6 +278,9 @@ class ArPortfolioHandler:
         for row in rows:
             writer.add(row)
         writer.flush()
+        if _is_postgresql(session):
+            session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+            session.execute(text("ANALYZE staged_ar_rows"))
         _reject_repeated_claims(session, batch)
         _mark_existing_claims(session, batch)
         _insert_outcomes(session, batch)
@@ -359,7 +363,8 @@ class _StageWriter:
                 values["member_id"],
                 values["provider_name"],
                 values["procedure_code"],
-                row.service_on,
+                # COPY takes the date; sqlite3's own date adapter is deprecated: ISO text.
+                row.service_on if self._copy else row.service_on.isoformat(),
                 aging,
                 row.billed_cents,
                 row.balance_cents,
@@ -577,6 +582,9 @@ class _Commit:
     def _create_work_tables(self) -> None:
         # On a failure the caller's rollback takes them away (DDL is transactional on both).
         connection = self.session.connection()
+        if _is_postgresql(self.session):
+            # Hash joins and aggregates over a million rows, in memory (this transaction only).
+            self.session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
         for table in _WORK_TABLES:
             table.drop(connection, checkfirst=True)
             table.create(connection)
@@ -686,15 +694,19 @@ class _Commit:
             "created_at",
         ]
         self.written["clients"] = self._execute(insert(_table(Client)).from_select(columns, rows))
-        keys = select(s.patient_key).where(self._new_rows())
+        self._analyze(_table(Client))
+        keys = select(s.patient_key).where(self._new_rows()).distinct().subquery("keys")
         found = (
-            select(Client.name_key, func.min(Client.id))
-            .where(
-                Client.practice_id == self.practice_id,
-                Client.merged_into_id.is_(None),
-                Client.name_key.in_(keys),
+            select(keys.c.patient_key, func.min(Client.id))
+            .join(
+                Client,
+                and_(
+                    Client.practice_id == self.practice_id,
+                    Client.name_key == keys.c.patient_key,
+                    Client.merged_into_id.is_(None),
+                ),
             )
-            .group_by(Client.name_key)
+            .group_by(keys.c.patient_key)
         )
         self._execute(_tmp_clients.insert().from_select(["name_key", "client_id"], found))
         self._analyze(_tmp_clients)
@@ -785,6 +797,7 @@ class _Commit:
             "copay_cents",
         ]
         self.written["coverages"] = self._execute(insert(_table(Coverage)).from_select(columns, rows))
+        self._analyze(_table(Coverage))
         found = (
             select(Coverage.client_id, Coverage.payer_id, func.min(Coverage.id))
             .where(
@@ -863,6 +876,7 @@ class _Commit:
                 f"import {self.batch.id} ({self.batch.filename}): some of its claims were created "
                 "meanwhile (by another import?); stage the file again"
             ) from None
+        self._analyze(_table(Claim))
         self._rows_with_claims(before)
 
     def _rows_with_claims(self, claims_before: int) -> None:
