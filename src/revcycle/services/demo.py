@@ -12,12 +12,14 @@ the open work items a billing person would find on a Monday.
 Reference data (practice, locations, clinicians, payers, portals, fee schedules, contracts,
 logins) is written through the models. Clients and sessions come in the way a real
 practice's do: the demo writes SimplePractice's "Client details" and "Client demographics"
-reports and one appointment status export per week (`demo_exports`: the real headers, the
-later layout for the last months, the real quirks, each week overlapping the last by a few
-days, and a few deliberate problems for the review queue), and loads each through
-`imports.stage_import` and `imports.commit_import` as the billing login. What the exports do
-not carry (guarantors, subscriber details, secondary member ids, attendance, durations,
-locations, diagnoses, modifiers) the demo then fills in as the practice's staff would. Every
+reports, then for each week an appointment status export and a client attendance export
+(`demo_exports`: the real headers, the later layout for the last months, the real quirks,
+each week overlapping the last by a few days, and a few deliberate problems for the review
+queue), and loads each through `imports.stage_import` and `imports.commit_import` as the
+billing login. What the exports do not carry (guarantors, subscriber details, secondary
+member ids, locations, place of service, diagnoses, modifiers, when notes were locked) the
+demo then fills in as the practice's staff would. Canceled appointments carry no charge and
+are not in the appointment export, so the demo has none. Every
 claim status change goes through `claims.transition_claim` and every amount through
 `ledger.post_transaction`, so the demo's books obey the same invariants as real ones.
 Everything is drawn from one `random.Random(seed)`: the same seed and `today` give the same
@@ -786,9 +788,10 @@ class DemoBuilder:
     def _sessions(self) -> list[BuiltSession]:
         """Plan the year's sessions, import them week by week, and return them as imported.
 
-        The plan is held in unsaved model objects; each week's export is written from them,
-        imported, and the sessions the import created are completed with what the export
-        does not carry (attendance, duration, location, diagnoses, modifiers)."""
+        The plan is held in unsaved model objects; each week's exports are written from them
+        and imported (the appointment export makes the sessions and charges, the attendance
+        export sets show / no-show / late cancel and durations), and the sessions are then
+        completed with what neither export carries (location, diagnoses, modifiers)."""
         plans = self._session_plans()
         plans.sort(key=lambda p: (p.starts_at, p.plan.client.id))
         first_seen: set[int] = set()
