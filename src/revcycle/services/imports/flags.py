@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revcycle.db.models import WorkItem
+from revcycle.services.imports.staging import bulk_insert
 
 __all__ = [
     "RULES",
@@ -186,7 +187,5 @@ def write_flags(session: Session, practice_id: int, flags: Sequence[FlagSpec]) -
                 "client_id": flag.client_id,
             }
         )
-    table = cast(Table, WorkItem.__table__)
-    for start in range(0, len(rows), 5_000):
-        session.execute(table.insert(), rows[start : start + 5_000])
+    bulk_insert(session, WorkItem, rows)
     return len(rows)

@@ -67,7 +67,13 @@ from revcycle.services.imports.flags import (
 )
 from revcycle.services.imports.handler import StageCounts
 from revcycle.services.imports.source import SourceRows
-from revcycle.services.imports.staging import OutcomeWriter, load_outcomes, set_outcome_sessions, table_of
+from revcycle.services.imports.staging import (
+    OutcomeWriter,
+    bulk_insert,
+    load_outcomes,
+    set_outcome_sessions,
+    table_of,
+)
 
 __all__ = ["SOURCE", "SimplePracticeHandler", "snapshot_of"]
 
@@ -739,6 +745,7 @@ class SimplePracticeHandler:
             )
         ):
             existing[(client_id, provider_id, starts_at.isoformat())] = sid
+        before = set(existing)
         new_rows = []
         for key, values in wanted.items():
             if key in existing:
@@ -757,15 +764,13 @@ class SimplePracticeHandler:
                     "source": SOURCE,
                 }
             )
-        sessions_table = table_of(ServiceSession)
-        for start in range(0, len(new_rows), _CHUNK):
-            session.execute(sessions_table.insert(), new_rows[start : start + _CHUNK])
+        bulk_insert(session, ServiceSession, new_rows)
         if new_rows:  # their ids, in one query rather than one RETURNING per row
             existing.update(self._session_ids(session, practice.id, starts))
         written["sessions"] += len(new_rows)
-        self.update_notes(
-            session, practice.id, {existing[k]: v["note"] for k, v in wanted.items() if v["note"]}
-        )
+        # New sessions were written with their note status; only the others may have moved.
+        notes = {existing[k]: v["note"] for k, v in wanted.items() if v["note"] and k in before}
+        self.update_notes(session, practice.id, notes)
         return {(k[0], k[1], k[2]): existing[k] for k in wanted}
 
     def _session_ids(
@@ -855,7 +860,7 @@ class SimplePracticeHandler:
                         }
                     )
         if new_rows:
-            session.execute(table_of(Coverage).insert(), new_rows)
+            bulk_insert(session, Coverage, new_rows)
         written["coverages"] += len(new_rows)
 
     def write_charges(
@@ -882,9 +887,8 @@ class SimplePracticeHandler:
                 )
             elif detail["change"] == "updated":
                 changed.append({"charge_id": detail["charge_id"], **values})
+        bulk_insert(session, Charge, new_rows)
         charges = table_of(Charge)
-        for start in range(0, len(new_rows), _CHUNK):
-            session.execute(charges.insert(), new_rows[start : start + _CHUNK])
         by_id = update(charges).where(charges.c.id == bindparam("charge_id"))
         for start in range(0, len(changed), _CHUNK):
             session.execute(by_id, changed[start : start + _CHUNK])

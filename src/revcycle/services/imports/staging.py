@@ -14,6 +14,7 @@ flag a person must look at; ``detail["change"]`` still says new, updated or unch
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections import Counter
@@ -22,7 +23,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import JSON, Column, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from revcycle.adapters.csv import PayerRef, RejectedRow
@@ -32,6 +33,7 @@ from revcycle.services.imports.handler import StageCounts
 __all__ = [
     "OUTCOMES",
     "OutcomeWriter",
+    "bulk_insert",
     "counts_of",
     "load_outcomes",
     "rejected_detail",
@@ -47,6 +49,45 @@ OUTCOMES = ("new", "updated", "unchanged", "flagged", "rejected")
 def table_of(model: type[Any]) -> Table:
     """A model's table, for Core executemany (the ORM's bulk path costs more than the SQL)."""
     return cast(Table, model.__table__)
+
+
+def bulk_insert(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of one shape: COPY on PostgreSQL, executemany on SQLite.
+
+    Columns the rows leave out get their Python-side default (evaluated once for the
+    statement, as executemany would per row: a timestamp, an empty list).
+    """
+    if not rows:
+        return
+    table = table_of(model)
+    if session.get_bind().dialect.name != "postgresql":
+        for start in range(0, len(rows), _WRITE_CHUNK):
+            session.execute(table.insert(), list(rows[start : start + _WRITE_CHUNK]))
+        return
+    session.flush()
+    columns = [c for c in table.columns if not (c.primary_key and c.autoincrement)]
+    defaults = {c.name: _default(c) for c in columns if c.name not in rows[0]}
+    as_json = {c.name for c in columns if isinstance(c.type, JSON)}
+    names = [c.name for c in columns]
+    preparer = session.get_bind().dialect.identifier_preparer
+    sql = f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in names)}) FROM STDIN"
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            values = []
+            for name in names:
+                value = row[name] if name in row else defaults[name]
+                values.append(json.dumps(value) if name in as_json and value is not None else value)
+            copy.write_row(values)
+
+
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[attr-defined]
+    return default.arg if default.is_scalar else None  # type: ignore[attr-defined]
 
 
 _OUTCOMES_TABLE = table_of(ImportRowOutcome)
@@ -137,8 +178,7 @@ class OutcomeWriter:
 
     def flush(self) -> None:
         if self._pending:
-            # Core executemany: the ORM's bulk path costs more than the INSERT itself here.
-            self.session.execute(_OUTCOMES_TABLE.insert(), self._pending)
+            bulk_insert(self.session, ImportRowOutcome, self._pending)
             self._pending = []
 
     def counts(self) -> StageCounts:
@@ -175,7 +215,16 @@ def load_outcomes(
 
 
 def set_outcome_sessions(session: Session, links: Iterable[tuple[int, int | None, int | None]]) -> None:
-    """Link outcome rows (id, session_id, claim_id) to what commit wrote, by primary key."""
+    """Link outcome rows (id, session_id, claim_id) to what commit wrote, by primary key.
+
+    PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM; SQLite: executemany.
+    """
+    rows = list(links)
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _set_links_by_copy(session, rows)
+        return
     table = _OUTCOMES_TABLE
     statement = (
         update(table)
@@ -184,7 +233,24 @@ def set_outcome_sessions(session: Session, links: Iterable[tuple[int, int | None
     )
     values = [
         {"outcome_id": outcome_id, "new_session_id": session_id, "new_claim_id": claim_id}
-        for outcome_id, session_id, claim_id in links
+        for outcome_id, session_id, claim_id in rows
     ]
     for start in range(0, len(values), _WRITE_CHUNK):
         session.execute(statement, values[start : start + _WRITE_CHUNK])
+
+
+def _set_links_by_copy(session: Session, rows: list[tuple[int, int | None, int | None]]) -> None:
+    session.flush()
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            "CREATE TEMPORARY TABLE import_links (outcome_id bigint, session_id bigint, claim_id bigint)"
+        )
+        with cursor.copy("COPY import_links (outcome_id, session_id, claim_id) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            "UPDATE import_row_outcomes AS o SET session_id = l.session_id, claim_id = l.claim_id "
+            "FROM import_links AS l WHERE o.id = l.outcome_id"
+        )
+        cursor.execute("DROP TABLE import_links")
