@@ -36,6 +36,8 @@ Audit: one row per batch, written by :mod:`revcycle.services.imports.batches` ar
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -108,6 +110,7 @@ from revcycle.services.imports.handler import StageCounts
 
 __all__ = ["HANDLER", "ArPortfolioHandler", "claim_number_sql", "split_person_name"]
 
+log = logging.getLogger(__name__)
 _CHUNK = 10_000
 _WORK_MEM = "64MB"
 _OUTCOMES = ("new", "updated", "unchanged", "flagged", "rejected")
@@ -275,15 +278,18 @@ class ArPortfolioHandler:
         actor.require(batch.practice_id, Permission.ENTER_CHARGES)
         ledger_bulk.prepare_sql_functions(session)
         writer = _StageWriter(session, batch, self.rules, self.today(session, batch.practice_id))
+        started = time.perf_counter()
         for row in rows:
             writer.add(row)
         writer.flush()
         if _is_postgresql(session):
             session.execute(text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
             session.execute(text("ANALYZE staged_ar_rows"))
-        _reject_repeated_claims(session, batch)
-        _mark_existing_claims(session, batch)
-        _insert_outcomes(session, batch)
+        log.debug("import %s: staged rows written in %.2f s", batch.id, time.perf_counter() - started)
+        for step in (_reject_repeated_claims, _mark_existing_claims, _insert_outcomes):
+            started = time.perf_counter()
+            step(session, batch)
+            log.debug("import %s: %s took %.2f s", batch.id, step.__name__, time.perf_counter() - started)
         return _counts(session, batch)
 
     # -- commit --
@@ -564,18 +570,29 @@ class _Commit:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def run(self) -> dict[str, int]:
-        self._create_work_tables()
-        self._payers()
-        self._teams()
-        self._clients()
-        self._coverages()
-        self._claims()
-        self._claim_details()
-        self._opening_balances()
-        self._link_outcomes()
-        self._execute(delete(StagedArRow).where(StagedArRow.batch_id == self.batch.id))
-        self._drop_work_tables()
+        steps = (
+            self._create_work_tables,
+            self._payers,
+            self._teams,
+            self._clients,
+            self._coverages,
+            self._claims,
+            self._claim_details,
+            self._opening_balances,
+            self._link_outcomes,
+            self._drop_staged_rows,
+            self._drop_work_tables,
+        )
+        for step in steps:
+            started = time.perf_counter()
+            step()
+            log.debug(
+                "import %s: %s took %.2f s", self.batch.id, step.__name__, time.perf_counter() - started
+            )
         return self.written
+
+    def _drop_staged_rows(self) -> None:
+        self._execute(delete(StagedArRow).where(StagedArRow.batch_id == self.batch.id))
 
     # work tables
 
