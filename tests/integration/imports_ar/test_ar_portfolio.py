@@ -348,3 +348,21 @@ def test_two_practices_import_the_same_claim_ids(portfolio: Portfolio, db: Sessi
     q.commit(batch)
     assert q.count(m.Claim) == 7
     assert ledger.check_ledger(db).ok
+
+
+def test_through_the_batch_service_with_one_audit_row_per_step(portfolio: Portfolio, db: Session) -> None:
+    from revcycle.services.imports.batches import commit_import, stage_import
+
+    p = portfolio
+    batch = stage_import(
+        db, actor=p.actor, practice_id=p.practice.id, filename="portfolio.csv", data=FILE_A.encode()
+    )
+    assert batch.format == "ar_aging"
+    assert batch.counts["new"] == 7
+    commit_import(db, actor=p.actor, batch_id=batch.id)
+    assert p.count(m.Claim) == 7
+    assert ledger.check_ledger(db, p.practice.id).ok
+    audits = db.scalars(
+        select(m.AuditLog.entity).where(m.AuditLog.practice_id == p.practice.id).order_by(m.AuditLog.seq)
+    ).all()
+    assert audits == ["import_batch", "import_batch"]
