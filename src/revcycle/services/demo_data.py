@@ -641,7 +641,6 @@ TOWNS: tuple[Town, ...] = (
 )
 
 WORK_ITEM_TITLES: dict[str, str] = {
-    "missing_note": "Note not locked: session cannot be billed",
     "timely_filing": "Timely filing deadline approaching",
     "denial_followup": "Denied claim needs review",
     "no_response": "No response from payer: follow up",

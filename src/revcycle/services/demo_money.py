@@ -756,21 +756,8 @@ class MoneyHistory:
         for built in self.sessions:
             row = built.row
             age = (self.today - row.service_on).days
+            # The import raises "note not locked" itself; the demo adds the timely-filing alert.
             if row.appointment_status == "show" and row.note_status != "locked" and age > 7:
-                items.append(
-                    self._item(
-                        "flag",
-                        "warning",
-                        d.WORK_ITEM_TITLES["missing_note"],
-                        "note_not_locked",
-                        f"note_not_locked:{row.id}",
-                        session_id=row.id,
-                        client_id=row.client_id,
-                        holds_billing=True,
-                        due_on=self.today + timedelta(days=2),
-                        detail=f"Session on {row.service_on} has a {row.note_status} note.",
-                    )
-                )
                 coverage = built.plan.coverage
                 if coverage is not None:
                     limit = self.b.practice_payers[built.plan.payer_key].timely_filing_days
