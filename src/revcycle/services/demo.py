@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, inspect, select, update
@@ -415,7 +416,9 @@ class DemoBuilder:
         self.fees["standard"][d.NO_SHOW_CODE] = d.NO_SHOW_FEE_CENTS
         self._fee_schedule("Standard fees", None, self.fees["standard"], start)
         for key, ratio in d.PAYER_FEE_RATIOS.items():
-            self.fees[key] = {code: _round_dollar(cents * ratio) for code, cents in d.STANDARD_FEES.items()}
+            self.fees[key] = {
+                code: _scaled_to_whole_dollars(cents, ratio) for code, cents in d.STANDARD_FEES.items()
+            }
             self._fee_schedule(
                 f"{self.payers[key].name} fee schedule", self.payers[key].id, self.fees[key], start
             )
@@ -424,7 +427,8 @@ class DemoBuilder:
                 continue
             base = self.fees.get(seed.key, d.STANDARD_FEES)
             rates = {
-                code: _round_dollar(cents * seed.allowed_ratio) for code, cents in d.STANDARD_FEES.items()
+                code: _scaled_to_whole_dollars(cents, seed.allowed_ratio)
+                for code, cents in d.STANDARD_FEES.items()
             }
             if seed.key in d.PAYER_FEE_RATIOS:
                 rates = dict(base)  # government payers allow their own schedule
@@ -1296,5 +1300,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _round_dollar(cents: float) -> int:
-    return round(cents / 100) * 100
+def _scaled_to_whole_dollars(cents: int, ratio: float) -> int:
+    """A fee times a contract ratio, to whole dollars (through Decimal: money never floats)."""
+    dollars = (Decimal(cents) * Decimal(str(ratio)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return int(dollars) * 100
