@@ -1300,7 +1300,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _scaled_to_whole_dollars(cents: int, ratio: float) -> int:
-    """A fee times a contract ratio, to whole dollars (through Decimal: money never floats)."""
-    dollars = (Decimal(cents) * Decimal(str(ratio)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+def _scaled_to_whole_dollars(cents: int, ratio: Decimal) -> int:
+    """A fee times a contract ratio, to whole dollars."""
+    dollars = (Decimal(cents) * ratio / 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return int(dollars) * 100

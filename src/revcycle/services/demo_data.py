@@ -10,6 +10,7 @@ is what a billing demo needs to look like the real thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 PRACTICE_NAME = "Riverbend Counseling Group"
 PRACTICE_LEGAL_NAME = "Riverbend Counseling Group, LLC"
@@ -129,7 +130,7 @@ class PayerSeed:
     portal: str | None  # PortalSeed.key
     timely_filing_days: int
     appeal_days: int
-    allowed_ratio: float  # contract allowed / standard fee
+    allowed_ratio: Decimal  # contract allowed / standard fee
     share: int  # relative weight among insured clients
     copay_cents: tuple[int, ...]  # copays drawn for this payer's members
     member_prefix: str
@@ -147,7 +148,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         "availity",
         180,
         180,
-        0.78,
+        Decimal("0.78"),
         14,
         (2000, 2500, 3000),
         "W",
@@ -163,7 +164,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         180,
         180,
-        0.72,
+        Decimal("0.72"),
         22,
         (2500, 3000, 4000),
         "3HZ",
@@ -179,7 +180,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         90,
         180,
-        0.70,
+        Decimal("0.70"),
         14,
         (2000, 3000),
         "UH",
@@ -195,7 +196,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         90,
         180,
-        0.80,
+        Decimal("0.80"),
         10,
         (2500, 3500),
         "U",
@@ -211,7 +212,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         "availity",
         180,
         180,
-        0.74,
+        Decimal("0.74"),
         6,
         (2000, 3000),
         "QAH",
@@ -227,7 +228,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         "magellan",
         90,
         90,
-        0.66,
+        Decimal("0.66"),
         4,
         (2000,),
         "MGL",
@@ -243,7 +244,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         "oscar",
         180,
         180,
-        0.68,
+        Decimal("0.68"),
         4,
         (3000, 4000),
         "OSC",
@@ -259,7 +260,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         "humana_military",
         365,
         90,
-        0.65,
+        Decimal("0.65"),
         3,
         (0, 3300),
         "TRE",
@@ -275,7 +276,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         365,
         120,
-        0.62,
+        Decimal("0.62"),
         6,
         (0,),
         "1EG4",
@@ -291,7 +292,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         180,
         90,
-        0.60,
+        Decimal("0.60"),
         5,
         (0,),
         "NJM",
@@ -307,7 +308,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         90,
         180,
-        0.69,
+        Decimal("0.69"),
         6,
         (2000, 2500),
         "OBH",
@@ -323,7 +324,7 @@ PAYERS: tuple[PayerSeed, ...] = (
         None,
         365,
         0,
-        1.0,
+        Decimal("1.0"),
         0,
         (0,),
         "",
@@ -370,7 +371,7 @@ SIMPLEPRACTICE_PAYER_LABELS: dict[str, str] = {
 UNKNOWN_PAYER_LABEL = "Meritain Health (64158)"
 
 # Government payers set their own fee schedules, below the practice's standard fees.
-PAYER_FEE_RATIOS: dict[str, float] = {"medicare": 0.62, "medicaid": 0.60}
+PAYER_FEE_RATIOS: dict[str, Decimal] = {"medicare": Decimal("0.62"), "medicaid": Decimal("0.60")}
 
 # Diagnoses seen in an outpatient counseling practice (ICD-10-CM chapter F), with weights.
 ADULT_DIAGNOSES: tuple[tuple[str, int], ...] = (
