@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -243,17 +244,41 @@ def create_user(
     session.flush()
     if practice_id is not None and role is not None:
         _add_membership(session, user, practice_id, role, team_id)
-    for pid in practice_ids:
+    _audit_user(
+        session,
+        actor,
+        practice_ids,
+        user,
+        "create",
+        after={"email": email, "full_name": user.full_name, "role": str(role)},
+    )
+    return user
+
+
+def _audit_user(
+    session: Session,
+    actor: Actor,
+    practice_ids: Iterable[int],
+    user: models.User,
+    action: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> None:
+    """A change to a user account, audited in every practice the user belongs to."""
+    for practice_id in practice_ids:
         audit.record(
             session,
             actor=actor,
-            practice_id=pid,
-            action="create",
+            practice_id=practice_id,
+            action=action,
             entity="user",
             entity_id=user.id,
-            after={"email": email, "full_name": user.full_name, "role": str(role)},
+            before=before,
+            after=after,
+            reason=reason,
         )
-    return user
 
 
 def _add_membership(
@@ -317,16 +342,7 @@ def set_password(
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     _revoke_credentials(session, user, "password_changed")
-    for pid in practice_ids:
-        audit.record(
-            session,
-            actor=actor,
-            practice_id=pid,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            after={"password": "changed"},
-        )
+    _audit_user(session, actor, practice_ids, user, "update", after={"password": "changed"})
     return user
 
 
@@ -341,18 +357,16 @@ def disable_user(session: Session, *, actor: Actor, user_id: int, reason: str = 
     was_active = user.is_active
     user.is_active = False
     _revoke_credentials(session, user, "disabled")
-    for pid in practice_ids:
-        audit.record(
-            session,
-            actor=actor,
-            practice_id=pid,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            before={"is_active": was_active},
-            after={"is_active": False},
-            reason=reason,
-        )
+    _audit_user(
+        session,
+        actor,
+        practice_ids,
+        user,
+        "update",
+        before={"is_active": was_active},
+        after={"is_active": False},
+        reason=reason,
+    )
     return user
 
 
@@ -655,16 +669,7 @@ def confirm_totp_enrollment(session: Session, *, actor: Actor, user: models.User
         raise InvalidInput("code: that code is not correct; check the time on your phone and try again")
     user.totp_enabled = True
     session.flush()
-    for pid in sorted(actor.practice_ids):
-        audit.record(
-            session,
-            actor=actor,
-            practice_id=pid,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            after={"totp_enabled": True},
-        )
+    _audit_user(session, actor, sorted(actor.practice_ids), user, "update", after={"totp_enabled": True})
     return user
 
 
