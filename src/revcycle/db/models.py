@@ -838,6 +838,10 @@ class WorkItem(Base):
     claim_id: Mapped[int | None] = fk("claims.id", nullable=True)
     session_id: Mapped[int | None] = fk("sessions.id", nullable=True)
     client_id: Mapped[int | None] = fk("clients.id", nullable=True)
+    # A flag about a clinician rather than one session (unknown clinician: holds all theirs).
+    provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
+    # A flag about a payer (unknown payer: holds the sessions of clients it covers).
+    payer_id: Mapped[int | None] = fk("payers.id", nullable=True)
     resolution: Mapped[str] = mapped_column(Text, default="")
     resolved_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -124,6 +124,7 @@ def own_work_item_condition(actor: Actor) -> ColumnElement[bool]:
         m.WorkItem.owner_user_id == actor.user_id,
         m.WorkItem.session_id.in_(own_sessions),
         m.WorkItem.claim_id.in_(own_claims),
+        m.WorkItem.provider_id.in_(select(m.Provider.id).where(own_provider_condition(actor))),
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
@@ -255,7 +255,7 @@ def session_facts(session: Session, sessions: Iterable[m.ServiceSession]) -> dic
     by_id = {s.id: s for s in sessions}
     ids = list(by_id)
     claims = _claim_statuses(session, ids)
-    flagged = _held_by_flags(session, ids)
+    flagged = _held_by_flags(session, by_id.values())
     balances = _patient_balances(session, ids)
     fees = _has_fee(session, ids)
     return {
@@ -288,7 +288,12 @@ def _claim_statuses(session: Session, ids: Sequence[int]) -> Mapping[int, list[C
     return result
 
 
-def _held_by_flags(session: Session, ids: Sequence[int]) -> set[int]:
+def _held_by_flags(session: Session, sessions: Iterable[m.ServiceSession]) -> set[int]:
+    """Sessions an open holding flag stops: one about the session itself, or one about its
+    client, its clinician or a payer covering its client as a whole (no session: a missing
+    member id, an unknown clinician, an unknown payer)."""
+    listed = list(sessions)
+    ids = [s.id for s in listed]
     held: set[int] = set()
     for chunk in _chunks(ids):
         query = select(m.WorkItem.session_id).where(
@@ -297,6 +302,35 @@ def _held_by_flags(session: Session, ids: Sequence[int]) -> set[int]:
             m.WorkItem.status != "resolved",
         )
         held.update(sid for sid in session.scalars(query) if sid is not None)
+    practices = {s.practice_id for s in listed}
+    if not practices:
+        return held
+    whole = session.execute(
+        select(m.WorkItem.client_id, m.WorkItem.provider_id, m.WorkItem.payer_id).where(
+            m.WorkItem.practice_id.in_(practices),
+            m.WorkItem.session_id.is_(None),
+            m.WorkItem.claim_id.is_(None),
+            m.WorkItem.holds_billing.is_(True),
+            m.WorkItem.status != "resolved",
+            or_(
+                m.WorkItem.client_id.is_not(None),
+                m.WorkItem.provider_id.is_not(None),
+                m.WorkItem.payer_id.is_not(None),
+            ),
+        )
+    ).all()
+    clients = {client for client, _, _ in whole if client is not None}
+    providers = {provider for _, provider, _ in whole if provider is not None}
+    payers = {payer for _, _, payer in whole if payer is not None}
+    if payers:
+        clients.update(
+            session.scalars(
+                select(m.Coverage.client_id).where(
+                    m.Coverage.practice_id.in_(practices), m.Coverage.payer_id.in_(payers)
+                )
+            )
+        )
+    held.update(s.id for s in listed if s.client_id in clients or s.provider_id in providers)
     return held
 
 

@@ -15,13 +15,20 @@ def test_the_sample_export_stages_previews_and_commits(desk: Desk) -> None:
     batch = desk.stage(desk.sample("simplepractice_appointments.csv"), "week.csv")
 
     assert batch.status == "staged"
+    # Only the overpaid row with a secondary payer is flagged itself; the unknown clinicians,
+    # payers and member ids are flags about them, counted once each, not against every row.
     assert counts_of(batch) == {
         "rows": 5,
-        "new": 0,
+        "new": 4,
         "updated": 0,
         "unchanged": 0,
-        "flagged": 5,
+        "flagged": 1,
         "rejected": 0,
+    }
+    assert batch.counts["new_flags_about"] == {
+        "unknown_payer": 4,
+        "unknown_clinician": 2,
+        "missing_member_id": 3,
     }
     # Staging changes nothing live: only the batch, its file, its outcomes and one audit row.
     after_stage = desk.counts()
@@ -55,6 +62,15 @@ def test_the_sample_export_stages_previews_and_commits(desk: Desk) -> None:
     assert jordan.last_seen_batch_id == batch.id
     linked = desk.rows(batch)
     assert all(row.session_id is not None for row in linked)
+    # One flag per clinician, per payer and per client, about them rather than a session.
+    clinicians = desk.flags("unknown_clinician")
+    assert sorted(f.title for f in clinicians) == ["Unknown clinician: Alice Ng", "Unknown clinician: Sam Rivera"]
+    assert all(f.session_id is None and f.provider_id is not None for f in clinicians)
+    assert all(f.session_id is None and f.payer_id is not None for f in desk.flags("unknown_payer"))
+    members = desk.flags("missing_member_id")
+    assert len(members) == 3
+    assert all(f.session_id is None and f.client_id is not None for f in members)
+    assert len(desk.flags("insurance_over")) == 1
 
 
 def test_reimporting_the_same_export_changes_nothing(desk: Desk) -> None:
@@ -131,7 +147,7 @@ def test_two_identical_rows_are_flagged_as_a_possible_duplicate(desk: Desk) -> N
     batch = desk.load(sp_file(sp_row(), sp_row()))
 
     rows = desk.rows(batch)
-    assert [r.outcome for r in rows] == ["flagged", "flagged"]
+    assert [r.outcome for r in rows] == ["new", "flagged"]  # the second row is the question
     assert rows[1].detail["change"] == "duplicate"
     (flag,) = desk.flags("possible_duplicate")
     assert flag.holds_billing

@@ -247,14 +247,18 @@ class ClientInfoHandler:
             if not missing:
                 complete.append(client.id)
                 continue
-            for session_id in needing.get(client.id, []):
+            waiting = len(needing.get(client.id, []))
+            if waiting:  # one flag for the client: it holds each of their sessions
+                plural = "s" if waiting != 1 else ""
                 specs.append(
                     FlagSpec(
                         "missing_client_info",
-                        dedupe_key("missing_client_info", session_id),
-                        f"{client.display_name}: {', '.join(missing)} missing (a claim needs them)",
-                        session_id,
+                        dedupe_key("missing_client_info", person_key(client.display_name), client.id),
+                        f"{client.display_name}: {', '.join(missing)} missing "
+                        f"(a claim needs them; {waiting} session{plural} waiting)",
+                        None,
                         client.id,
+                        title=f"Client details missing: {client.display_name}",
                     )
                 )
         self._settle(session, practice_id, complete, members, actor)

@@ -38,6 +38,18 @@ def split_name(name: str) -> tuple[str, str]:
     return first[:100], last[:100]
 
 
+def _trailing_group(name: str) -> tuple[str, str]:
+    """``"Oscar Health (OSCAR)"`` -> (``"Oscar Health"``, ``"OSCAR"``); no group: (name, "")."""
+    text = name.strip()
+    if not text.endswith(")") or "(" not in text:
+        return text, ""
+    bare, _, group = text[:-1].rpartition("(")
+    group = group.strip()
+    if not bare.strip() or not group.isalnum() or not 3 <= len(group) <= 10:
+        return text, ""
+    return bare.strip(), group
+
+
 @dataclass(frozen=True)
 class PayerMatch:
     """How a payer reference matched: the payer (None: unknown) and whether it is a new alias."""
@@ -105,7 +117,17 @@ class Directory:
             if by_id is not None:
                 known_name = self.payers_by_key.get(key) == by_id
                 return PayerMatch(by_id, new_alias=not known_name and key not in self.aliases)
-        return PayerMatch(self.payers_by_key.get(key))
+        by_name = self.payers_by_key.get(key)
+        if by_name is None and not ref.payer_id:
+            # "Oscar Health (OSCAR)": letters alone are read as a plan type ("Aetna (PPO)"),
+            # so a trailing group is an id only when the catalog knows a payer by it.
+            bare, group = _trailing_group(ref.name)
+            by_id = self.payers_by_edi.get(group.upper()) if group else None
+            if by_id is not None:
+                bare_key = payer_key(bare)
+                known_name = self.payers_by_key.get(bare_key) == by_id
+                return PayerMatch(by_id, new_alias=not known_name and key not in self.aliases)
+        return PayerMatch(by_name)
 
     # --- creating (commit) ---------------------------------------------------------------
 

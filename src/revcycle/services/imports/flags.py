@@ -122,7 +122,13 @@ def dedupe_key(rule: str, *parts: object) -> str:
 
 @dataclass
 class FlagSpec:
-    """A flag a row would raise; ``session_ref``/``client_ref`` are resolved to ids at commit."""
+    """A flag a row would raise; its session, client and clinician ids are settled at commit.
+
+    A flag about one session has ``session_id``; a flag about a client, a clinician or a payer
+    as a whole (a member id missing, a clinician without an NPI, a payer not in the catalog)
+    has no session and holds every session of that client or clinician, or of the clients
+    that payer covers, instead.
+    """
 
     rule: str
     key: str
@@ -131,6 +137,8 @@ class FlagSpec:
     client_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     title: str = ""  # default: the rule's; "Unknown payer: X" groups one payer's flags
+    provider_id: int | None = None
+    payer_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "key": self.key, "detail": self.detail, "title": self.title, **self.extra}
@@ -185,6 +193,8 @@ def write_flags(session: Session, practice_id: int, flags: Sequence[FlagSpec]) -
                 "holds_billing": rule.holds_billing,
                 "session_id": flag.session_id,
                 "client_id": flag.client_id,
+                "provider_id": flag.provider_id,
+                "payer_id": flag.payer_id,
             }
         )
     bulk_insert(session, WorkItem, rows)

@@ -49,6 +49,7 @@ from revcycle.db.models import (
     ImportRowOutcome,
     LedgerBalance,
     Practice,
+    ServiceLocation,
     ServiceSession,
     WorkItem,
 )
@@ -57,7 +58,7 @@ from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.names import payer_key, person_key
 from revcycle.money import format_cents
 from revcycle.services.actor import Actor
-from revcycle.services.imports.directory import Directory, name_key
+from revcycle.services.imports.directory import Directory, name_key, split_name
 from revcycle.services.imports.flags import (
     FlagSpec,
     dedupe_key,
@@ -70,7 +71,7 @@ from revcycle.services.imports.source import SourceRows
 from revcycle.services.imports.staging import (
     OutcomeWriter,
     bulk_insert,
-    load_outcomes,
+    iter_outcomes,
     set_outcome_sessions,
     table_of,
 )
@@ -156,17 +157,68 @@ class _ExistingSession:
 
 @dataclass
 class _Known:
-    """Everything staging compares rows with, loaded in a handful of queries."""
+    """Everything staging compares rows with: the practice's directory, coverages, flags and
+    fee schedules for the whole batch, and the sessions and ledger balances of one window
+    of dates at a time (:meth:`load_window`), so memory follows the window, not the file."""
 
     practice: Practice
     zone: ZoneInfo
     today: date
     directory: Directory
-    sessions: dict[tuple[int, int, datetime], _ExistingSession]
     coverages: dict[tuple[int, int], str]  # (client, payer) -> member id
     flag_keys: set[str]
-    ledger: dict[int, dict[str, int]]  # charge id -> account -> balance
     fees: dict[int | None, list[tuple[date, date | None, dict[str, int]]]]  # payer (None: standard)
+    sessions: dict[tuple[int, int, datetime], _ExistingSession] = field(default_factory=dict)
+    ledger: dict[int, dict[str, int]] = field(default_factory=dict)  # charge -> account -> balance
+
+    @classmethod
+    def load(cls, session: Session, batch: ImportBatch) -> _Known:
+        practice = session.get_one(Practice, batch.practice_id)
+        zone = ZoneInfo(practice.timezone)
+        return cls(
+            practice=practice,
+            zone=zone,
+            # "In the future" means after the day the file was uploaded, in the practice's zone.
+            today=(batch.created_at or utcnow()).astimezone(zone).date(),
+            directory=Directory.load(session, practice.id),
+            coverages=_coverages(session, practice.id),
+            flag_keys=existing_flag_keys(session, practice.id),
+            fees=_fee_schedules(session, practice.id),
+        )
+
+    def load_window(self, session: Session, first: date, last: date) -> None:
+        """The sessions, charges and charge balances of the dates ``first``..``last``."""
+        practice_id = self.practice.id
+        self.sessions = {}
+        by_id: dict[int, _ExistingSession] = {}
+        for sid, client_id, provider_id, starts_at, note, self_pay, minutes in session.execute(
+            select(
+                ServiceSession.id,
+                ServiceSession.client_id,
+                ServiceSession.provider_id,
+                ServiceSession.starts_at,
+                ServiceSession.note_status,
+                ServiceSession.self_pay,
+                ServiceSession.duration_minutes,
+            ).where(ServiceSession.practice_id == practice_id, ServiceSession.service_on.between(first, last))
+        ):
+            found = _ExistingSession(sid, note, self_pay, minutes)
+            self.sessions[(client_id, provider_id, starts_at)] = found
+            by_id[sid] = found
+        for cid, sid, code, modifiers, snapshot in session.execute(
+            select(
+                Charge.id,
+                Charge.session_id,
+                Charge.procedure_code,
+                Charge.modifiers,
+                cast(Charge.source_snapshot, Text),
+            )
+            .join(ServiceSession, ServiceSession.id == Charge.session_id)
+            .where(ServiceSession.practice_id == practice_id, ServiceSession.service_on.between(first, last))
+            .order_by(Charge.session_id, Charge.modifiers, Charge.id)
+        ):
+            by_id[sid].charges.append(_ExistingCharge(cid, code, modifiers, snapshot or ""))
+        self.ledger = _charge_balances(session, practice_id, first, last)
 
     def claim_charges(self, charge_ids: set[int]) -> None:
         """Charges the quick pass matched already: no other row may take them."""
@@ -181,57 +233,6 @@ class _Known:
                 if starts <= on and (ends is None or on <= ends) and code in rates:
                     return rates[code]
         return None
-
-
-def _load_known(
-    session: Session, batch: ImportBatch, rows: Sequence[AppointmentRow], zone: ZoneInfo
-) -> _Known:
-    practice = session.get_one(Practice, batch.practice_id)
-    directory = Directory.load(session, practice.id)
-    first = min(r.service_at for r in rows).date() - timedelta(days=1)
-    last = max(r.service_at for r in rows).date() + timedelta(days=1)
-    sessions: dict[tuple[int, int, datetime], _ExistingSession] = {}
-    by_id: dict[int, _ExistingSession] = {}
-    for sid, client_id, provider_id, starts_at, note, self_pay, minutes in session.execute(
-        select(
-            ServiceSession.id,
-            ServiceSession.client_id,
-            ServiceSession.provider_id,
-            ServiceSession.starts_at,
-            ServiceSession.note_status,
-            ServiceSession.self_pay,
-            ServiceSession.duration_minutes,
-        ).where(ServiceSession.practice_id == practice.id, ServiceSession.service_on.between(first, last))
-    ):
-        found = _ExistingSession(sid, note, self_pay, minutes)
-        sessions[(client_id, provider_id, starts_at)] = found
-        by_id[sid] = found
-    charge_ids: list[int] = []
-    for cid, sid, code, modifiers, snapshot in session.execute(
-        select(
-            Charge.id,
-            Charge.session_id,
-            Charge.procedure_code,
-            Charge.modifiers,
-            cast(Charge.source_snapshot, Text),
-        )
-        .join(ServiceSession, ServiceSession.id == Charge.session_id)
-        .where(ServiceSession.practice_id == practice.id, ServiceSession.service_on.between(first, last))
-        .order_by(Charge.session_id, Charge.modifiers, Charge.id)
-    ):
-        by_id[sid].charges.append(_ExistingCharge(cid, code, modifiers, snapshot or ""))
-        charge_ids.append(cid)
-    return _Known(
-        practice=practice,
-        zone=zone,
-        today=datetime.now(zone).date(),
-        directory=directory,
-        sessions=sessions,
-        coverages=_coverages(session, practice.id),
-        flag_keys=existing_flag_keys(session, practice.id),
-        ledger=_charge_balances(session, practice.id, first, last),
-        fees=_fee_schedules(session, practice.id),
-    )
 
 
 def _coverages(session: Session, practice_id: int) -> dict[tuple[int, int], str]:
@@ -305,14 +306,22 @@ class _Plan:
 
     @property
     def has_new_flag(self) -> bool:
-        return any(flag.extra.get("new") for flag in self.flags)
+        """A new flag about this row's session (one about its client, clinician or payer as
+        a whole is counted once per batch, not against every row that shares it)."""
+        return any(flag.extra.get("new") and flag.extra.get("scope") is None for flag in self.flags)
 
 
 class _Planner:
-    def __init__(self, known: _Known, fingerprints: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, known: _Known, fingerprints: dict[int, str] | None = None, quick_charges: set[int] | None = None
+    ) -> None:
         self.known = known
         self.fingerprints = fingerprints or {}
+        self.quick_charges = quick_charges or set()  # charges the quick pass matched already
         self.seen_codes: dict[tuple[Slot, str], int] = defaultdict(int)
+        # Keys of flags about a client, clinician or payer already raised in this batch.
+        self.raised: set[str] = set()
+        self.new_subject_flags: Counter[str] = Counter()
 
     def slot_of(self, row: AppointmentRow) -> tuple[Slot, datetime]:
         starts_at = row.service_at.replace(tzinfo=self.known.zone).astimezone(UTC)
@@ -418,6 +427,17 @@ class _Planner:
         key = dedupe_key(rule, *plan.slot, *key_parts)
         return FlagSpec(rule, key, detail, extra={"new": key not in self.known.flag_keys}, title=title)
 
+    def _subject_flag(
+        self, rule: str, scope: str, detail: str, *key_parts: object, title: str, **extra: Any
+    ) -> FlagSpec:
+        """A flag about a client, clinician or payer: one per subject, whatever the rows."""
+        key = dedupe_key(rule, *key_parts)
+        new = key not in self.known.flag_keys and key not in self.raised
+        if new:
+            self.raised.add(key)
+            self.new_subject_flags[rule] += 1
+        return FlagSpec(rule, key, detail, extra={"new": new, "scope": scope, **extra}, title=title)
+
     def _flags(self, plan: _Plan, existing: _ExistingSession | None, *, repeat: int) -> list[FlagSpec]:
         row, known, flags = plan.row, self.known, []
         directory = known.directory
@@ -432,20 +452,23 @@ class _Planner:
             if match.payer_id is None:
                 name = f"{ref.name} ({ref.payer_id})" if ref.payer_id else ref.name
                 flags.append(
-                    self._flag(
-                        plan,
+                    self._subject_flag(
                         "unknown_payer",
-                        f"{label} payer {name} is not in the catalog: {when}",
+                        "payer",
+                        f"payer {name} is not in the catalog (first seen as {label} payer: {when}); "
+                        "map it to a catalog payer or keep it as a new one",
                         payer_key(ref.name),
                         title=f"Unknown payer: {name}",
+                        payer=[ref.name, ref.payer_id],
                     )
                 )
         if directory.provider(row.clinician_name) is None:
             flags.append(
-                self._flag(
-                    plan,
+                self._subject_flag(
                     "unknown_clinician",
-                    f"clinician {row.clinician_name} is new: add their NPI ({when})",
+                    "clinician",
+                    f"clinician {row.clinician_name} is new: add their NPI (first seen: {when})",
+                    name_key(row.clinician_name),
                     title=f"Unknown clinician: {row.clinician_name}",
                 )
             )
@@ -457,8 +480,14 @@ class _Planner:
             member = known.coverages.get((client_id, payer_id)) if client_id and payer_id else None
             if not member:
                 flags.append(
-                    self._flag(
-                        plan, "missing_member_id", f"no member id for {row.primary_payer.name}: {when}"
+                    self._subject_flag(
+                        "missing_member_id",
+                        "client",
+                        f"{row.client_name} has no member id for {row.primary_payer.name} "
+                        f"(first seen: {when})",
+                        name_key(row.client_name),
+                        payer_key(row.primary_payer.name),
+                        title=f"Member id missing: {row.client_name}",
                     )
                 )
         if row.note_status is not None and row.note_status is not NoteStatus.LOCKED:
@@ -518,40 +547,42 @@ class _Planner:
         return "; ".join(parts) or None
 
 
-# --- the quick pass: unchanged rows without parsing them ------------------------------------
+# --- the quick pass and the windows: memory follows a window of dates, not the file --------
 
 
-class _QuickPass:
-    """Rows whose raw cells are exactly those a charge was last written from are unchanged.
+_WINDOW_ROWS = 20_000  # rows parsed and planned together (whole days: a slot never splits)
 
-    The fingerprint of a row's cells is kept in its charge's snapshot (``raw``). A re-import
-    reads the file's cells once, settles every row whose fingerprint a charge holds, and
-    leaves only the others to be parsed and planned. Rows repeated within the file, charges
-    the ledger knows (their figures are compared) and practices with fee schedules take the
-    full path.
+
+class _RowIndex:
+    """One pass over the raw cells: each row's fingerprint and date of service, unparsed.
+
+    The quick pass settles every row whose fingerprint a charge was last written from
+    (unchanged, at the cost of a dictionary look-up); the rest are parsed and planned a
+    window of whole days at a time. Rows repeated within the file, charges the ledger knows
+    (their figures are compared) and practices with fee schedules take the full path.
     """
 
-    def __init__(self, session: Session, batch: ImportBatch, source: SourceRows) -> None:
-        self.session = session
-        self.batch = batch
+    def __init__(self, source: SourceRows) -> None:
         self.source = source
         self.fingerprints: dict[int, str] = {}
-        self.days: list[date] = []
+        self.day_of: dict[int, date | None] = {}  # None: no readable date (parsing rejects it)
+        for row_number, values, fp in source.raw():
+            self.fingerprints[row_number] = fp
+            try:
+                self.day_of[row_number] = parse_datetime(values.get("service_at", ""))[0].date()
+            except CellError:
+                self.day_of[row_number] = None
+        self.days = sorted({day for day in self.day_of.values() if day is not None})
         self.hits: dict[int, int] = {}  # row number -> session id
         self.hit_charges: set[int] = set()
 
-    def settle(self, writer: OutcomeWriter) -> Iterator[ParsedRow | RejectedRow]:
-        raw = list(self.source.raw())
-        self.fingerprints = {row_number: fp for row_number, _values, fp in raw}
-        for _row_number, values, _fp in raw:
-            try:
-                self.days.append(parse_datetime(values.get("service_at", ""))[0].date())
-            except CellError:
-                continue
+    def settle(self, session: Session, batch: ImportBatch, writer: OutcomeWriter) -> None:
+        """Record the rows a charge's fingerprint vouches for as unchanged."""
         if not self.days:
-            return iter(self.source)
+            return
         repeats = Counter(self.fingerprints.values())
-        known = self._known(min(self.days) - timedelta(days=1), max(self.days) + timedelta(days=1))
+        first, last = self.days[0] - timedelta(days=1), self.days[-1] + timedelta(days=1)
+        known = self._known(session, batch, first, last)
         for row_number, fp in self.fingerprints.items():
             found = known.get(fp)
             if found is not None and repeats[fp] == 1:
@@ -559,19 +590,38 @@ class _QuickPass:
                 self.hits[row_number] = session_id
                 self.hit_charges.add(charge_id)
                 writer.add(row_number, "unchanged", {"change": "unchanged"}, session_id=session_id)
-        if not self.hits:
-            return iter(self.source)
-        return self.source.only(set(self.fingerprints) - set(self.hits))
 
-    def _known(self, first: date, last: date) -> dict[str, tuple[int, int]]:
+    def windows(self) -> Iterator[tuple[date | None, date | None, set[int]]]:
+        """(first day, last day, row numbers) of the rows left, whole days, in date order."""
+        by_day: dict[date | None, list[int]] = defaultdict(list)
+        for row_number, day in self.day_of.items():
+            if row_number not in self.hits:
+                by_day[day].append(row_number)
+        if None in by_day:  # unreadable dates: parsing rejects them, with the reason
+            yield None, None, set(by_day.pop(None))
+        rows: set[int] = set()
+        first: date | None = None
+        last: date | None = None
+        for day in sorted(d for d in by_day if d is not None):
+            if rows and len(rows) + len(by_day[day]) > _WINDOW_ROWS:
+                yield first, last, rows
+                rows, first = set(), None
+            first = first or day
+            last = day
+            rows.update(by_day[day])
+        if rows:
+            yield first, last, rows
+
+    @staticmethod
+    def _known(session: Session, batch: ImportBatch, first: date, last: date) -> dict[str, tuple[int, int]]:
         """Fingerprint -> (charge, session) for the dates, when the quick pass may trust it."""
-        practice_id = self.batch.practice_id
-        if self.session.scalar(select(FeeSchedule.id).where(FeeSchedule.practice_id == practice_id).limit(1)):
+        practice_id = batch.practice_id
+        if session.scalar(select(FeeSchedule.id).where(FeeSchedule.practice_id == practice_id).limit(1)):
             return {}
-        in_ledger = set(_charge_balances(self.session, practice_id, first, last))
+        in_ledger = set(_charge_balances(session, practice_id, first, last))
         found: dict[str, tuple[int, int]] = {}
         doubled: set[str] = set()
-        for charge_id, session_id, fp in self.session.execute(
+        for charge_id, session_id, fp in session.execute(
             select(Charge.id, Charge.session_id, Charge.source_snapshot["raw"].as_string())
             .join(ServiceSession, ServiceSession.id == Charge.session_id)
             .where(ServiceSession.practice_id == practice_id, ServiceSession.service_on.between(first, last))
@@ -612,6 +662,15 @@ def _detail(plan: _Plan) -> dict[str, Any]:
     return detail
 
 
+@dataclass
+class _Staging:
+    session: Session
+    known: _Known
+    planner: _Planner
+    writer: OutcomeWriter
+    seen: set[int]  # sessions the file lists
+
+
 class SimplePracticeHandler:
     format = ImportFormat.SIMPLEPRACTICE
 
@@ -619,35 +678,58 @@ class SimplePracticeHandler:
         self, session: Session, batch: ImportBatch, rows: Iterator[ParsedRow | RejectedRow], *, actor: Actor
     ) -> StageCounts:
         writer = OutcomeWriter(session, batch)
-        quick = _QuickPass(session, batch, rows) if isinstance(rows, SourceRows) else None
-        if quick is not None:
-            rows = quick.settle(writer)
+        known = _Known.load(session, batch)
+        if isinstance(rows, SourceRows):
+            index = _RowIndex(rows)
+            index.settle(session, batch, writer)
+            planner = _Planner(known, index.fingerprints, index.hit_charges)
+            seen = set(index.hits.values())
+            staging = _Staging(session, known, planner, writer, seen)
+            for first, last, wanted in index.windows():
+                self._stage_window(staging, rows.only(wanted), first, last)
+            days = index.days
+        else:  # rows from elsewhere (a test's list): one window
+            planner = _Planner(known)
+            seen = set()
+            listed = list(rows)
+            days = sorted({r.service_at.date() for r in listed if isinstance(r, AppointmentRow)})
+            first, last = (days[0], days[-1]) if days else (None, None)
+            self._stage_window(_Staging(session, known, planner, writer, seen), iter(listed), first, last)
+        if days:
+            batch.covers_from_on, batch.covers_to_on = days[0], days[-1]
+        counts = writer.counts()
+        extra: dict[str, Any] = {"new_flags_about": dict(planner.new_subject_flags)}
+        if days:
+            extra["missing_sessions"] = len(self._missing_sessions(session, batch, seen))
+        batch.counts = {**batch.counts, **extra}
+        return counts
+
+    @staticmethod
+    def _stage_window(
+        staging: _Staging, rows: Iterator[ParsedRow | RejectedRow], first: date | None, last: date | None
+    ) -> None:
+        """Parse, match and record one window of dates: nothing of it outlives the call."""
+        session, known, planner, writer, seen = (
+            staging.session,
+            staging.known,
+            staging.planner,
+            staging.writer,
+            staging.seen,
+        )
         parsed: list[AppointmentRow] = []
         for row in rows:
             if isinstance(row, RejectedRow):
                 writer.reject(row)
             elif isinstance(row, AppointmentRow):
                 parsed.append(row)
-        days = [r.service_at.date() for r in parsed] + (quick.days if quick else [])
-        if days:
-            batch.covers_from_on, batch.covers_to_on = min(days), max(days)
-        seen = set(quick.hits.values()) if quick else set()
-        if parsed:
-            practice = session.get_one(Practice, batch.practice_id)
-            known = _load_known(session, batch, parsed, ZoneInfo(practice.timezone))
-            if quick is not None:
-                known.claim_charges(quick.hit_charges)
-            plans = _Planner(known, quick.fingerprints if quick else None).plan(parsed)
-            for plan in plans:
-                writer.add(plan.row.row_number, _outcome(plan), _detail(plan), session_id=plan.session_id)
-            seen.update(p.session_id for p in plans if p.session_id is not None)
-        counts = writer.counts()
-        if days:
-            batch.counts = {
-                **batch.counts,
-                "missing_sessions": len(self._missing_sessions(session, batch, seen)),
-            }
-        return counts
+        if not parsed or first is None or last is None:
+            return
+        known.load_window(session, first - timedelta(days=1), last + timedelta(days=1))
+        known.claim_charges(planner.quick_charges)
+        for plan in planner.plan(parsed):
+            writer.add(plan.row.row_number, _outcome(plan), _detail(plan), session_id=plan.session_id)
+            if plan.session_id is not None:
+                seen.add(plan.session_id)
 
     def _missing_sessions(self, session: Session, batch: ImportBatch, seen: set[int]) -> list[int]:
         """Sessions an earlier export listed, in this file's dates, that this file lacks."""
@@ -668,28 +750,46 @@ class SimplePracticeHandler:
     # --- commit ----------------------------------------------------------------------------
 
     def commit(self, session: Session, batch: ImportBatch, *, actor: Actor) -> dict[str, int]:
-        work = load_outcomes(session, batch, outcomes=("new", "updated", "flagged"))
+        """Apply the staged rows a chunk at a time (all in the caller's transaction)."""
         practice = session.get_one(Practice, batch.practice_id)
         directory = Directory.load(session, practice.id)
+        context = _CommitContext(practice, directory, _default_location(session, practice), batch.created_at)
         written: dict[str, int] = defaultdict(int)
-        rows = [(oid, detail) for oid, _n, _o, detail, _s in work if "row" in detail]
+        for work in iter_outcomes(session, batch, outcomes=("new", "updated", "flagged"), chunk=_CHUNK * 2):
+            rows = [(oid, detail) for oid, _n, _o, detail, _s in work if "row" in detail]
+            self.commit_rows(session, context, rows, written)
+        self.mark_seen(session, batch, written)
+        return dict(written)
+
+    def commit_rows(
+        self,
+        session: Session,
+        context: _CommitContext,
+        rows: list[tuple[int, dict[str, Any]]],
+        written: dict[str, int],
+    ) -> None:
+        practice, directory = context.practice, context.directory
         payers = self.write_people_and_payers(session, directory, rows, written)
         for _, detail in rows:
             detail["_ids"] = _slot_ids(directory, detail)
-        slots = self.write_sessions(session, practice, directory, rows, written)
+        slots = self.write_sessions(session, context, rows, written)
         self.write_coverages(
             session, practice_id=practice.id, directory=directory, rows=rows, payers=payers, written=written
         )
         self.write_charges(session, practice.id, rows, slots, written)
         self.write_flags(
-            session, practice_id=practice.id, directory=directory, rows=rows, slots=slots, written=written
+            session,
+            practice_id=practice.id,
+            directory=directory,
+            rows=rows,
+            slots=slots,
+            payers=payers,
+            written=written,
         )
         set_outcome_sessions(
             session,
             [(oid, slots[_slot_key(detail)], None) for oid, detail in rows if _slot_key(detail) in slots],
         )
-        self.mark_seen(session, batch, written)
-        return dict(written)
 
     def write_people_and_payers(
         self,
@@ -716,12 +816,13 @@ class SimplePracticeHandler:
     def write_sessions(
         self,
         session: Session,
-        practice: Practice,
-        directory: Directory,
+        context: _CommitContext,
         rows: list[tuple[int, dict[str, Any]]],
         written: dict[str, int],
     ) -> dict[tuple[int, int, str], int]:
+        practice, directory = context.practice, context.directory
         zone = ZoneInfo(practice.timezone)
+        location_id, place = context.location
         wanted: dict[tuple[int, int, str], dict[str, Any]] = {}
         for _, detail in rows:
             key = _slot_ids(directory, detail)
@@ -758,9 +859,12 @@ class SimplePracticeHandler:
                     "provider_id": key[1],
                     "starts_at": starts_at,
                     "service_on": starts_at.astimezone(zone).date(),
+                    "location_id": location_id,
+                    "place_of_service": place,
                     "appointment_status": "show",
                     "note_status": values["note"] or "none",
-                    "note_locked_at": utcnow() if values["note"] == "locked" else None,
+                    # Locked no later than the upload that first said so.
+                    "note_locked_at": context.seen_at if values["note"] == "locked" else None,
                     "source": SOURCE,
                 }
             )
@@ -770,7 +874,7 @@ class SimplePracticeHandler:
         written["sessions"] += len(new_rows)
         # New sessions were written with their note status; only the others may have moved.
         notes = {existing[k]: v["note"] for k, v in wanted.items() if v["note"] and k in before}
-        self.update_notes(session, practice.id, notes)
+        self.update_notes(session, practice.id, notes, context.seen_at)
         return {(k[0], k[1], k[2]): existing[k] for k in wanted}
 
     def _session_ids(
@@ -784,7 +888,9 @@ class SimplePracticeHandler:
         )
         return {(c, p, at.isoformat()): sid for sid, c, p, at in session.execute(query)}
 
-    def update_notes(self, session: Session, practice_id: int, notes: dict[int, str]) -> None:
+    def update_notes(
+        self, session: Session, practice_id: int, notes: dict[int, str], seen_at: datetime
+    ) -> None:
         """What the EHR says of each session's progress note, one UPDATE per status."""
         by_status: dict[str, list[int]] = defaultdict(list)
         for sid, status in notes.items():
@@ -802,7 +908,7 @@ class SimplePracticeHandler:
                     session.execute(
                         update(ServiceSession)
                         .where(ServiceSession.id.in_(chunk), ServiceSession.note_locked_at.is_(None))
-                        .values(note_locked_at=utcnow())
+                        .values(note_locked_at=seen_at)
                         .execution_options(synchronize_session=False)
                     )
         self.resolve_locked_notes(session, practice_id, by_status.get("locked", []))
@@ -850,6 +956,9 @@ class SimplePracticeHandler:
                 payer_id = payers[(ref.name, ref.payer_id)]
                 if (client_id, payer_id) not in have:
                     have.add((client_id, payer_id))
+                    # The export names no subscriber: the client is their own until the
+                    # client details say otherwise; the member id is flagged as missing.
+                    first, last = split_name(detail["row"]["client"])
                     new_rows.append(
                         {
                             "practice_id": practice_id,
@@ -857,6 +966,9 @@ class SimplePracticeHandler:
                             "payer_id": payer_id,
                             "member_id": "",
                             "priority": priority,
+                            "relationship_to_subscriber": "self",
+                            "subscriber_first_name": first,
+                            "subscriber_last_name": last,
                         }
                     )
         if new_rows:
@@ -903,16 +1015,26 @@ class SimplePracticeHandler:
         directory: Directory,
         rows: list[tuple[int, dict[str, Any]]],
         slots: dict[tuple[int, int, str], int],
+        payers: dict[tuple[str, str | None], int],
         written: dict[str, int],
     ) -> None:
         specs: list[FlagSpec] = []
         for _, detail in rows:
             session_id = slots.get(_slot_key(detail))
             client_id = directory.clients.get(person_key(detail["row"]["client"]))
-            specs.extend(
-                FlagSpec.from_json(flag, session_id=session_id, client_id=client_id)
-                for flag in detail.get("flags", [])
-            )
+            for data in detail.get("flags", []):
+                spec = FlagSpec.from_json(data, session_id=session_id, client_id=client_id)
+                scope = data.get("scope")
+                if scope is not None:  # about the client, clinician or payer: no session
+                    spec.session_id = None
+                if scope in {"clinician", "payer"}:
+                    spec.client_id = None
+                if scope == "clinician":
+                    spec.provider_id = directory.providers.get(person_key(detail["row"]["clinician"]))
+                elif scope == "payer":
+                    name, payer_id = data["payer"]
+                    spec.payer_id = payers.get((name, payer_id))
+                specs.append(spec)
         written["flags"] += write_flags(session, practice_id, specs)
 
     def mark_seen(self, session: Session, batch: ImportBatch, written: dict[str, int]) -> None:
@@ -955,6 +1077,29 @@ class SimplePracticeHandler:
             for sid, client_id, _provider_id, starts_at in missing
         ]
         written["flags"] += write_flags(session, batch.practice_id, specs)
+
+
+@dataclass
+class _CommitContext:
+    practice: Practice
+    directory: Directory
+    location: tuple[int | None, str]  # where new sessions took place (id, place of service)
+    seen_at: datetime  # when the export was uploaded: a note it calls locked was locked by then
+
+
+def _default_location(session: Session, practice: Practice) -> tuple[int | None, str]:
+    """The practice's default service location (settings ``default_location_id``, else its
+    first): the appointment export does not say where a session took place."""
+    query = select(ServiceLocation.id, ServiceLocation.place_of_service).where(
+        ServiceLocation.practice_id == practice.id
+    )
+    chosen = practice.settings.get("default_location_id")
+    if chosen is not None:
+        found = session.execute(query.where(ServiceLocation.id == chosen)).first()
+        if found is not None:
+            return found[0], found[1]
+    first = session.execute(query.order_by(ServiceLocation.id).limit(1)).first()
+    return (first[0], first[1]) if first is not None else (None, "11")
 
 
 def _slot_ids(directory: Directory, detail: dict[str, Any]) -> tuple[int, int, str]:

@@ -18,7 +18,7 @@ import json
 import types
 import typing
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
@@ -35,6 +35,7 @@ __all__ = [
     "OutcomeWriter",
     "bulk_insert",
     "counts_of",
+    "iter_outcomes",
     "load_outcomes",
     "rejected_detail",
     "row_from_json",
@@ -212,6 +213,35 @@ def load_outcomes(
         query = query.where(ImportRowOutcome.outcome.in_(list(outcomes)))
     rows = session.execute(query.order_by(ImportRowOutcome.row_number, ImportRowOutcome.id))
     return [cast(tuple[int, int, str, dict[str, Any], int | None], tuple(row)) for row in rows]
+
+
+def iter_outcomes(
+    session: Session, batch: ImportBatch, *, outcomes: Sequence[str], chunk: int = 10_000
+) -> Iterator[list[tuple[int, int, str, dict[str, Any], int | None]]]:
+    """The batch's outcome rows as :func:`load_outcomes` gives them, ``chunk`` at a time in
+    the order they were staged (by id): a commit holds one chunk in memory, not the file."""
+    after = 0
+    while True:
+        rows = session.execute(
+            select(
+                ImportRowOutcome.id,
+                ImportRowOutcome.row_number,
+                ImportRowOutcome.outcome,
+                ImportRowOutcome.detail,
+                ImportRowOutcome.session_id,
+            )
+            .where(
+                ImportRowOutcome.batch_id == batch.id,
+                ImportRowOutcome.outcome.in_(list(outcomes)),
+                ImportRowOutcome.id > after,
+            )
+            .order_by(ImportRowOutcome.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        yield [cast(tuple[int, int, str, dict[str, Any], int | None], tuple(row)) for row in rows]
+        after = rows[-1][0]
 
 
 def set_outcome_sessions(session: Session, links: Iterable[tuple[int, int | None, int | None]]) -> None:
