@@ -54,12 +54,23 @@ _SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "csv" / "simpleprac
 WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/imports": lambda: {"files": {"file": ("week.csv", _SAMPLE_CSV.read_bytes(), "text/csv")}},
     "/api/review/{work_item_id}/resolve": lambda: {"json": {"resolution": "acknowledge"}},
+    "/api/import-mappings": lambda: {
+        "json": {"name": "Clinic export", "target": "attendance", "columns": _ATTENDANCE_COLUMNS}
+    },
+    "/api/import-mappings/suggest": lambda: {"files": {"file": ("new.csv", b"Who,When,With,Came\n")}},
 }
 # Path parameters that must name a particular kind of row for one route.
-ROUTE_IDS: dict[str, Callable[[Any], dict[str, int]]] = {
+ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/review/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.flag.id},
+    "/api/import-mappings/{name:path}": lambda rows: {"name": rows.mapping.name},
 }
 _READS = frozenset({"GET", "HEAD"})
+_ATTENDANCE_COLUMNS = {
+    "date_of_service": "When",
+    "client_name": "Who",
+    "clinician_name": "With",
+    "appointment_status": "Came",
+}
 
 
 def declared_permission(route: APIRoute) -> Permission | None:
@@ -90,10 +101,13 @@ def test_the_matrix_covers_the_resource_routes(app) -> None:  # type: ignore[no-
         "/api/imports",
         "/api/imports/{batch_id}/commit",
         "/api/review/{work_item_id}/resolve",
+        "/api/import-mappings",
+        "/api/import-mappings/{name:path}",
+        "/api/import-mappings/suggest",
     } <= covered
 
 
-def _fill(path: str, ids: dict[str, int]) -> str:
+def _fill(path: str, ids: dict[str, int | str]) -> str:
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         assert name in ids, f"{path}: the access matrix has no id for {{{name}}}; add it to World.ids"
@@ -105,7 +119,7 @@ def _fill(path: str, ids: dict[str, int]) -> str:
 def _requests(route: APIRoute, world: World, side: str) -> list[str]:
     rows = world.own if side == "own" else world.other
     if _PARAM.search(route.path):
-        ids = {**rows.ids, **ROUTE_IDS.get(route.path, lambda _rows: {})(rows)}
+        ids: dict[str, int | str] = {**rows.ids, **ROUTE_IDS.get(route.path, lambda _rows: {})(rows)}
         return [_fill(route.path, ids)]
     if side == "own":
         return [route.path, f"{route.path}?practice_id={rows.practice.id}"]

@@ -235,7 +235,9 @@ def test_an_unknown_format_is_mapped_saved_and_staged(
     )
     assert staged.status_code == 303, staged.text
     mapping = db.scalars(
-        select(m.ColumnMapping).where(m.ColumnMapping.practice_id == world.own.practice.id)
+        select(m.ColumnMapping).where(
+            m.ColumnMapping.practice_id == world.own.practice.id, m.ColumnMapping.name == "People list"
+        )
     ).one()
     assert mapping.columns == {"client_name": "Name"}
     assert 'value="mapping:People list"' in client.get("/imports").text

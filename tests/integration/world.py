@@ -43,6 +43,7 @@ class PracticeRows:
     work_item: m.WorkItem
     import_batch: m.ImportBatch | None = None
     flag: m.WorkItem | None = None  # an open import flag (resolved by "acknowledge")
+    mapping: m.ColumnMapping | None = None  # a saved column mapping, named after the practice
 
     @property
     def ids(self) -> dict[str, int]:
@@ -120,7 +121,22 @@ def _practice_rows(
     db.flush()
     _post_charge(db, practice, service, claim, coverage)
     batch, flag = _import_rows(db, practice, service)
-    return PracticeRows(practice, service, client, provider, payer, claim, payment, work_item, batch, flag)
+    mapping = m.ColumnMapping(
+        practice_id=practice.id,
+        name=f"Weekly export {practice.id}",
+        target_format="attendance",
+        columns={
+            "date_of_service": "When",
+            "client_name": "Who",
+            "clinician_name": "With",
+            "appointment_status": "Came",
+        },
+    )
+    db.add(mapping)
+    db.flush()
+    return PracticeRows(
+        practice, service, client, provider, payer, claim, payment, work_item, batch, flag, mapping
+    )
 
 
 def _import_rows(

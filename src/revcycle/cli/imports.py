@@ -1,7 +1,8 @@
 """`revcycle import FILE`: stage a CSV export (and commit it with --commit) from the command line.
 
 Prints the counts (``--json``: one object with ``batch_id, format, rows, new, updated,
-unchanged, flagged, rejected, committed``). Runs as the system, or as a user given by
+unchanged, flagged, rejected, committed`` and ``written``, what a commit wrote by kind of row:
+sessions, charges, clients, flags ...; empty when only staged). Runs as the system, or as a user given by
 ``--as EMAIL`` (their role must allow entering charges). One transaction: a refused file
 writes nothing and exits 1 with the reason (file, row, column, value).
 """
@@ -110,6 +111,7 @@ def import_file(
             "format": batch.format,
             **{key: int(counts.get(key, 0)) for key in _KEYS},
             "committed": batch.status == "committed",
+            "written": batches.written_counts(batch),
         }
 
     result = run_in_transaction(work)
@@ -117,7 +119,11 @@ def import_file(
         typer.echo(json.dumps(result))
         return
     counts = ", ".join(f"{key} {result[key]}" for key in _KEYS)
-    state = "committed" if result["committed"] else "staged (commit with --commit)"
+    written = result["written"]
+    assert isinstance(written, dict)
+    wrote = ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in written.items() if n)
+    staged = "staged (commit with --commit)"
+    state = f"committed ({wrote or 'nothing new'})" if result["committed"] else staged
     typer.echo(f"import {result['batch_id']} ({result['format']}): {counts}; {state}")
 
 

@@ -1,17 +1,21 @@
 """Fixtures for the import tests: a practice with a billing specialist, the sample exports,
-and small helpers to write crafted SimplePractice exports and count what an import wrote."""
+small helpers to write crafted SimplePractice exports and count what an import wrote, and an
+installation (a SQLite file the command line is pointed at)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from revcycle.config import get_settings
 from revcycle.db import models as m
+from revcycle.db.engine import make_engine
+from revcycle.db.migrate import upgrade
 from revcycle.db.models import ImportBatch
 from revcycle.domain.permissions import Role
 from revcycle.services.actor import Actor
@@ -135,3 +139,19 @@ def known_payers(db: Session) -> Callable[..., m.Payer]:
         return f.make_payer(db, name=name, edi_payer_id=edi)
 
     return make
+
+
+@pytest.fixture
+def installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        practice = f.make_practice(session)
+        f.make_user(session, practice, Role.BILLING, email="desk@example.test")
+        session.commit()
+    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield engine
+    get_settings.cache_clear()
+    engine.dispose()

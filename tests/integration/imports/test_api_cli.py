@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from revcycle.cli import build_app
-from revcycle.config import get_settings
 from revcycle.db import models as m
-from revcycle.db.engine import make_engine
-from revcycle.db.migrate import upgrade
 from revcycle.domain.permissions import Role
 from tests import factories as f
 from tests.integration.api_routes import bearer
@@ -116,22 +112,6 @@ def test_an_unknown_format_name_and_a_missing_file_answer_422(client: TestClient
 # --- the command line ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    with Session(engine) as session:
-        practice = f.make_practice(session)
-        f.make_user(session, practice, Role.BILLING, email="desk@example.test")
-        session.commit()
-    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    yield engine
-    get_settings.cache_clear()
-    engine.dispose()
-
-
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(build_app(), list(args))
     return result.exit_code, result.output
@@ -152,6 +132,7 @@ def test_cli_import_prints_counts_as_json_and_commits(installation: Engine) -> N
         "flagged",
         "rejected",
         "committed",
+        "written",
     }
     assert (result["format"], result["rows"], result["flagged"], result["committed"]) == (
         "simplepractice",

@@ -7,8 +7,9 @@ that cannot be read is refused whole with a message naming file, row, column and
 nothing is written (the staging runs in a savepoint).
 
 :func:`commit_import` applies a staged batch all or nothing (a savepoint again: a failure
-part-way leaves no row of the batch applied); :func:`discard_import` drops it. Each of the
-three writes one audit row for the whole batch.
+part-way leaves no row of the batch applied) and keeps what it wrote (sessions, charges,
+clients, flags ... as the format's handler counts them) on the batch, ``counts["written"]``;
+:func:`discard_import` drops it. Each of the three writes one audit row for the whole batch.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
@@ -36,7 +39,7 @@ from revcycle.adapters.csv import (
 )
 from revcycle.adapters.csv.formats import columns_of, resolve_columns
 from revcycle.adapters.csv.mapping import resolve_mapping
-from revcycle.db.models import ColumnMapping, ImportBatch, ImportRowOutcome, StoredFile
+from revcycle.db.models import ColumnMapping, ImportBatch, ImportRowOutcome, StoredFile, User
 from revcycle.db.types import utcnow
 from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem
@@ -46,21 +49,33 @@ from revcycle.services.actor import Actor
 from revcycle.services.imports.handler import FormatHandler
 from revcycle.services.imports.source import SourceRows
 from revcycle.services.imports.staging import OUTCOMES
-from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes
+from revcycle.services.scoping import (
+    DEFAULT_LIMIT,
+    Page,
+    clamp_limit,
+    practice_scopes,
+    require_row_access,
+)
 
 __all__ = [
     "HANDLERS",
     "MappingGuess",
+    "MappingSuggestion",
+    "SavedMapping",
     "batch_rows",
     "commit_import",
     "discard_import",
+    "find_mapping",
     "get_batch",
     "get_mapping",
     "handler_for",
     "list_batches",
+    "list_mappings",
+    "mapping_suggestion",
     "save_mapping",
     "stage_import",
     "suggest_mapping",
+    "written_counts",
 ]
 
 # Built-in handlers by format, created on first use. Tests may register a handler of their
@@ -141,15 +156,25 @@ class MappingGuess:
     missing_required: list[str]
 
 
-def suggest_mapping(data: bytes, *, filename: str = "upload.csv") -> list[MappingGuess]:
-    """Guessed mappings of an unknown file onto each format, most complete first."""
-    table = _read(data, filename)
-    return _guesses(table)
+def suggest_mapping(
+    data: bytes, *, filename: str = "upload.csv", target: ImportFormat | None = None
+) -> list[MappingGuess]:
+    """Guessed mappings of an unknown file (its header row is enough) onto each format, most
+    complete first, or onto ``target`` only."""
+    return _guesses(_read(data, filename), _targets(target))
 
 
-def _guesses(table: CsvTable) -> list[MappingGuess]:
+def _targets(target: ImportFormat | None) -> tuple[ImportFormat, ...]:
+    if target is None:
+        return _MAPPABLE
+    if target not in _MAPPABLE:
+        raise InvalidInput(f"target: {target.value!r} is not a format a mapping can read")
+    return (target,)
+
+
+def _guesses(table: CsvTable, targets: tuple[ImportFormat, ...] = _MAPPABLE) -> list[MappingGuess]:
     guesses = []
-    for target in _MAPPABLE:
+    for target in targets:
         guess = guess_mapping(table.header, target)
         missing = [c.label for c in columns_of(target) if c.required and c.field not in guess.columns]
         guesses.append(MappingGuess(target, dict(guess.columns), missing))
@@ -304,7 +329,10 @@ def _decide(
             written = apply(handler, batch) or {}
         # Handlers write with multi-row statements: objects the caller holds may be stale.
         session.expire_all()
-        batch.counts = {**batch.counts, "committed": target == "committed"}
+        decided: dict[str, Any] = {"committed": target == "committed"}
+        if target == "committed":
+            decided["written"] = {str(key): int(n) for key, n in written.items()}
+        batch.counts = {**batch.counts, **decided}
         audit.record(
             session,
             actor=actor,
@@ -313,14 +341,18 @@ def _decide(
             entity="import_batch",
             entity_id=batch.id,
             before={"status": "staged"},
-            after={"status": target, "written": written, **batch.counts},
+            after={"status": target, **batch.counts},
             reason=f"import {target}",
         )
     return batch
 
 
 def commit_import(session: Session, *, actor: Actor, batch_id: int) -> ImportBatch:
-    """Apply a staged batch in one go: every row of it, or (on any failure) none."""
+    """Apply a staged batch in one go: every row of it, or (on any failure) none.
+
+    Returns the committed batch; what the commit wrote — the handler's counts of sessions,
+    charges, clients, flags ... created or changed — is :func:`written_counts` of it.
+    """
     return _decide(
         session,
         actor=actor,
@@ -337,6 +369,12 @@ def discard_import(session: Session, *, actor: Actor, batch_id: int) -> ImportBa
         handler.discard(session, batch, actor=actor)
 
     return _decide(session, actor=actor, batch_id=batch_id, target="discarded", apply=drop)
+
+
+def written_counts(batch: ImportBatch) -> dict[str, int]:
+    """What committing ``batch`` wrote, by kind of row (empty until it is committed)."""
+    written = (batch.counts or {}).get("written") or {}
+    return {str(key): int(n) for key, n in written.items()}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -424,6 +462,103 @@ def get_mapping(session: Session, *, actor: Actor, practice_id: int, name: str) 
     return _mapping_row(session, practice_id, name)
 
 
+@dataclass(frozen=True)
+class SavedMapping:
+    """A practice's saved column mapping as lists show it: what it maps, who saved it, when."""
+
+    id: int
+    practice_id: int
+    name: str
+    target: str
+    columns: dict[str, str]
+    saved_by_user_id: int | None
+    saved_by: str | None
+    saved_at: datetime
+
+
+def _saved_mappings(session: Session, conditions: list[ColumnElement[bool]]) -> list[SavedMapping]:
+    query = (
+        select(ColumnMapping, User.full_name)
+        .outerjoin(User, User.id == ColumnMapping.created_by_user_id)
+        .where(*conditions)
+        .order_by(ColumnMapping.name, ColumnMapping.practice_id)
+    )
+    return [
+        SavedMapping(
+            id=row.id,
+            practice_id=row.practice_id,
+            name=row.name,
+            target=row.target_format,
+            columns={str(k): str(v) for k, v in (row.columns or {}).items()},
+            saved_by_user_id=row.created_by_user_id,
+            saved_by=full_name,
+            saved_at=row.created_at,
+        )
+        for row, full_name in session.execute(query)
+    ]
+
+
+def list_mappings(session: Session, *, actor: Actor, practice_id: int | None = None) -> list[SavedMapping]:
+    """The saved column mappings of the actor's practices (or one), by name."""
+    scopes = practice_scopes(actor, Permission.ENTER_CHARGES, practice_id)
+    return _saved_mappings(session, [ColumnMapping.practice_id.in_(list(scopes))])
+
+
+def find_mapping(
+    session: Session, *, actor: Actor, name: str, practice_id: int | None = None
+) -> SavedMapping:
+    """One saved mapping by name, in ``practice_id`` or the one of the actor's practices that
+    has it. As for a row by id: NotFound when none of theirs has it, then PermissionDenied
+    without the permission to import there."""
+    conditions: list[ColumnElement[bool]] = [ColumnMapping.name == name.strip()]
+    if practice_id is not None:
+        require_row_access(actor, practice_id, Permission.ENTER_CHARGES)
+        conditions.append(ColumnMapping.practice_id == practice_id)
+    elif not actor.is_system:
+        conditions.append(ColumnMapping.practice_id.in_(sorted(actor.practice_ids)))
+    found = _saved_mappings(session, conditions)
+    if not found:
+        raise NotFound(f'there is no saved column mapping named "{name.strip()}"')
+    if len(found) > 1:
+        raise InvalidInput(f'practice_id: several of your practices have a mapping named "{name.strip()}"')
+    actor.require(found[0].practice_id, Permission.ENTER_CHARGES)
+    return found[0]
+
+
+@dataclass(frozen=True)
+class MappingSuggestion:
+    """What an uploaded header could be: guessed mappings, and the saved ones that fit it."""
+
+    filename: str
+    header: list[str]
+    guesses: list[MappingGuess]
+    saved: list[SavedMapping]
+
+
+def mapping_suggestion(
+    session: Session,
+    *,
+    actor: Actor,
+    data: bytes,
+    filename: str = "upload.csv",
+    target: ImportFormat | None = None,
+    practice_id: int | None = None,
+) -> MappingSuggestion:
+    """Guess how a file's header (the file, or only its header row) maps onto ``target`` (or
+    onto every format), and name the practice's saved mappings whose columns it has."""
+    scopes = practice_scopes(actor, Permission.ENTER_CHARGES, practice_id)
+    table = _read(data, filename)
+    guesses = _guesses(table, _targets(target))
+    header = list(table.header)
+    present = set(header)
+    saved = [
+        mapping
+        for mapping in _saved_mappings(session, [ColumnMapping.practice_id.in_(list(scopes))])
+        if (target is None or mapping.target == target.value) and set(mapping.columns.values()) <= present
+    ]
+    return MappingSuggestion(filename, header, guesses, saved)
+
+
 def save_mapping(
     session: Session,
     *,
@@ -433,7 +568,11 @@ def save_mapping(
     target: ImportFormat,
     columns: dict[str, str],
 ) -> ColumnMapping:
-    """Save (or replace) a named mapping: target field -> source header text."""
+    """Save (or replace) a named mapping: target field -> source header text.
+
+    A replaced mapping is saved anew: its author and time become the replacer's and now (the
+    audit log keeps what it was before).
+    """
     actor.require(practice_id, Permission.ENTER_CHARGES)
     name = name.strip()
     if not name or len(name) > 100:
@@ -454,6 +593,9 @@ def save_mapping(
     if existing is None:
         existing = ColumnMapping(practice_id=practice_id, name=name, created_by_user_id=actor.user_id)
         session.add(existing)
+    else:
+        existing.created_by_user_id = actor.user_id
+        existing.created_at = utcnow()
     existing.target_format = target.value
     existing.columns = dict(columns)
     session.flush()

@@ -1,5 +1,6 @@
 """The imports API: upload a CSV into a staged batch, preview its rows, commit or discard it,
-and work the review queue of the flags imports raise.
+keep the practice's saved column mappings, and work the review queue of the flags imports
+raise.
 
 ``POST /api/imports`` takes a multipart upload (``file``, optional ``format`` — auto,
 simplepractice, attendance, ar_aging, client_details, client_demographics, filed_claims — or
@@ -47,6 +48,10 @@ class BatchOut(BaseModel):
     flagged: int
     rejected: int
     missing_sessions: int
+    written: dict[str, int] = Field(
+        description="what committing wrote, by kind of row (sessions, charges, clients, flags ...); "
+        "empty until committed"
+    )
     covers_from_on: str | None
     covers_to_on: str | None
     created_at: datetime
@@ -80,6 +85,36 @@ class FlagOut(BaseModel):
     resolutions: list[str]
 
 
+class MappingOut(BaseModel):
+    id: int
+    practice_id: int
+    name: str
+    target: str
+    columns: dict[str, str] = Field(description="target field -> the source file's column header")
+    saved_by_user_id: int | None
+    saved_by: str | None
+    saved_at: datetime
+
+
+class MappingIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    target: str = Field(max_length=40, description="the format the mapped file is read as")
+    columns: dict[str, str] = Field(description="target field -> the source file's column header")
+
+
+class GuessOut(BaseModel):
+    target: str
+    columns: dict[str, str]
+    missing_required: list[str]
+
+
+class SuggestionOut(BaseModel):
+    filename: str
+    header: list[str]
+    guesses: list[GuessOut] = Field(description="guessed mappings, most complete first")
+    saved: list[MappingOut] = Field(description="saved mappings whose columns this header has")
+
+
 class ResolveIn(BaseModel):
     resolution: str = Field(max_length=60)
     note: str = Field(default="", max_length=2000)
@@ -104,6 +139,7 @@ def batch_out(batch: m.ImportBatch) -> BatchOut:
         flagged=counts.get("flagged", 0),
         rejected=counts.get("rejected", 0),
         missing_sessions=counts.get("missing_sessions", 0),
+        written=batches.written_counts(batch),
         covers_from_on=batch.covers_from_on.isoformat() if batch.covers_from_on else None,
         covers_to_on=batch.covers_to_on.isoformat() if batch.covers_to_on else None,
         created_at=batch.created_at,
@@ -119,6 +155,13 @@ def _format(word: str | None) -> ImportFormat | None:
     if key not in _FORMAT_WORDS:
         raise InvalidInput(f"format: {word!r} is not one of {', '.join(sorted(_FORMAT_WORDS))}")
     return _FORMAT_WORDS[key]
+
+
+def _target(word: str | None) -> ImportFormat | None:
+    target = _format(word)
+    if word and word.strip() and target is None:  # "auto"
+        raise InvalidInput("target: name the format the file is to be read as")
+    return target
 
 
 def _one_practice(actor: Any, practice_id: int | None) -> int:
@@ -154,6 +197,76 @@ async def api_stage_import(
         mapping_name=mapping.strip() if mapping and mapping.strip() else None,
     )
     return batch_out(batch)
+
+
+# --- saved column mappings ----------------------------------------------------------------------
+
+
+def _mapping_out(saved: batches.SavedMapping) -> MappingOut:
+    return MappingOut.model_validate(saved, from_attributes=True)
+
+
+@router.get("/api/import-mappings", response_model=ListOut[MappingOut], **needs(Permission.ENTER_CHARGES))
+def api_list_mappings(db: DB, actor: CurrentActor, practice_id: PracticeId = None) -> dict[str, Any]:
+    """The saved column mappings (name, target format, columns, who saved it and when)."""
+    items = batches.list_mappings(db, actor=actor, practice_id=practice_id)
+    return {"items": [_mapping_out(saved) for saved in items], "total": len(items)}
+
+
+@router.post("/api/import-mappings/suggest", response_model=SuggestionOut, **needs(Permission.ENTER_CHARGES))
+async def api_suggest_mapping(
+    *,
+    db: DB,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="the CSV, or only its header row")],
+    target: Annotated[str | None, Form(description="a format to guess for (default: every one)")] = None,
+    practice_id: PracticeId = None,
+) -> SuggestionOut:
+    """Guess which column holds what for a file of a new source; nothing is saved."""
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"{file.filename}: is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    found = batches.mapping_suggestion(
+        db,
+        actor=actor,
+        data=data,
+        filename=file.filename or "upload.csv",
+        target=_target(target),
+        practice_id=practice_id,
+    )
+    return SuggestionOut(
+        filename=found.filename,
+        header=found.header,
+        guesses=[
+            GuessOut(target=g.target.value, columns=g.columns, missing_required=g.missing_required)
+            for g in found.guesses
+        ],
+        saved=[_mapping_out(saved) for saved in found.saved],
+    )
+
+
+@router.post("/api/import-mappings", response_model=MappingOut, **needs(Permission.ENTER_CHARGES))
+def api_save_mapping(
+    db: DB, actor: CurrentActor, body: MappingIn, practice_id: PracticeId = None
+) -> MappingOut:
+    """Save a mapping under its name, replacing one of the same name (audited)."""
+    target = _target(body.target)
+    if target is None:
+        raise InvalidInput("target: name the format the file is to be read as")
+    practice = _one_practice(actor, practice_id)
+    saved = batches.save_mapping(
+        db, actor=actor, practice_id=practice, name=body.name, target=target, columns=body.columns
+    )
+    return _mapping_out(batches.find_mapping(db, actor=actor, name=saved.name, practice_id=practice))
+
+
+@router.get("/api/import-mappings/{name:path}", response_model=MappingOut, **needs(Permission.ENTER_CHARGES))
+def api_get_mapping(db: DB, actor: CurrentActor, name: str, practice_id: PracticeId = None) -> MappingOut:
+    """One saved mapping by name (``practice_id`` when several of your practices have it)."""
+    return _mapping_out(batches.find_mapping(db, actor=actor, name=name, practice_id=practice_id))
+
+
+# --- batches --------------------------------------------------------------------------------------
 
 
 @router.get("/api/imports", response_model=ListOut[BatchOut], **needs(Permission.ENTER_CHARGES))
@@ -207,7 +320,7 @@ def api_import_rows(
 
 @router.post("/api/imports/{batch_id}/commit", response_model=BatchOut, **needs(Permission.ENTER_CHARGES))
 def api_commit_import(db: DB, actor: CurrentActor, batch_id: int) -> BatchOut:
-    """Apply the staged batch, all rows or none."""
+    """Apply the staged batch, all rows or none; ``written`` says what it wrote."""
     return batch_out(batches.commit_import(db, actor=actor, batch_id=batch_id))
 
 

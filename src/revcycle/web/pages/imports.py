@@ -98,14 +98,8 @@ def _htmx(request: Request) -> bool:
 # --- the upload page -----------------------------------------------------------------------------
 
 
-def _saved_mappings(ctx: PageContext) -> list[m.ColumnMapping]:
-    return list(
-        ctx.db.scalars(
-            select(m.ColumnMapping)
-            .where(m.ColumnMapping.practice_id == ctx.practice.id)
-            .order_by(m.ColumnMapping.name)
-        )
-    )
+def _saved_mappings(ctx: PageContext) -> list[batches.SavedMapping]:
+    return batches.list_mappings(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
 
 
 @dataclass
@@ -376,23 +370,6 @@ def _row_view(row: m.ImportRowOutcome) -> RowView:
     )
 
 
-def _written(ctx: PageContext, batch: m.ImportBatch) -> dict[str, int]:
-    """What committing wrote, as the batch's audit row recorded it."""
-    after = ctx.db.scalars(
-        select(m.AuditLog.after)
-        .where(
-            m.AuditLog.practice_id == batch.practice_id,
-            m.AuditLog.entity == "import_batch",
-            m.AuditLog.entity_id == str(batch.id),
-            m.AuditLog.action == "update",
-        )
-        .order_by(m.AuditLog.seq.desc())
-        .limit(1)
-    ).first()
-    written = (after or {}).get("written") or {}
-    return {str(k): int(v) for k, v in written.items() if isinstance(v, int)}
-
-
 def commit_summary(batch: m.ImportBatch, written: dict[str, int]) -> str:
     """``Committed: N sessions created, M updated, K flags raised`` (or what the format wrote)."""
     flags = written.get("flags", 0)
@@ -402,6 +379,14 @@ def commit_summary(batch: m.ImportBatch, written: dict[str, int]) -> str:
         return f"Committed: {created} sessions created, {updated} updated, {flags} flags raised"
     others = [f"{n} {key.replace('_', ' ')}" for key, n in written.items() if n and key != "flags"]
     return "Committed: " + ", ".join([*others, f"{flags} flags raised"])
+
+
+def written_lines(written: dict[str, int]) -> list[tuple[str, str]]:
+    """(what, how many) for each kind of row a commit wrote; amounts in cents as money."""
+    return [
+        (key.removesuffix("_cents").replace("_", " "), format_cents(n) if key.endswith("_cents") else str(n))
+        for key, n in written.items()
+    ]
 
 
 def _batch_client_ids(ctx: PageContext, rows: list[m.ImportRowOutcome]) -> set[int]:
@@ -431,6 +416,7 @@ def preview_page(
     )
     ctx.audit_clients("import_row", _batch_client_ids(ctx, page.items))
     counts = batch.counts or {}
+    written = batches.written_counts(batch)
     return ctx.render(
         "imports/preview.html",
         "imports",
@@ -446,7 +432,8 @@ def preview_page(
         limit=limit,
         offset=offset,
         query={"outcome": outcome} if outcome else {},
-        summary=commit_summary(batch, _written(ctx, batch)) if batch.status == "committed" else "",
+        summary=commit_summary(batch, written) if batch.status == "committed" else "",
+        written=written_lines(written),
     )
 
 
