@@ -99,14 +99,14 @@ def test_filed_claims_become_submissions_on_claims_so_sessions_count_as_billed(d
 
     assert counts_of(batch) == {
         "rows": 3,
-        "new": 3,
+        "new": 2,
         "updated": 0,
         "unchanged": 0,
-        "flagged": 0,
+        "flagged": 1,  # "Paid" there, no payment here: see test_filed_claims_paid
         "rejected": 0,
     }
     claims = desk.db.scalars(select(m.Claim).order_by(m.Claim.id)).all()
-    assert [(c.status, len(c.lines)) for c in claims] == [("accepted", 2), ("paid", 1)]
+    assert [(c.status, len(c.lines)) for c in claims] == [("accepted", 2), ("adjudicated", 1)]
     assert all(len(c.number) <= 17 for c in claims)
     jordan_claim, maria_claim = claims
     assert jordan_claim.service_from_on == date(2025, 10, 6)
@@ -123,7 +123,7 @@ def test_filed_claims_become_submissions_on_claims_so_sessions_count_as_billed(d
         .where(m.ClaimEvent.claim_id == maria_claim.id)
         .order_by(m.ClaimEvent.id)
     ).all()
-    assert events == ["ready", "submitted", "rejected", "submitted", "paid"]
+    assert events == ["ready", "submitted", "rejected", "submitted", "adjudicated"]
     assert {e.source for e in desk.db.scalars(select(m.ClaimEvent))} == {"import"}
     again = desk.load(desk.sample("filed_claims.csv"))
     assert again.counts["unchanged"] == 3

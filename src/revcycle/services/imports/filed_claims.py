@@ -10,9 +10,16 @@ on the client's claim for that payer, so that sessions billed there count as bil
 3. otherwise the row is one more submission of the client's latest claim for that payer;
 4. otherwise it matches nothing and is flagged.
 
-The report's status wording (Accepted, Rejected, Paid ...) moves the claim along the claim
+The report's status wording (Accepted, Rejected, Denied ...) moves the claim along the claim
 status table where the table allows it. A row whose clearinghouse reference is already
 recorded is unchanged.
+
+"Paid" (or "Partially paid") is SimplePractice's word, not money: here a claim is paid only
+when a payment posts against it (an 835, or one entered by hand), so that the ledger and the
+claim never disagree. Such a row moves the claim only as far as the evidence goes — the payer
+decided, ``adjudicated`` — and, unless the payer's payment is already recorded here, raises
+an informational flag ("SimplePractice says paid; no payment recorded here") for the 835 or
+the payment posting to settle.
 """
 
 from __future__ import annotations
@@ -23,12 +30,22 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from revcycle.adapters.csv import FiledClaimRow, ImportFormat, ParsedRow, PayerRef, RejectedRow
 from revcycle.adapters.csv.reading import location
-from revcycle.db.models import Charge, Claim, ClaimLine, Coverage, ImportBatch, ServiceSession, Submission
+from revcycle.db.models import (
+    Charge,
+    Claim,
+    ClaimLine,
+    Coverage,
+    ImportBatch,
+    Posting,
+    ServiceSession,
+    Submission,
+)
 from revcycle.domain.claim_status import ClaimStatus, EventSource, allowed_targets, status_from_portal
+from revcycle.domain.ledger import Account
 from revcycle.domain.names import payer_key, person_key
 from revcycle.domain.problems import Problem
 from revcycle.services.actor import Actor
@@ -39,10 +56,19 @@ from revcycle.services.imports.flags import FlagSpec, dedupe_key, existing_flag_
 from revcycle.services.imports.handler import StageCounts
 from revcycle.services.imports.staging import OutcomeWriter, load_outcomes, set_outcome_sessions
 
-__all__ = ["CHANNEL", "FiledClaimsHandler"]
+__all__ = ["CHANNEL", "PAID_ELSEWHERE_TITLE", "FiledClaimsHandler", "supported_status"]
 
 CHANNEL = "simplepractice"
 _RESUBMITTABLE = frozenset({"rejected", "denied"})
+# States that say money came: only a payment posted here may put a claim in them.
+_MONEY_STATES = frozenset({ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID})
+PAID_ELSEWHERE_TITLE = "SimplePractice says paid; no payment recorded here"
+
+
+def supported_status(reported: ClaimStatus) -> ClaimStatus:
+    """How far a reported status moves a claim without money posted here: a payer that paid
+    has decided (adjudicated); the payment itself comes from the 835 or a posting."""
+    return ClaimStatus.ADJUDICATED if reported in _MONEY_STATES else reported
 
 
 @dataclass
@@ -129,10 +155,11 @@ class FiledClaimsHandler:
         claims: dict[tuple[int, int], list[_Candidate]],
         planned_sessions: set[int],
     ) -> RowPlan:
+        moved_to = supported_status(target)
         base: dict[str, Any] = {
             "client": row.client_name,
             "payer": [row.payer.name, row.payer.payer_id] if row.payer else None,
-            "status": target.value,
+            "status": moved_to.value,
             "submitted_on": row.submitted_on.isoformat(),
             "submitted_at": row.submitted_at.isoformat() if row.submitted_at else None,
             "reference": row.clearinghouse_reference or "",
@@ -160,8 +187,55 @@ class FiledClaimsHandler:
         if chosen is None:
             return self._unmatched(row, base, "no session or claim of this client for this payer")
         base["claim_id"], base["session_id"] = chosen.claim_id, chosen.session_id
-        chosen.status = target.value
-        return RowPlan(row.row_number, "new", base, session_id=chosen.session_id, claim_id=chosen.claim_id)
+        flags: list[FlagSpec] = []
+        if target is not moved_to:
+            base["reported_status"] = target.value
+            if not self._payer_paid(session, chosen):
+                flags.append(self._paid_elsewhere(row, target))
+        chosen.status = moved_to.value
+        return RowPlan(
+            row.row_number, "new", base, flags, session_id=chosen.session_id, claim_id=chosen.claim_id
+        )
+
+    def _payer_paid(self, session: Session, chosen: _Candidate) -> bool:
+        """Whether the payer's money for this claim is already recorded here: the claim was
+        paid by a posting, or cash came in against what the payer owed on it."""
+        if chosen.claim_id is None:  # a claim made by this file has no payment yet
+            return False
+        if chosen.status in {s.value for s in _MONEY_STATES}:
+            return True
+        cash = aliased(Posting)
+        received = session.scalar(
+            select(Posting.id)
+            .join(cash, cash.transaction_id == Posting.transaction_id)
+            .where(
+                Posting.claim_id == chosen.claim_id,
+                Posting.account == Account.AR_INSURANCE.value,
+                Posting.amount_cents < 0,
+                cash.account == Account.CASH.value,
+                cash.amount_cents > 0,
+            )
+            .limit(1)
+        )
+        return received is not None
+
+    def _paid_elsewhere(self, row: FiledClaimRow, reported: ClaimStatus) -> FlagSpec:
+        key = dedupe_key(
+            "ledger_disagrees",
+            "filed_claim_paid",
+            person_key(row.client_name),
+            row.submitted_on,
+            row.clearinghouse_reference or row.row_number,
+        )
+        payer = row.payer.name if row.payer else "no payer"
+        detail = (
+            f"SimplePractice reports the claim filed {row.submitted_on:%m/%d/%Y} for {row.client_name} "
+            f"({payer}) as {row.status.strip()}; no payment from the payer is recorded here, so the "
+            f"claim is {ClaimStatus.ADJUDICATED} (decided, not paid) until the 835 or the payment is posted"
+        )
+        return FlagSpec(
+            "ledger_disagrees", key, detail, extra={"reported": reported.value}, title=PAID_ELSEWHERE_TITLE
+        )
 
     def _unmatched(self, row: FiledClaimRow, base: dict[str, Any], why: str) -> RowPlan:
         key = dedupe_key(
@@ -223,8 +297,11 @@ class FiledClaimsHandler:
         for outcome_id, row_number, _outcome, detail, session_id in load_outcomes(
             session, batch, outcomes=("new", "flagged")
         ):
+            flag_session = detail.get("session_id") or self._session_of_claim(session, detail.get("claim_id"))
             specs.extend(
-                FlagSpec.from_json(f, session_id=None, client_id=directory.client(detail.get("client", "")))
+                FlagSpec.from_json(
+                    f, session_id=flag_session, client_id=directory.client(detail.get("client", ""))
+                )
                 for f in detail.get("flags", [])
             )
             if "status" not in detail or (
@@ -252,6 +329,17 @@ class FiledClaimsHandler:
         set_outcome_sessions(session, links)
         written["flags"] = write_flags(session, batch.practice_id, specs)
         return written
+
+    def _session_of_claim(self, session: Session, claim_id: int | None) -> int | None:
+        if claim_id is None:
+            return None
+        return session.scalar(
+            select(Charge.session_id)
+            .join(ClaimLine, ClaimLine.charge_id == Charge.id)
+            .where(ClaimLine.claim_id == claim_id)
+            .order_by(ClaimLine.line_number)
+            .limit(1)
+        )
 
     def _claim_shell(
         self,
@@ -350,9 +438,12 @@ class FiledClaimsHandler:
         if detail["payer_claim"]:
             claim.payer_claim_control_number = detail["payer_claim"][:50]
         session.flush()
-        self._move(session, actor, claim, ClaimStatus(detail["status"]))
+        why = "SimplePractice filed claims report"
+        if detail.get("reported_status"):
+            why += f": {detail['reported_status']} there, no payment recorded here yet"
+        self._move(session, actor, claim, ClaimStatus(detail["status"]), why)
 
-    def _move(self, session: Session, actor: Actor, claim: Claim, target: ClaimStatus) -> None:
+    def _move(self, session: Session, actor: Actor, claim: Claim, target: ClaimStatus, why: str) -> None:
         """Along the table: a resubmitted claim goes back to submitted first."""
         current = ClaimStatus(claim.status)
         steps = []
@@ -372,7 +463,7 @@ class FiledClaimsHandler:
                 claim_id=claim.id,
                 target=step,
                 source=EventSource.IMPORT,
-                detail="SimplePractice filed claims report",
+                detail=why,
             )
 
     def discard(self, session: Session, batch: ImportBatch, *, actor: Actor) -> None:
