@@ -40,15 +40,19 @@ def test_upload_preview_commit_and_resolve_through_the_api(client: TestClient, b
         "format": "simplepractice",
         "status": "staged",
         "rows": 5,
-        "flagged": 5,
+        "flagged": 1,
         "committed": False,
     }
     assert batch["rows_url"] == f"/api/imports/{batch['id']}/rows"
 
-    rows = client.get(f"{batch['rows_url']}?outcome=flagged&limit=2", headers=headers).json()
-    assert rows["total"] == 5
+    rows = client.get(f"{batch['rows_url']}?outcome=new&limit=2", headers=headers).json()
+    assert rows["total"] == 4
     assert len(rows["items"]) == 2
-    assert rows["items"][0]["detail"]["flags"]
+    flagged = client.get(f"{batch['rows_url']}?outcome=flagged", headers=headers).json()
+    assert [flag["rule"] for flag in flagged["items"][0]["detail"]["flags"]][-2:] == [
+        "insurance_over",
+        "secondary_insurance",
+    ]
 
     committed = client.post(f"/api/imports/{batch['id']}/commit", headers=headers)
     assert committed.status_code == 200, committed.text
@@ -137,7 +141,7 @@ def test_cli_import_prints_counts_as_json_and_commits(installation: Engine) -> N
     assert (result["format"], result["rows"], result["flagged"], result["committed"]) == (
         "simplepractice",
         5,
-        5,
+        1,
         True,
     )
 

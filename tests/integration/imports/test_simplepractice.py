@@ -64,7 +64,10 @@ def test_the_sample_export_stages_previews_and_commits(desk: Desk) -> None:
     assert all(row.session_id is not None for row in linked)
     # One flag per clinician, per payer and per client, about them rather than a session.
     clinicians = desk.flags("unknown_clinician")
-    assert sorted(f.title for f in clinicians) == ["Unknown clinician: Alice Ng", "Unknown clinician: Sam Rivera"]
+    assert sorted(f.title for f in clinicians) == [
+        "Unknown clinician: Alice Ng",
+        "Unknown clinician: Sam Rivera",
+    ]
     assert all(f.session_id is None and f.provider_id is not None for f in clinicians)
     assert all(f.session_id is None and f.payer_id is not None for f in desk.flags("unknown_payer"))
     members = desk.flags("missing_member_id")
