@@ -519,7 +519,11 @@ _AR_AGING = (
     Column("service_on", ("DOS", "Date of Service", "Service Date")),
     Column("aging_days", ("Aging Days", "Age Days", "Days Aged"), required=False),
     Column("procedure_code", ("CPT", "Procedure", "Procedure Code", "CPT Code"), required=False),
-    Column("provider_name", ("Provider", "Rendering Provider", "Provider Name"), required=False),
+    Column(
+        "provider_name",
+        ("Provider", "Rendering Provider", "Provider Name", "Rendering Provider Name"),
+        required=False,
+    ),
     Column("billed", ("Billed", "Billed Amount", "Charges", "Charge Amount", "Total Charge"), required=False),
     Column("member_id", ("Member ID", "Subscriber ID", "Insurance ID", "Policy Number"), required=False),
     Column("payer_id", ("Payer ID", "EDI Payer ID"), required=False),
