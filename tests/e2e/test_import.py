@@ -1,6 +1,7 @@
 """The weekly import in a real browser: upload the SimplePractice export through the drop
-zone's input, read the preview counts, commit, and settle flags in the review queue.
-Screenshots go to test-artifacts/ (desktop and phone width).
+zone's input, read the preview counts, commit (and what it wrote), settle flags one by one in
+the review queue, then a whole group of them at once. Screenshots go to test-artifacts/
+(desktop and phone width).
 
 The billing user here works for a practice of their own, so the flags this import raises do
 not change the figures the shell test reads on the seeded practice's dashboard.
@@ -25,6 +26,11 @@ from tests.e2e.conftest import LiveServer
 pytestmark = pytest.mark.e2e
 
 EXPORT = Path(__file__).resolve().parents[1] / "data" / "csv" / "simplepractice_appointments.csv"
+SP_HEADER = (
+    "Date of Service,Client,Clinician,Billing Code,Primary Insurance,Secondary Insurance,Rate per Unit,"
+    "Units,Total Fee,Client Payment Status,Charge,Uninvoiced,Paid,Unpaid,Insurance Payment Status,Charge,"
+    "Paid,Unpaid,Progress Note Status"
+)
 EMAIL = "imports.e2e@example.test"
 PHONE = {"width": 390, "height": 844}
 
@@ -72,7 +78,7 @@ def count(page: Any, outcome: str) -> int:
 
 
 def test_upload_preview_commit_and_resolve(
-    browser: Any, live_server: LiveServer, importer: str, artifacts: Path
+    browser: Any, live_server: LiveServer, importer: str, artifacts: Path, tmp_path: Path
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -91,7 +97,7 @@ def test_upload_preview_commit_and_resolve(
     preview_url = page.url
 
     counts = {o: count(page, o) for o in ("new", "updated", "unchanged", "flagged", "rejected")}
-    assert counts == {"new": 0, "updated": 0, "unchanged": 0, "flagged": 5, "rejected": 0}
+    assert counts == {"new": 4, "updated": 0, "unchanged": 0, "flagged": 1, "rejected": 0}
     assert page.locator("[data-testid=preview-rows] tbody tr").count() == 5
     page.screenshot(path=str(artifacts / "import-preview-desktop.png"), full_page=True)
     page.locator("[data-outcome=flagged]").click()
@@ -101,13 +107,14 @@ def test_upload_preview_commit_and_resolve(
     summary = page.locator("[data-testid=commit-summary]")
     summary.wait_for(state="visible")
     assert re.search(r"Committed: 4 sessions created, 0 updated, \d+ flags raised", summary.inner_text())
+    assert "5 charges" in page.locator("[data-testid=commit-written]").inner_text()
     page.screenshot(path=str(artifacts / "import-committed-desktop.png"), full_page=True)
 
     summary.get_by_role("link", name="Open the review queue").click()
     page.wait_for_url("**/review")
     flags = page.locator(".rc-flag")
     before = flags.count()
-    assert before > 5
+    assert before > 5  # one flag per payer, clinician and client: groups of one show the flag itself
     page.screenshot(path=str(artifacts / "review-desktop.png"), full_page=True)
 
     over = page.locator(".rc-flag[data-flag-rule=insurance_over]")
@@ -118,7 +125,7 @@ def test_upload_preview_commit_and_resolve(
     assert page.locator(f".rc-flag[data-flag='{flag_id}']").count() == 0
     assert flags.count() == before - 1
 
-    # An unknown payer mapped onto the practice's payer: its other flags go with it.
+    # An unknown payer mapped onto the practice's payer.
     tricare = page.locator(".rc-flag[data-flag-rule=unknown_payer]", has_text="Tricare East (99727)").first
     tricare.locator("select[name=value]").select_option(label="Tricare East Region")
     tricare.locator("[data-resolution=map_to_payer]").click()
@@ -126,6 +133,40 @@ def test_upload_preview_commit_and_resolve(
     assert (
         page.locator(".rc-flag[data-flag-rule=unknown_payer]", has_text="Tricare East (99727)").count() == 0
     )
+
+    # A week of unlocked notes is one group: its flags behind it, all settled in one click.
+    week = tmp_path / "unlocked-notes.csv"
+    week.write_text(
+        "\n".join(
+            [SP_HEADER]
+            + [
+                f"10/1{day}/2025 10:00,Jordan Smith,Alice Ng,90837,Tricare East (99727),--,160.0,1,160.0,"
+                f"UNPAID,0,0,0,0,UNPAID,160.0,0,160.0,DRAFT"
+                for day in range(3, 6)
+            ]
+        )
+        + "\n"
+    )
+    page.goto(f"{live_server.url}/imports")
+    page.set_input_files("[data-dropzone] input[type=file]", str(week))
+    page.click("[data-upload-button]")
+    page.wait_for_url(re.compile(r".*/imports/\d+$"))
+    page.click("[data-testid=commit]")
+    page.locator("[data-testid=commit-summary]").wait_for(state="visible")
+    page.goto(f"{live_server.url}/review")
+    group = page.locator(".rc-flag-group[data-group-rule=note_not_locked]")
+    assert group.locator("[data-testid=group-count]").inner_text() == "3"
+    assert group.locator(".rc-flag").first.is_hidden()  # behind the group until expanded
+    group.locator("summary").click()
+    assert group.locator(".rc-flag").count() == 3
+    assert group.locator(".rc-flag").first.is_visible()
+    page.screenshot(path=str(artifacts / "review-group-desktop.png"), full_page=True)
+    group.locator("[data-bulk-resolution=recheck_after_next_import]").click()
+    message = page.locator("[data-testid=review-message]", has_text="Done: 3 flags")
+    message.wait_for(state="visible")
+    assert "Recheck after next import" in message.inner_text()
+    waiting = page.locator(".rc-flag-group[data-group-rule=note_not_locked]")
+    assert "3 waiting for the next import" in waiting.inner_text()
 
     page.set_viewport_size(PHONE)
     page.reload()

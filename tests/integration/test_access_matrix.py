@@ -58,6 +58,9 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
         "json": {"name": "Clinic export", "target": "attendance", "columns": _ATTENDANCE_COLUMNS}
     },
     "/api/import-mappings/suggest": lambda: {"files": {"file": ("new.csv", b"Who,When,With,Came\n")}},
+    "/api/review-groups/resolve": lambda: {
+        "json": {"rule": "future_date", "title": "Date of service in the future", "resolution": "acknowledge"}
+    },
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -104,6 +107,8 @@ def test_the_matrix_covers_the_resource_routes(app) -> None:  # type: ignore[no-
         "/api/import-mappings",
         "/api/import-mappings/{name:path}",
         "/api/import-mappings/suggest",
+        "/api/review-groups",
+        "/api/review-groups/resolve",
     } <= covered
 
 

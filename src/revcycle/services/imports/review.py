@@ -11,6 +11,16 @@ audited.
 
 Resolving a flag about a payer or a clinician resolves that payer's or clinician's other open
 flags too: one decision, not one per session.
+
+The queue is read in groups (:func:`review_groups`): one row per rule, or per rule and
+subject where a flag's title names one ("Unknown payer: X"), with how many flags it holds.
+Forty "note not locked" flags are one line, and one click settles them all
+(:func:`resolve_group`) for the resolutions that make sense in bulk (:data:`BULK_RESOLUTIONS`):
+each flag still gets its own resolution and audit entry, all in one transaction.
+:func:`resolve_flags` does the same for any list of flags (the demo's routine reviewing).
+
+A flag about a client, a clinician or a payer as a whole has no session: the queue shows the
+client, clinician or payer it is about instead of a session's time.
 """
 
 from __future__ import annotations
@@ -19,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, case, func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
@@ -34,10 +44,26 @@ from revcycle.services.imports.simplepractice import DUPLICATE_MODIFIER
 from revcycle.services.queries import OPEN_WORK_STATUSES
 from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
 
-__all__ = ["FlagView", "merge_clients", "resolve_flag", "review_queue"]
+__all__ = [
+    "BULK_RESOLUTIONS",
+    "FlagGroup",
+    "FlagView",
+    "group_flags",
+    "merge_clients",
+    "resolve_flag",
+    "resolve_flags",
+    "resolve_group",
+    "review_groups",
+    "review_queue",
+]
 
 # Rules whose flags are about one payer or clinician (grouped by title), not one session.
 _GROUPED_RULES = frozenset({"unknown_payer", "unknown_clinician"})
+# Resolutions that need no value and decide nothing per flag: safe to apply to a whole group.
+BULK_RESOLUTIONS = frozenset(
+    {"acknowledge", "recheck_after_next_import", "keep_new_clinician", "keep_new_payer", "accept_fee"}
+)
+_SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True)
@@ -49,19 +75,21 @@ class FlagView:
     starts_at: datetime | None
     client_name: str | None
     provider_name: str | None
+    payer_name: str | None = None
+
+    @property
+    def about(self) -> str:
+        """What the flag is about, for a flag without a session: its client, clinician or payer."""
+        return " · ".join(name for name in (self.client_name, self.provider_name, self.payer_name) if name)
 
 
-def review_queue(
-    session: Session,
-    *,
-    actor: Actor,
-    practice_id: int | None = None,
-    rule: str | None = None,
-    session_id: int | None = None,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
-) -> Page[FlagView]:
-    """Open (and acknowledged) import flags, the ones that hold billing first."""
+def _resolutions_of(rule: str) -> tuple[str, ...]:
+    return RULES[rule].resolutions if rule in RULES else ("acknowledge",)
+
+
+def _flag_conditions(
+    actor: Actor, practice_id: int | None, rule: str | None, title: str | None
+) -> list[ColumnElement[bool]]:
     scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
     conditions: list[ColumnElement[bool]] = [
         visible(m.WorkItem, actor, scopes),
@@ -70,37 +98,191 @@ def review_queue(
     ]
     if rule:
         conditions.append(m.WorkItem.rule == rule)
+    if title:
+        conditions.append(m.WorkItem.title == title)
+    return conditions
+
+
+def review_queue(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    rule: str | None = None,
+    title: str | None = None,
+    session_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[FlagView]:
+    """Open (and acknowledged) import flags, the ones that hold billing first; ``rule`` and
+    ``title`` narrow it to one group of :func:`review_groups`."""
+    conditions = _flag_conditions(actor, practice_id, rule, title)
     if session_id is not None:
         conditions.append(m.WorkItem.session_id == session_id)
     total = session.scalar(select(func.count()).select_from(m.WorkItem).where(*conditions)) or 0
+    return Page(_views(session, conditions, limit=clamp_limit(limit), offset=max(offset, 0)), total)
+
+
+# Holding flags first; within them, flags about a whole client, clinician or payer (no session)
+# before those about one session, sessions by time.
+_QUEUE_ORDER = (
+    m.WorkItem.holds_billing.desc(),
+    m.ServiceSession.starts_at.asc().nulls_first(),
+    m.WorkItem.id,
+)
+
+
+def _views(
+    session: Session, conditions: list[ColumnElement[bool]], *, limit: int | None = None, offset: int = 0
+) -> list[FlagView]:
+    # A flag about a clinician names them itself; one about a session, through the session.
+    provider = aliased(m.Provider)
+    client_id = func.coalesce(m.WorkItem.client_id, m.ServiceSession.client_id)
+    provider_id = func.coalesce(m.WorkItem.provider_id, m.ServiceSession.provider_id)
     query = (
         select(
             m.WorkItem,
             m.ServiceSession.starts_at,
             m.Client.first_name,
             m.Client.last_name,
-            m.Provider.first_name,
-            m.Provider.last_name,
+            provider.first_name,
+            provider.last_name,
+            m.Payer.name,
         )
         .outerjoin(m.ServiceSession, m.ServiceSession.id == m.WorkItem.session_id)
-        .outerjoin(m.Client, m.Client.id == m.WorkItem.client_id)
-        .outerjoin(m.Provider, m.Provider.id == m.ServiceSession.provider_id)
+        .outerjoin(m.Client, m.Client.id == client_id)
+        .outerjoin(provider, provider.id == provider_id)
+        .outerjoin(m.Payer, m.Payer.id == m.WorkItem.payer_id)
         .where(*conditions)
-        .order_by(m.WorkItem.holds_billing.desc(), m.ServiceSession.starts_at, m.WorkItem.id)
+        .order_by(*_QUEUE_ORDER)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        FlagView(
+            item=item,
+            resolutions=_resolutions_of(item.rule),
+            starts_at=starts_at,
+            client_name=f"{cf} {cl}" if cl is not None else None,
+            provider_name=f"{pf} {pl}" if pl is not None else None,
+            payer_name=payer,
+        )
+        for item, starts_at, cf, cl, pf, pl, payer in session.execute(query)
+    ]
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagGroup:
+    """Open flags of one rule and title: a rule's own title, or one naming a subject."""
+
+    practice_id: int
+    rule: str
+    title: str
+    count: int
+    waiting: int  # acknowledged: waiting for the next import to settle them
+    holds_billing: bool
+    severity: str
+    resolutions: tuple[str, ...]
+
+    @property
+    def bulk_resolutions(self) -> tuple[str, ...]:
+        """The rule's resolutions that may settle the whole group at once (and have flags
+        left to settle: those waiting for the next import need no second recheck)."""
+        return tuple(r for r in self.resolutions if r in BULK_RESOLUTIONS and self.bulk_count(r))
+
+    def bulk_count(self, resolution: str) -> int:
+        """How many flags settling the group with ``resolution`` would touch."""
+        return self.count - self.waiting if resolution == "recheck_after_next_import" else self.count
+
+    @property
+    def subject(self) -> str | None:
+        """The payer, clinician ... a title like "Unknown payer: X" names, if any."""
+        rule = RULES.get(self.rule)
+        if rule is None or self.title == rule.title or ": " not in self.title:
+            return None
+        return self.title.split(": ", 1)[1]
+
+
+def review_groups(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    rule: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[FlagGroup]:
+    """The review queue one row per group of open flags (rule, title), with how many each
+    holds; groups holding billing first, then the largest."""
+    conditions = _flag_conditions(actor, practice_id, rule, None)
+    count = func.count().label("n")
+    holds = func.max(case((m.WorkItem.holds_billing, 1), else_=0)).label("holds")
+    waiting = func.sum(case((m.WorkItem.status == "acknowledged", 1), else_=0)).label("waiting")
+    grouped = (
+        select(m.WorkItem.practice_id, m.WorkItem.rule, m.WorkItem.title, count, holds, waiting)
+        .where(*conditions)
+        .group_by(m.WorkItem.practice_id, m.WorkItem.rule, m.WorkItem.title)
+    )
+    total = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
+    query = (
+        grouped.order_by(
+            holds.desc(), count.desc(), m.WorkItem.rule, m.WorkItem.title, m.WorkItem.practice_id
+        )
         .limit(clamp_limit(limit))
         .offset(max(offset, 0))
     )
     items = [
-        FlagView(
-            item=item,
-            resolutions=RULES[item.rule].resolutions if item.rule in RULES else ("acknowledge",),
-            starts_at=starts_at,
-            client_name=f"{cf} {cl}" if cl is not None else None,
-            provider_name=f"{pf} {pl}" if pl is not None else None,
+        FlagGroup(
+            practice_id=pid,
+            rule=rule_name,
+            title=title,
+            count=int(n),
+            waiting=int(acknowledged or 0),
+            holds_billing=bool(held),
+            severity=RULES[rule_name].severity if rule_name in RULES else "info",
+            resolutions=_resolutions_of(rule_name),
         )
-        for item, starts_at, cf, cl, pf, pl in session.execute(query)
+        for pid, rule_name, title, n, held, acknowledged in session.execute(query)
     ]
     return Page(items, total)
+
+
+def group_flags(
+    session: Session, *, actor: Actor, groups: list[FlagGroup], per_group: int = 10
+) -> dict[tuple[int, str, str], list[FlagView]]:
+    """The first ``per_group`` flags of each group (by practice, rule and title), in queue
+    order: what a group shows when it is expanded. Two queries for all the groups."""
+    if not groups:
+        return {}
+    practices = sorted({g.practice_id for g in groups})
+    conditions = [
+        *_flag_conditions(actor, practices[0] if len(practices) == 1 else None, None, None),
+        m.WorkItem.practice_id.in_(practices),
+        m.WorkItem.rule.in_(sorted({g.rule for g in groups})),
+        m.WorkItem.title.in_(sorted({g.title for g in groups})),
+    ]
+    place = (
+        func.row_number()
+        .over(partition_by=(m.WorkItem.practice_id, m.WorkItem.rule, m.WorkItem.title), order_by=_QUEUE_ORDER)
+        .label("place")
+    )
+    ranked = (
+        select(m.WorkItem.id, place)
+        .outerjoin(m.ServiceSession, m.ServiceSession.id == m.WorkItem.session_id)
+        .where(*conditions)
+        .subquery()
+    )
+    first = select(ranked.c.id).where(ranked.c.place <= per_group)
+    wanted = {(g.practice_id, g.rule, g.title) for g in groups}
+    found: dict[tuple[int, str, str], list[FlagView]] = {key: [] for key in wanted}
+    for view in _views(session, [m.WorkItem.id.in_(first)]):
+        key = (view.item.practice_id, view.item.rule, view.item.title)
+        if key in found:
+            found[key].append(view)
+    return found
 
 
 # --- resolving -----------------------------------------------------------------------------
@@ -121,9 +303,12 @@ def resolve_flag(
     resolution: str,
     note: str = "",
     value: str = "",
+    settle_siblings: bool = True,
 ) -> m.WorkItem:
     """Settle an import flag with one of its rule's resolutions (``value``: a payer id for
-    ``map_to_payer``, the member id for ``add_member_id``)."""
+    ``map_to_payer``, the member id for ``add_member_id``). A flag about a payer or clinician
+    settles that subject's other open flags too, unless ``settle_siblings`` is off (when each
+    of them is being settled on its own, as a group is)."""
     item = _load_flag(session, actor, work_item_id)
     actor.require(item.practice_id, Permission.ENTER_CHARGES)
     if item.kind != FLAG_KIND or item.rule not in RULES:
@@ -139,7 +324,7 @@ def resolve_flag(
     effect = _EFFECTS.get(resolution, _no_effect)(session, actor, item, value)
     text = resolution + (f": {note.strip()}" if note.strip() else "")
     status = "acknowledged" if resolution == "recheck_after_next_import" else "resolved"
-    siblings = _settle(session, actor, item, status, text)
+    siblings = _settle(session, actor, item, status, text, with_siblings=settle_siblings)
     audit.record(
         session,
         actor=actor,
@@ -155,7 +340,9 @@ def resolve_flag(
     return item
 
 
-def _settle(session: Session, actor: Actor, item: m.WorkItem, status: str, text: str) -> list[int]:
+def _settle(
+    session: Session, actor: Actor, item: m.WorkItem, status: str, text: str, *, with_siblings: bool
+) -> list[int]:
     now = utcnow() if status == "resolved" else None
     values: dict[str, Any] = {
         "status": status,
@@ -165,7 +352,7 @@ def _settle(session: Session, actor: Actor, item: m.WorkItem, status: str, text:
     }
     condition: ColumnElement[bool] = m.WorkItem.id == item.id
     siblings: list[int] = []
-    if item.rule in _GROUPED_RULES:
+    if with_siblings and item.rule in _GROUPED_RULES:
         siblings = list(
             session.scalars(
                 select(m.WorkItem.id).where(
@@ -183,6 +370,74 @@ def _settle(session: Session, actor: Actor, item: m.WorkItem, status: str, text:
     )
     session.refresh(item)
     return siblings
+
+
+def resolve_flags(
+    session: Session,
+    *,
+    actor: Actor,
+    work_item_ids: list[int],
+    resolution: str,
+    note: str = "",
+) -> list[m.WorkItem]:
+    """Settle several flags with one resolution, each on its own (its own resolution text and
+    audit entry, as if a person had clicked it), all or none: a flag that refuses the
+    resolution refuses the lot."""
+    settled = []
+    with session.begin_nested():
+        for work_item_id in work_item_ids:
+            settled.append(
+                resolve_flag(
+                    session,
+                    actor=actor,
+                    work_item_id=work_item_id,
+                    resolution=resolution,
+                    note=note,
+                    settle_siblings=False,
+                )
+            )
+    return settled
+
+
+def resolve_group(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int,
+    rule: str,
+    title: str,
+    resolution: str,
+    note: str = "",
+) -> list[m.WorkItem]:
+    """Settle every open flag of one group of the queue (``rule`` and ``title``) with a
+    resolution that makes sense in bulk; each flag is resolved and audited on its own."""
+    actor.require(practice_id, Permission.ENTER_CHARGES)
+    if rule not in RULES:
+        raise InvalidInput(f"rule: {rule!r} is not an import flag rule")
+    allowed = [r for r in RULES[rule].resolutions if r in BULK_RESOLUTIONS]
+    if resolution not in allowed:
+        choices = ", ".join(allowed) if allowed else "none: settle them one by one"
+        raise InvalidInput(
+            f"resolution: {resolution!r} cannot settle a group of {rule} flags at once (choose {choices})"
+        )
+    # Rechecking leaves a flag acknowledged: those already waiting need nothing more.
+    statuses = ("open",) if resolution == "recheck_after_next_import" else OPEN_WORK_STATUSES
+    ids = list(
+        session.scalars(
+            select(m.WorkItem.id)
+            .where(
+                m.WorkItem.practice_id == practice_id,
+                m.WorkItem.kind == FLAG_KIND,
+                m.WorkItem.rule == rule,
+                m.WorkItem.title == title,
+                m.WorkItem.status.in_(statuses),
+            )
+            .order_by(m.WorkItem.id)
+        )
+    )
+    if not ids:
+        raise Conflict(f'no open flags left in "{title}"; someone may have settled them meanwhile')
+    return resolve_flags(session, actor=actor, work_item_ids=ids, resolution=resolution, note=note)
 
 
 def _no_effect(session: Session, actor: Actor, item: m.WorkItem, value: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
@@ -79,10 +80,42 @@ class FlagOut(BaseModel):
     holds_billing: bool
     session_id: int | None
     client_id: int | None
+    provider_id: int | None
+    payer_id: int | None
     client_name: str | None
     provider_name: str | None
+    payer_name: str | None
     starts_at: datetime | None
     resolutions: list[str]
+
+
+class GroupOut(BaseModel):
+    practice_id: int
+    rule: str
+    title: str
+    subject: str | None = Field(description="the payer, clinician ... the title names, if any")
+    count: int
+    waiting: int = Field(description="acknowledged, waiting for the next import")
+    severity: str
+    holds_billing: bool
+    resolutions: list[str]
+    bulk_resolutions: list[str] = Field(description="resolutions that settle the whole group at once")
+    flags_url: str
+
+
+class GroupResolveIn(BaseModel):
+    rule: str = Field(max_length=60)
+    title: str = Field(max_length=200)
+    resolution: str = Field(max_length=60)
+    note: str = Field(default="", max_length=2000)
+
+
+class GroupResolvedOut(BaseModel):
+    rule: str
+    title: str
+    resolution: str
+    resolved: int
+    work_item_ids: list[int]
 
 
 class MappingOut(BaseModel):
@@ -342,8 +375,11 @@ def _flag_out(view: review.FlagView) -> FlagOut:
         holds_billing=item.holds_billing,
         session_id=item.session_id,
         client_id=item.client_id,
+        provider_id=item.provider_id,
+        payer_id=item.payer_id,
         client_name=view.client_name,
         provider_name=view.provider_name,
+        payer_name=view.payer_name,
         starts_at=view.starts_at,
         resolutions=list(view.resolutions),
     )
@@ -358,13 +394,21 @@ def api_review_queue(
     actor: CurrentActor,
     practice_id: PracticeId = None,
     rule: str | None = None,
+    title: Annotated[str | None, Query(description="one group's title (with rule)")] = None,
     session_id: int | None = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Open import flags, those holding billing first, with their one-click resolutions."""
     page = review.review_queue(
-        db, actor=actor, practice_id=practice_id, rule=rule, session_id=session_id, limit=limit, offset=offset
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        rule=rule,
+        title=title,
+        session_id=session_id,
+        limit=limit,
+        offset=offset,
     )
     queries.record_client_reads(
         db,
@@ -392,3 +436,71 @@ def api_resolve_flag(db: DB, actor: CurrentActor, work_item_id: int, body: Resol
     )
     resolutions = RULES[item.rule].resolutions if item.rule in RULES else ()
     return _flag_out(review.FlagView(item, resolutions, None, None, None))
+
+
+# Registered after the single-flag routes: the access matrix walks routes in this order, and a
+# group's resolution would leave the single resolution nothing to settle.
+def _group_out(group: review.FlagGroup) -> GroupOut:
+    query = urlencode({"practice_id": group.practice_id, "rule": group.rule, "title": group.title})
+    return GroupOut(
+        practice_id=group.practice_id,
+        rule=group.rule,
+        title=group.title,
+        subject=group.subject,
+        count=group.count,
+        waiting=group.waiting,
+        severity=group.severity,
+        holds_billing=group.holds_billing,
+        resolutions=list(group.resolutions),
+        bulk_resolutions=list(group.bulk_resolutions),
+        flags_url=f"/api/review?{query}",
+    )
+
+
+@router.get(
+    "/api/review-groups", response_model=ListOut[GroupOut], tags=["work"], **needs(Permission.VIEW_WORK_QUEUE)
+)
+def api_review_groups(
+    *,
+    db: DB,
+    actor: CurrentActor,
+    practice_id: PracticeId = None,
+    rule: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """The review queue one row per group of open flags (rule, and the subject a title names),
+    with the count; ``flags_url`` lists a group's flags."""
+    page = review.review_groups(
+        db, actor=actor, practice_id=practice_id, rule=rule, limit=limit, offset=offset
+    )
+    return {"items": [_group_out(group) for group in page.items], "total": page.total}
+
+
+@router.post(
+    "/api/review-groups/resolve",
+    response_model=GroupResolvedOut,
+    tags=["work"],
+    **needs(Permission.ENTER_CHARGES),
+)
+def api_resolve_group(
+    db: DB, actor: CurrentActor, body: GroupResolveIn, practice_id: PracticeId = None
+) -> GroupResolvedOut:
+    """Settle every open flag of a group with one bulk resolution (each audited on its own)."""
+    practice = _one_practice(actor, practice_id)
+    settled = review.resolve_group(
+        db,
+        actor=actor,
+        practice_id=practice,
+        rule=body.rule,
+        title=body.title,
+        resolution=body.resolution,
+        note=body.note,
+    )
+    return GroupResolvedOut(
+        rule=body.rule,
+        title=body.title,
+        resolution=body.resolution,
+        resolved=len(settled),
+        work_item_ids=[item.id for item in settled],
+    )

@@ -81,6 +81,8 @@ RESOLUTION_LABELS = {
 }
 # Resolutions that need a value typed or chosen next to their button.
 VALUE_RESOLUTIONS = frozenset({"map_to_payer", "add_member_id"})
+# How many of a group's flags it shows expanded; the rest are a link away.
+GROUP_PREVIEW = 10
 
 
 def _require(ctx: PageContext) -> None:
@@ -487,30 +489,108 @@ def _resolved_message(ctx: PageContext, resolved: int | None) -> str:
     return f"Done: {item.title} — {RESOLUTION_LABELS.get(how, how).rstrip('…')}."
 
 
-def _review_context(
-    ctx: PageContext, rule: str, limit: int, offset: int, *, resolved: int | None, error: str = ""
-) -> dict[str, Any]:
-    page = review.review_queue(
-        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, rule=rule or None, limit=limit, offset=offset
+@dataclass(frozen=True)
+class BulkDone:
+    """What a "resolve all in this group" did, for the message after it."""
+
+    count: int
+    title: str
+    resolution: str
+
+    @property
+    def message(self) -> str:
+        flags = "flag" if self.count == 1 else "flags"
+        how = RESOLUTION_LABELS.get(self.resolution, self.resolution)
+        return f"Done: {self.count} {flags} “{self.title}” — {how}."
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A group of the review queue with the flags it shows when expanded."""
+
+    group: review.FlagGroup
+    flags: list[review.FlagView]
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {"rule": self.group.rule, "title": self.group.title}
+
+
+def _group(ctx: PageContext, rule: str, title: str) -> review.FlagGroup | None:
+    groups = review.review_groups(
+        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, rule=rule, limit=MAX_LIMIT
     )
+    return next((g for g in groups.items if g.title == title), None)
+
+
+def _review_context(
+    ctx: PageContext,
+    rule: str,
+    limit: int,
+    offset: int,
+    *,
+    resolved: int | None,
+    title: str = "",
+    bulk: BulkDone | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """The queue in groups; with a ``title`` (one group), that group's flags one by one."""
+    if title:
+        page: Any = review.review_queue(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            rule=rule or None,
+            title=title,
+            limit=limit,
+            offset=offset,
+        )
+        views: list[review.FlagView] = page.items
+        groups: list[GroupView] = []
+        group = _group(ctx, rule, title) if rule else None
+    else:
+        page = review.review_groups(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            rule=rule or None,
+            limit=limit,
+            offset=offset,
+        )
+        members = review.group_flags(ctx.db, actor=ctx.actor, groups=page.items, per_group=GROUP_PREVIEW)
+        groups = [GroupView(g, members.get((g.practice_id, g.rule, g.title), [])) for g in page.items]
+        views = [view for g in groups for view in g.flags]
+        group = None
     if offset and not page.items and page.total:  # the last one on a later page was resolved
         return _review_context(
-            ctx, rule, limit, (page.total - 1) // limit * limit, resolved=resolved, error=error
+            ctx,
+            rule,
+            limit,
+            (page.total - 1) // limit * limit,
+            resolved=resolved,
+            title=title,
+            bulk=bulk,
+            error=error,
         )
-    ctx.audit_clients("work_item", {v.item.client_id for v in page.items if v.item.client_id})
+    ctx.audit_clients("work_item", {v.item.client_id for v in views if v.item.client_id})
+    query = {key: value for key, value in (("rule", rule), ("title", title)) if value}
     return {
         "page": page,
-        "views": page.items,
+        "views": views,
+        "groups": groups,
+        "group": group,
+        "grouped": not title,
         "rule": rule,
+        "title": title,
         "rules": _rule_counts(ctx),
-        "payers": _payer_choices(ctx, page.items),
+        "payers": _payer_choices(ctx, views),
         "labels": RESOLUTION_LABELS,
         "value_resolutions": VALUE_RESOLUTIONS,
-        "message": _resolved_message(ctx, resolved),
+        "message": bulk.message if bulk else _resolved_message(ctx, resolved),
         "error": error,
         "limit": limit,
         "offset": offset,
-        "query": {"rule": rule} if rule else {},
+        "query": query,
     }
 
 
@@ -519,14 +599,21 @@ def review_page(
     *,
     ctx: Ctx,
     rule: str = "",
+    title: Annotated[str, Query(max_length=200)] = "",
     resolved: int | None = None,
+    done: Annotated[int | None, Query(ge=0)] = None,
+    how: Annotated[str, Query(max_length=60)] = "",
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Response:
+    """The review queue: groups of open flags (``rule`` narrows them to one rule's), or one
+    group's flags (``rule`` and ``title``); ``done``/``how`` report a group just resolved."""
     _require(ctx)
-    return ctx.render(
-        "imports/review.html", "imports", **_review_context(ctx, rule, limit, offset, resolved=resolved)
+    bulk = BulkDone(done, title, how) if done is not None and how else None
+    context = _review_context(
+        ctx, rule, limit, offset, resolved=resolved, title="" if bulk else title, bulk=bulk
     )
+    return ctx.render("imports/review.html", "imports", **context)
 
 
 @router.get("/review/summary")
@@ -546,6 +633,7 @@ def resolve(
     resolution: Annotated[str, Form(max_length=60)],
     value: Annotated[str, Form(max_length=100)] = "",
     rule: Annotated[str, Form(max_length=60)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
     offset: Annotated[int, Form(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Response:
@@ -557,15 +645,51 @@ def resolve(
                 ctx.db, actor=ctx.actor, work_item_id=work_item_id, resolution=resolution, value=value
             )
     except (InvalidInput, Conflict) as exc:
-        context = _review_context(ctx, rule, limit, offset, resolved=None, error=exc.detail)
-        if _htmx(ctx.request):
-            return ctx.render("imports/_review_list.html", **context)
-        response = ctx.render("imports/review.html", "imports", **context)
-        response.status_code = exc.status_code
-        return response
+        context = _review_context(ctx, rule, limit, offset, resolved=None, title=title, error=exc.detail)
+        return _refused(ctx, context, exc)
     if _htmx(ctx.request):
-        return ctx.render(
-            "imports/_review_list.html", **_review_context(ctx, rule, limit, offset, resolved=work_item_id)
+        context = _review_context(ctx, rule, limit, offset, resolved=work_item_id, title=title)
+        return ctx.render("imports/_review_list.html", **context)
+    back = {"resolved": work_item_id, "rule": rule, "title": title, "offset": offset}
+    return RedirectResponse("/review?" + urlencode({k: v for k, v in back.items() if v}), status_code=303)
+
+
+def _refused(ctx: PageContext, context: dict[str, Any], exc: InvalidInput | Conflict) -> Response:
+    if _htmx(ctx.request):
+        return ctx.render("imports/_review_list.html", **context)
+    response = ctx.render("imports/review.html", "imports", **context)
+    response.status_code = exc.status_code
+    return response
+
+
+@router.post("/review/resolve-group")
+def resolve_group(
+    *,
+    ctx: Ctx,
+    rule: Annotated[str, Form(max_length=60)],
+    title: Annotated[str, Form(max_length=200)],
+    resolution: Annotated[str, Form(max_length=60)],
+    back_rule: Annotated[str, Form(max_length=60)] = "",
+    offset: Annotated[int, Form(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Response:
+    """Settle every flag of one group at once (each resolved and audited on its own)."""
+    _require(ctx)
+    try:
+        settled = review.resolve_group(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            rule=rule,
+            title=title,
+            resolution=resolution,
         )
-    back = {"resolved": work_item_id, "rule": rule, "offset": offset}
+    except (InvalidInput, Conflict) as exc:
+        context = _review_context(ctx, back_rule, limit, offset, resolved=None, error=exc.detail)
+        return _refused(ctx, context, exc)
+    bulk = BulkDone(len(settled), title, resolution)
+    if _htmx(ctx.request):
+        context = _review_context(ctx, back_rule, limit, offset, resolved=None, bulk=bulk)
+        return ctx.render("imports/_review_list.html", **context)
+    back = {"rule": back_rule, "title": title, "done": bulk.count, "how": resolution, "offset": offset}
     return RedirectResponse("/review?" + urlencode({k: v for k, v in back.items() if v}), status_code=303)
