@@ -71,7 +71,9 @@ def _account_balance(p: Portfolio, account: Account) -> int:
 def test_portfolio_becomes_claims_with_opening_balances(portfolio: Portfolio) -> None:
     p = portfolio
     batch, counts = p.stage(FILE_A)
-    assert counts == {"rows": 7, "new": 7, "updated": 0, "unchanged": 0, "flagged": 0, "rejected": 0}
+    # The first row of each payer and clinician new to us is flagged: Aetna and Dana Lee (row
+    # 2), Medicare (3), Blue Cross (4), NJ FamilyCare (7).
+    assert counts == {"rows": 7, "new": 3, "updated": 0, "unchanged": 0, "flagged": 4, "rejected": 0}
     assert p.count(m.Claim) == 0  # staging changes nothing live
 
     written = p.commit(batch)
@@ -167,7 +169,7 @@ def test_a_long_claim_id_gets_a_short_number_and_a_note(portfolio: Portfolio, db
 def test_aging_from_the_date_of_service_when_the_file_has_no_aging(portfolio: Portfolio) -> None:
     p = portfolio
     batch, counts = p.stage(FILE_B, filename="other-system.csv")
-    assert counts["new"] == 2
+    assert (counts["new"], counts["flagged"]) == (1, 1)  # Cigna and Dana Lee are new to us
     detail: dict[int, dict[str, Any]] = dict(
         p.db.execute(
             select(m.ImportRowOutcome.row_number, m.ImportRowOutcome.detail).where(
@@ -214,7 +216,7 @@ def test_bad_rows_are_rejected_with_file_row_column_and_value(portfolio: Portfol
         f"{'X' * 51},Long Ref,Aetna,$1.00,{dos(2)}\n"
     )
     batch, counts = p.stage(text_, filename="bad.csv")
-    assert (counts["new"], counts["rejected"], counts["rows"]) == (1, 4, 5)
+    assert (counts["new"] + counts["flagged"], counts["rejected"], counts["rows"]) == (1, 4, 5)
     rejected: dict[int, dict[str, Any]] = dict(
         p.db.execute(
             select(m.ImportRowOutcome.row_number, m.ImportRowOutcome.detail).where(
@@ -226,8 +228,11 @@ def test_bad_rows_are_rejected_with_file_row_column_and_value(portfolio: Portfol
     assert '"$12.3.4"' in rejected[3]["problems"][0]["message"]
     assert rejected[4]["problems"][0]["where"] == 'bad.csv row 4, column "DOS"'
     assert '"02/30/2026"' in rejected[4]["reason"]
-    assert rejected[5]["problems"][0]["code"] == "import.repeated_claim"
+    # G-1 again, for another patient: not a line of the same claim.
+    assert rejected[5]["problems"][0]["code"] == "import.claim_disagrees"
+    assert rejected[5]["problems"][0]["where"] == 'bad.csv row 5, column "Patient"'
     assert "row 2" in rejected[5]["reason"]
+    assert "row 5" in rejected[5]["reason"]
     assert rejected[6]["problems"][0]["where"] == 'bad.csv row 6, column "Claim ID"'
     written = p.commit(batch)
     assert written["claims"] == 1
@@ -300,7 +305,8 @@ def test_a_fault_part_way_through_commit_leaves_nothing_applied(portfolio: Portf
         p.commit(batch)
 
     for model in (m.Claim, m.ClaimLine, m.ClaimEvent, m.Client, m.Guarantor, m.Coverage, m.Team,
-                  m.LedgerTransaction, m.Posting, m.LedgerBalance, m.Note):  # fmt: skip
+                  m.LedgerTransaction, m.Posting, m.LedgerBalance, m.Note, m.Provider,
+                  m.WorkItem):  # fmt: skip
         assert p.count(model) == 0, model.__name__
     assert db.scalar(select(func.count()).select_from(m.Payer)) == payers_before
     outcomes = db.execute(
@@ -344,7 +350,8 @@ def test_two_practices_import_the_same_claim_ids(portfolio: Portfolio, db: Sessi
     user = f.make_user(db, other)
     q = Portfolio(db, other, f.actor_for(db, user), p.handler)
     batch, counts = q.stage(FILE_A)
-    assert counts["new"] == 7
+    # The payers are in the catalog now; Dana Lee is new to this practice.
+    assert (counts["new"], counts["flagged"]) == (6, 1)
     q.commit(batch)
     assert q.count(m.Claim) == 7
     assert ledger.check_ledger(db).ok
@@ -358,7 +365,7 @@ def test_through_the_batch_service_with_one_audit_row_per_step(portfolio: Portfo
         db, actor=p.actor, practice_id=p.practice.id, filename="portfolio.csv", data=FILE_A.encode()
     )
     assert batch.format == "ar_aging"
-    assert batch.counts["new"] == 7
+    assert batch.counts["new"] + batch.counts["flagged"] == 7
     commit_import(db, actor=p.actor, batch_id=batch.id)
     assert p.count(m.Claim) == 7
     assert ledger.check_ledger(db, p.practice.id).ok

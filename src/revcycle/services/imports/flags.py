@@ -87,6 +87,11 @@ RULES: dict[str, FlagRule] = {
     "filed_claim_unmatched": FlagRule(
         "Filed claim matches no session or claim", "warning", False, ("acknowledge",)
     ),
+    # An AR portfolio re-import never rewrites a claim: what the other system now says is flagged.
+    "ar_balance_changed": FlagRule(
+        "Balance differs from the AR portfolio file (post an adjustment?)", "warning", False, ("acknowledge",)
+    ),
+    "ar_claim_changed": FlagRule("Claim differs from the AR portfolio file", "info", False, ("acknowledge",)),
 }
 
 # Psychotherapy codes are billed by time: minutes allowed per code (upper bound None = open).
