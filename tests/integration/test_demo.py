@@ -182,8 +182,32 @@ def check_planted_flags(db: Session, summary: DemoSummary) -> None:
     ):
         assert open_rules[rule] >= 1, (rule, open_rules)
     assert "attendance_unmatched" not in open_rules
-    # The routine flags of older sessions were worked in the queue.
-    assert any(status == "resolved" for _, status in flags)
+    # The routine flags of older sessions were worked in the queue (not settled by a later
+    # import), each one audited as a person's resolution is: by the billing login, naming the
+    # flag and how it was settled.
+    resolved = dict(
+        db.execute(
+            select(m.WorkItem.id, m.WorkItem.resolution).where(
+                m.WorkItem.practice_id == pid,
+                m.WorkItem.kind == "flag",
+                m.WorkItem.status == "resolved",
+                m.WorkItem.resolution.like("%: reviewed in the import queue"),
+            )
+        ).all()
+    )
+    assert resolved
+    audited = db.execute(
+        select(m.AuditLog.entity_id, m.AuditLog.actor_user_id, m.AuditLog.after).where(
+            m.AuditLog.practice_id == pid, m.AuditLog.entity == "work_item", m.AuditLog.action == "update"
+        )
+    ).all()
+    billing = db.scalars(select(m.User.id).where(m.User.email == "billing@demo.test")).one()
+    by_flag = {int(entity_id): (actor, after) for entity_id, actor, after in audited}
+    assert set(resolved) <= set(by_flag), "a resolution the audit log does not know"
+    for flag_id, text in resolved.items():
+        actor, after = by_flag[flag_id]
+        assert actor == billing
+        assert after["resolution"] == text
 
 
 def snapshot(db: Session, practice_id: int) -> dict[str, Any]:

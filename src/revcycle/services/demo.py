@@ -1017,8 +1017,11 @@ class DemoBuilder:
 
     def _review_old_flags(self) -> None:
         """The billing login has worked the routine flags of sessions older than three weeks
-        (self-pay clients marked self-pay, secondary insurance acknowledged); the newer ones
-        and the deliberate problems wait in the review queue."""
+        (self-pay clients marked self-pay, secondary insurance acknowledged) in the review
+        queue, each flag resolved and audited as a person's click would be; the newer ones and
+        the deliberate problems wait there."""
+        from revcycle.services.imports.review import resolve_flags
+
         cutoff = self.today - timedelta(days=REVIEWED_AFTER_DAYS)
         old = select(m.ServiceSession.id).where(
             m.ServiceSession.practice_id == self.practice.id,
@@ -1041,19 +1044,15 @@ class DemoBuilder:
                     m.WorkItem.session_id.not_in(keep),
                     extra,
                 )
+                .order_by(m.WorkItem.id)
             ).all()
-            for start in range(0, len(ids), 1000):
-                self.db.execute(
-                    update(m.WorkItem)
-                    .where(m.WorkItem.id.in_(ids[start : start + 1000]))
-                    .values(
-                        status="resolved",
-                        resolution=f"{resolution} (reviewed in the import queue)",
-                        resolved_by_user_id=self.users["billing"].id,
-                        resolved_at=self.now,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+            resolve_flags(
+                self.db,
+                actor=self.importer,
+                work_item_ids=list(ids),
+                resolution=resolution,
+                note="reviewed in the import queue",
+            )
 
     def _imported_sessions_for(self, rows: list[m.ServiceSession]) -> dict[int, int]:
         if not rows:
