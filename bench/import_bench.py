@@ -3,8 +3,9 @@
 For each database, in a child process of its own (so that peak memory is that database's run):
 
 1. **AR portfolio** (default 1,000,000 rows): stage it (read, parse, COPY/executemany into
-   ``staged_ar_rows``, outcomes) and commit it (clients, guarantors, coverages, claims, lines,
-   claim events, opening-balance transactions, postings, balance rows), each in one unit of
+   ``staged_ar_rows``, outcomes) and commit it (payers, providers, teams, clients, guarantors,
+   coverages, claims, lines, claim events, opening-balance transactions, postings, balance rows,
+   flags about the payers and clinicians new to the practice), each in one unit of
    work, timed; then ``check_ledger`` must be clean and ``ar:insurance`` must equal the file's
    balance sum to the cent.
 2. **Bare load**, measured in the same run: every row the commit wrote to those tables is
@@ -77,9 +78,11 @@ WRITTEN = (
     "ledger_transactions",
     "postings",
     "ledger_balances",
+    "work_items",
 )
-# What those rows refer to: copied into the bare database first, untimed.
-REFERENCED = ("organizations", "practices", "users", "payers", "payer_aliases", "teams")
+# What those rows refer to: copied into the bare database first, untimed (payers, providers
+# and teams are the few reference rows the commit creates through the ORM).
+REFERENCED = ("organizations", "practices", "users", "payers", "payer_aliases", "providers", "teams")
 
 # --- generated files ----------------------------------------------------------------------------
 
