@@ -89,6 +89,9 @@ def test_upload_preview_commit_and_resolve_a_flag(
     assert "Jordan Smith" in preview.text
     assert "Insurance overpaid" in preview.text  # the reason a row is flagged
     assert "Preview only" in preview.text
+    # Flags about a clinician, client or payer as a whole, counted once each.
+    assert 'data-rule="unknown_clinician">Unknown clinician × 2<' in preview.text
+    assert 'data-rule="missing_member_id">Insurance member id missing × 3<' in preview.text
     updated = client.get(f"/imports/{batch_id}", params={"outcome": "updated"})
     assert updated.text.count("rc-outcome-badge") == 0
     paged = client.get(f"/imports/{batch_id}", params={"outcome": "new", "limit": 2})

@@ -69,6 +69,7 @@ class TransactionKind(StrEnum):
     REFUND_PAID = "refund_paid"
     OPENING_BALANCE = "opening_balance"
     REVERSAL = "reversal"
+    PAYER_CORRECTION = "payer_correction"  # AR moved to the payer it really is
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,19 @@ def transfer_to_patient(
     return (
         _line(Account.AR_PATIENT, amount, charge, guarantor_id=guarantor_id),
         _line(Account.AR_INSURANCE, -amount, charge, insurance=insurance),
+    )
+
+
+def payer_correction(
+    amount_cents: int, charge: ChargeRef, wrong: InsuranceRef, right: InsuranceRef
+) -> Lines:
+    """What was recorded as owed by one payer is owed by another (an unknown payer turned out
+    to be a catalog payer under another name): the balance, credit or debit, moves whole."""
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents == 0:
+        raise ValueError(f"payer correction: amount_cents must be a non-zero int, got {amount_cents!r}")
+    return (
+        _line(Account.AR_INSURANCE, amount_cents, charge, insurance=right),
+        _line(Account.AR_INSURANCE, -amount_cents, charge, insurance=wrong),
     )
 
 

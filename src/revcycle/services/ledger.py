@@ -66,6 +66,7 @@ _K = TransactionKind
 _PERMISSION_FOR_KIND: Mapping[str, Permission] = {
     _K.CHARGE: Permission.ENTER_CHARGES,
     _K.OPENING_BALANCE: Permission.ENTER_CHARGES,
+    _K.PAYER_CORRECTION: Permission.ENTER_CHARGES,
     _K.PATIENT_PAYMENT: Permission.POST_PATIENT_PAYMENTS,
     _K.WRITE_OFF: Permission.WRITE_OFF,
     _K.REFUND: Permission.APPROVE_REQUESTS,

@@ -258,7 +258,6 @@ class ClientInfoHandler:
                         f"(a claim needs them; {waiting} session{plural} waiting)",
                         None,
                         client.id,
-                        title=f"Client details missing: {client.display_name}",
                     )
                 )
         self._settle(session, practice_id, complete, members, actor)

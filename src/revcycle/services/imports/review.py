@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
+from revcycle.domain.ledger import Account, PostingLine
+from revcycle.domain.ledger_events import ChargeRef, InsuranceRef, TransactionKind, payer_correction
 from revcycle.domain.names import payer_key
 from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
@@ -41,6 +43,7 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.imports.flags import FLAG_KIND, RULES
 from revcycle.services.imports.simplepractice import DUPLICATE_MODIFIER
+from revcycle.services.ledger import post_transaction
 from revcycle.services.queries import OPEN_WORK_STATUSES
 from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
 
@@ -513,13 +516,66 @@ def _map_to_payer(session: Session, actor: Actor, item: m.WorkItem, value: str) 
         .values(payer_id=target.id)
         .execution_options(synchronize_session=False)
     )
+    # Claims an AR portfolio import opened under the unknown payer go with it, and what the
+    # ledger says they owe moves by a correction transaction (history is never edited).
+    claims = session.execute(
+        update(m.Claim)
+        .where(m.Claim.practice_id == item.practice_id, m.Claim.payer_id == unknown_id)
+        .values(payer_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    moved_cents = _move_payer_balances(session, actor, item.practice_id, unknown_id, target.id)
     session.flush()
     return {
         "alias": bare,
         "from_payer_id": unknown_id,
         "to_payer_id": target.id,
         "coverages_moved": moved.rowcount,  # type: ignore[attr-defined]
+        "claims_moved": claims.rowcount,  # type: ignore[attr-defined]
+        "balance_moved_cents": moved_cents,
     }
+
+
+def _move_payer_balances(session: Session, actor: Actor, practice_id: int, wrong: int, right: int) -> int:
+    """Post one payer-correction transaction moving every open insurance balance recorded
+    under ``wrong`` to ``right`` (per claim, charge and coverage); returns the sum moved."""
+    owed = session.execute(
+        select(
+            m.Posting.claim_id,
+            m.Posting.charge_id,
+            m.Posting.client_id,
+            m.Posting.coverage_id,
+            func.sum(m.Posting.amount_cents),
+        )
+        .where(
+            m.Posting.practice_id == practice_id,
+            m.Posting.account == Account.AR_INSURANCE.value,
+            m.Posting.payer_id == wrong,
+            m.Posting.coverage_id.is_not(None),  # always so on ar:insurance (the ledger checks)
+        )
+        .group_by(m.Posting.claim_id, m.Posting.charge_id, m.Posting.client_id, m.Posting.coverage_id)
+        .having(func.sum(m.Posting.amount_cents) != 0)
+    ).all()
+    lines: list[PostingLine] = []
+    for claim_id, charge_id, client_id, coverage_id, cents in owed:
+        assert coverage_id is not None and client_id is not None  # required on ar:insurance
+        ref = ChargeRef(charge_id=charge_id, client_id=client_id, claim_id=claim_id)
+        lines.extend(
+            payer_correction(
+                int(cents), ref, InsuranceRef(coverage_id, wrong), InsuranceRef(coverage_id, right)
+            )
+        )
+    if lines:
+        post_transaction(
+            session,
+            actor=actor,
+            practice_id=practice_id,
+            kind=TransactionKind.PAYER_CORRECTION,
+            accounting_on=utcnow().date(),
+            lines=lines,
+            memo=f"unknown payer {wrong} is payer {right}",
+        )
+    return sum(int(cents) for *_ids, cents in owed)
 
 
 def _keep_both(session: Session, actor: Actor, item: m.WorkItem, value: str) -> dict[str, Any]:

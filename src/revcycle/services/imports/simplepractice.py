@@ -487,7 +487,7 @@ class _Planner:
                         f"(first seen: {when})",
                         name_key(row.client_name),
                         payer_key(row.primary_payer.name),
-                        title=f"Member id missing: {row.client_name}",
+                        title="",  # the rule's own: one group in the review queue
                     )
                 )
         if row.note_status is not None and row.note_status is not NoteStatus.LOCKED:

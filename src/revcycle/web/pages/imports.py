@@ -427,6 +427,7 @@ def preview_page(
         counts={o: int(counts.get(o, 0)) for o in OUTCOMES},
         total_rows=int(counts.get("rows", 0)),
         missing_sessions=int(counts.get("missing_sessions", 0)),
+        subject_flags=_subject_flags(counts),
         outcome_labels=OUTCOME_LABELS,
         outcome=outcome,
         rows=[_row_view(row) for row in page.items],
@@ -454,6 +455,13 @@ def discard(ctx: Ctx, batch_id: int) -> Response:
 
 
 # --- the review queue -------------------------------------------------------------------------------
+
+
+def _subject_flags(counts: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(rule, title, how many) of the flags the file raises about clinicians, clients and
+    payers as a whole: counted once each, not against every row that names them."""
+    about = counts.get("new_flags_about") or {}
+    return [(rule, RULES[rule].title, int(n)) for rule, n in sorted(about.items()) if n and rule in RULES]
 
 
 def _rule_counts(ctx: PageContext) -> list[tuple[str, str, int]]:
