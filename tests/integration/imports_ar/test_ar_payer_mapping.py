@@ -37,7 +37,7 @@ def test_mapping_an_unknown_ar_payer_moves_its_claims_and_their_balance(
     )
     batch, _ = p.stage(text)
     p.commit(batch)
-    (flag,) = [w for w in db.scalars(select(m.WorkItem).where(m.WorkItem.rule == "unknown_payer"))]
+    (flag,) = list(db.scalars(select(m.WorkItem).where(m.WorkItem.rule == "unknown_payer")))
     unknown = flag.payer_id
     assert unknown is not None
     assert _owed_by(db, unknown) == 33050

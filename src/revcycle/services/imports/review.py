@@ -558,7 +558,8 @@ def _move_payer_balances(session: Session, actor: Actor, practice_id: int, wrong
     ).all()
     lines: list[PostingLine] = []
     for claim_id, charge_id, client_id, coverage_id, cents in owed:
-        assert coverage_id is not None and client_id is not None  # required on ar:insurance
+        assert coverage_id is not None  # required on ar:insurance (the ledger checks)
+        assert client_id is not None
         ref = ChargeRef(charge_id=charge_id, client_id=client_id, claim_id=claim_id)
         lines.extend(
             payer_correction(
