@@ -452,6 +452,9 @@ class ServiceSession(Base):
     # The last import batch whose file listed this session (a later export covering the
     # same dates without it raises a flag: deleted or moved in the EHR?).
     last_seen_batch_id: Mapped[int | None] = fk("import_batches.id", nullable=True)
+    # Marked ready to bill (every flag settled, scrubbed clean or overridden) and by whom.
+    ready_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ready_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime] = created()
 
     charges: Mapped[list[Charge]] = relationship(back_populates="session")
@@ -511,6 +514,10 @@ class Claim(Base):
     assignee_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     assignee_team_id: Mapped[int | None] = fk("teams.id", nullable=True)
     original_claim_id: Mapped[int | None] = fk("claims.id", nullable=True)
+    place_of_service: Mapped[str] = mapped_column(String(2), default="11")
+    diagnosis_codes: Mapped[list[Any]] = mapped_column(default=list)  # up to 12, in HI order
+    prior_authorization_number: Mapped[str] = mapped_column(String(50), default="")
+    supervising_provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
     source: Mapped[str] = mapped_column(String(30), default="session")
     created_at: Mapped[datetime] = created()
 
@@ -538,6 +545,8 @@ class ClaimLine(Base):
     units: Mapped[int] = mapped_column(Integer, default=1)
     charge_cents: Mapped[int] = mapped_column(Cents)
     service_on: Mapped[date] = mapped_column(Date)
+    diagnosis_pointers: Mapped[str] = mapped_column(String(8), default="1")  # "1", "12", ...
+    minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
     __table_args__ = (UniqueConstraint("claim_id", "line_number"),)
@@ -577,6 +586,35 @@ class Submission(Base):
     submitted_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     previous_submission_id: Mapped[int | None] = fk("submissions.id", nullable=True)
     __table_args__ = (Index(None, "practice_id", "submitted_at"),)
+
+
+class ClaimScrub(Base):
+    """One run of the scrubber over a claim: which edits ran and what they found."""
+
+    __tablename__ = "claim_scrubs"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    claim_id: Mapped[int] = fk("claims.id", index=True)
+    edits: Mapped[list[Any]] = mapped_column(default=list)  # edit ids, in the order they ran
+    problems: Mapped[list[Any]] = mapped_column(default=list)  # {code, where, message, severity}
+    has_errors: Mapped[bool] = mapped_column(Boolean, default=False)
+    ran_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    ran_at: Mapped[datetime] = created()
+
+
+class ScrubOverride(Base):
+    """A warning a person accepted for a claim, with their reason (also audited)."""
+
+    __tablename__ = "scrub_overrides"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    claim_id: Mapped[int] = fk("claims.id", index=True)
+    problem_code: Mapped[str] = mapped_column(String(80))
+    where: Mapped[str] = mapped_column(String(120), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("claim_id", "problem_code", "where"),)
 
 
 class ClaimEvent(Base):
