@@ -449,8 +449,9 @@ class ServiceSession(Base):
     self_pay: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(30), default="manual")
     external_id: Mapped[str] = mapped_column(String(80), default="")
-    # The last import batch whose file listed this session (a later export covering the
-    # same dates without it raises a flag: deleted or moved in the EHR?).
+    # The first import batch whose file listed this session (the outcome rows of each batch
+    # say which sessions its file listed; a later export covering the same dates without it
+    # raises a flag: deleted or moved in the EHR?).
     last_seen_batch_id: Mapped[int | None] = fk("import_batches.id", nullable=True)
     # Marked ready to bill (every flag settled, scrubbed clean or overridden) and by whom.
     ready_at: Mapped[datetime | None] = mapped_column(nullable=True)

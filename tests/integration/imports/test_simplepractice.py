@@ -326,7 +326,8 @@ def test_a_later_export_with_moved_columns_and_write_offs_imports(desk: Desk) ->
         desk.db.execute(
             select(m.Client.last_name, m.ServiceSession.note_status)
             .join(m.ServiceSession, m.ServiceSession.client_id == m.Client.id)
-            .where(m.ServiceSession.last_seen_batch_id == batch.id)
+            .join(m.ImportRowOutcome, m.ImportRowOutcome.session_id == m.ServiceSession.id)
+            .where(m.ImportRowOutcome.batch_id == batch.id)
         ).all()
     )
     assert notes == {"Smith": "locked", "Lopez": "none", "Kim": "draft"}

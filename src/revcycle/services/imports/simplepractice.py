@@ -1038,13 +1038,18 @@ class SimplePracticeHandler:
         written["flags"] += write_flags(session, practice_id, specs)
 
     def mark_seen(self, session: Session, batch: ImportBatch, written: dict[str, int]) -> None:
-        """Every session the file lists was seen by this batch; earlier ones it lacks are flagged."""
+        """Sessions the file lists for the first time get this batch as ``last_seen_batch_id``
+        (an export has listed them); earlier ones in the file's dates it lacks are flagged.
+
+        Which sessions a file listed is in its outcome rows; rewriting the column on every
+        session of every re-import would cost a 100,000-row UPDATE for nothing that changed.
+        """
         seen = select(ImportRowOutcome.session_id).where(
             ImportRowOutcome.batch_id == batch.id, ImportRowOutcome.session_id.is_not(None)
         )
         session.execute(
             update(ServiceSession)
-            .where(ServiceSession.id.in_(seen.scalar_subquery()))
+            .where(ServiceSession.id.in_(seen.scalar_subquery()), ServiceSession.last_seen_batch_id.is_(None))
             .values(last_seen_batch_id=batch.id)
             .execution_options(synchronize_session=False)
         )
@@ -1062,6 +1067,7 @@ class SimplePracticeHandler:
                 ServiceSession.last_seen_batch_id.is_not(None),
                 ServiceSession.last_seen_batch_id != batch.id,
                 ServiceSession.service_on.between(batch.covers_from_on, batch.covers_to_on),
+                ServiceSession.id.not_in(seen.scalar_subquery()),
             )
         ).all()
         specs = [
