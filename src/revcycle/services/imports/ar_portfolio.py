@@ -115,7 +115,6 @@ from revcycle.db.models import (
     Provider,
     StagedArRow,
     Team,
-    WorkItem,
 )
 from revcycle.db.types import UTCDateTime, utcnow
 from revcycle.domain.ar_rules import (
@@ -139,8 +138,6 @@ from revcycle.services import ledger_bulk
 from revcycle.services.actor import Actor
 from revcycle.services.imports.directory import Directory, name_key
 from revcycle.services.imports.flags import (
-    FLAG_KIND,
-    RULES,
     FlagSpec,
     dedupe_key,
     existing_flag_keys,
@@ -882,40 +879,16 @@ class _Comparison:
 def _write_claim_flags(
     session: Session, practice_id: int, changes: Sequence[_ClaimChange], batch: ImportBatch
 ) -> int:
-    """The flags of changed claims whose dedupe key is new, with their claim and client
-    (:func:`~revcycle.services.imports.flags.write_flags` knows no claim); returns how many."""
+    """The flags of changed claims whose dedupe key is new, with their claim and client;
+    returns how many."""
     written = 0
     for start in range(0, len(changes), _FLAG_CHUNK):
-        chunk = [
-            (change, flag) for change in changes[start : start + _FLAG_CHUNK] for flag in change.flags(batch)
-        ]
-        known = existing_flag_keys(session, practice_id, (flag.key for _, flag in chunk))
-        rows = []
-        for change, flag in chunk:
-            if flag.key in known:
-                continue
-            known.add(flag.key)
-            rule = RULES[flag.rule]
-            rows.append(
-                {
-                    "practice_id": practice_id,
-                    "kind": FLAG_KIND,
-                    "severity": rule.severity,
-                    "status": "open",
-                    "title": (flag.title or rule.title)[:200],
-                    "detail": flag.detail,
-                    "rule": flag.rule,
-                    "dedupe_key": flag.key,
-                    "holds_billing": rule.holds_billing,
-                    "claim_id": change.claim_id,
-                    "client_id": change.client_id,
-                    "session_id": None,
-                    "provider_id": None,
-                    "payer_id": None,
-                }
-            )
-        bulk_insert(session, WorkItem, rows)
-        written += len(rows)
+        specs = []
+        for change in changes[start : start + _FLAG_CHUNK]:
+            for flag in change.flags(batch):
+                flag.claim_id, flag.client_id, flag.session_id = change.claim_id, change.client_id, None
+                specs.append(flag)
+        written += write_flags(session, practice_id, specs)
     return written
 
 

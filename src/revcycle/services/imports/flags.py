@@ -144,6 +144,7 @@ class FlagSpec:
     title: str = ""  # default: the rule's; "Unknown payer: X" groups one payer's flags
     provider_id: int | None = None
     payer_id: int | None = None
+    claim_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "key": self.key, "detail": self.detail, "title": self.title, **self.extra}
@@ -200,6 +201,7 @@ def write_flags(session: Session, practice_id: int, flags: Sequence[FlagSpec]) -
                 "client_id": flag.client_id,
                 "provider_id": flag.provider_id,
                 "payer_id": flag.payer_id,
+                "claim_id": flag.claim_id,
             }
         )
     bulk_insert(session, WorkItem, rows)
