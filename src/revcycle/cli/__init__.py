@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from revcycle.cli import audit, db, demo, imports, ledger, serve, users
+from revcycle.cli import audit, claims, db, demo, imports, ledger, serve, users
 
 
 def build_app() -> typer.Typer:
@@ -15,6 +15,7 @@ def build_app() -> typer.Typer:
     app.add_typer(audit.app, name="audit", help="The audit log.")
     demo.register(app)
     imports.register(app)
+    claims.register(app)
     serve.register(app)
     return app
 
