@@ -20,8 +20,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revcycle.cli.imports import _actor, _practice
-from revcycle.cli.transaction import run_in_transaction
+from revcycle.cli.transaction import acting_as, only_practice, run_in_transaction
 from revcycle.db import models
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import queries, submissions
@@ -45,9 +44,9 @@ def ready(
     """Mark sessions ready to bill and build their claims."""
 
     def work(session: Session) -> dict[str, Any]:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         marked = building.mark_sessions_ready(session, actor=actor, session_ids=session_ids)
-        built = building.build_claims(session, actor=actor, practice_id=_practice(session, practice))
+        built = building.build_claims(session, actor=actor, practice_id=only_practice(session, practice))
         return {
             "marked": marked.marked,
             "already_ready": marked.already_ready,
@@ -98,7 +97,7 @@ def submit(
     """Record ready claims as submitted (or queue them for a batch)."""
 
     def work(session: Session) -> dict[str, Any]:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         if batch:
             queued = submissions.queue_for_batch(
                 session, actor=actor, claim_ids=claim_ids, channel=channel or "clearinghouse"
@@ -145,9 +144,9 @@ def list_claims(
     """List claims, newest date of service first."""
 
     def work(session: Session) -> dict[str, Any]:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         page = queries.list_claims(
-            session, actor=actor, practice_id=_practice(session, practice), status=status, limit=limit
+            session, actor=actor, practice_id=only_practice(session, practice), status=status, limit=limit
         )
         return {
             "total": page.total,

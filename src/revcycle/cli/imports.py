@@ -14,15 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revcycle.adapters.csv import ImportFormat
-from revcycle.cli.transaction import run_in_transaction
-from revcycle.db import models
-from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import auth
-from revcycle.services.actor import Actor, system_actor
+from revcycle.cli.transaction import acting_as, only_practice, run_in_transaction
+from revcycle.errors import InvalidInput
 from revcycle.services.imports import batches
 
 _FORMATS = {
@@ -50,26 +46,6 @@ def _format(word: str) -> tuple[ImportFormat | None, str | None]:
     return _FORMATS[key], None
 
 
-def _actor(session: Session, email: str | None) -> Actor:
-    if email is None:
-        return system_actor("cli")
-    user = session.scalars(
-        select(models.User).where(models.User.email == auth.normalize_email(email))
-    ).one_or_none()
-    if user is None or not user.is_active:
-        raise NotFound(f"no active user with e-mail {email}")
-    return auth.actor_for_user(session, user, source_ip="cli")
-
-
-def _practice(session: Session, practice: int | None) -> int:
-    if practice is not None:
-        return practice
-    ids = list(session.scalars(select(models.Practice.id).limit(2)))
-    if len(ids) != 1:
-        raise InvalidInput("--practice: give the practice id (there is not exactly one practice)")
-    return ids[0]
-
-
 def import_file(
     file: Annotated[Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False, readable=True)],
     *,
@@ -93,11 +69,11 @@ def import_file(
 
     def work(session: Session) -> dict[str, object]:
         fmt, mapping = _format(format_)
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         batch = batches.stage_import(
             session,
             actor=actor,
-            practice_id=_practice(session, practice),
+            practice_id=only_practice(session, practice),
             filename=file.name,
             data=data,
             format=fmt,
