@@ -318,6 +318,8 @@ class InsurancePortal(Base):
     url: Mapped[str] = mapped_column(String(500), default="")
     billing_route: Mapped[str] = mapped_column(String(30), default="portal")
     login_instructions: Mapped[str] = mapped_column(Text, default="")
+    # Where the practice keeps the login (a password manager entry's name), never the secret.
+    vault_reference: Mapped[str] = mapped_column(String(200), default="")
     __table_args__ = (UniqueConstraint("practice_id", "name"),)
 
 
@@ -336,6 +338,10 @@ class PracticePayer(Base):
     expected_days_to_pay: Mapped[int | None] = mapped_column(Integer, nullable=True)
     followup_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requires_prior_auth: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether a supervised clinician's sessions may bill under the supervising provider:
+    # not_allowed | incident_to (Medicare-style, in the office) | supervisor (commercial plans
+    # that credential the supervisor, not the pre-licensed clinician).
+    supervised_billing: Mapped[str] = mapped_column(String(20), default="not_allowed")
     contract_id: Mapped[int | None] = fk("payer_contracts.id", nullable=True)
     __table_args__ = (UniqueConstraint("practice_id", "payer_id"),)
 
@@ -360,6 +366,34 @@ class Coverage(Base):
     ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     copay_cents: Mapped[int] = mapped_column(Cents, default=0)
     __table_args__ = (Index(None, "practice_id", "payer_id"),)
+
+
+class CoverageChange(Base):
+    """One change to a coverage or one of its authorizations: who, when, what. Insert-only."""
+
+    __tablename__ = "coverage_changes"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    coverage_id: Mapped[int] = fk("coverages.id", index=True)
+    authorization_id: Mapped[int | None] = fk("authorizations.id", nullable=True)
+    # created | updated | ended | card_added | authorization_added | authorization_updated
+    action: Mapped[str] = mapped_column(String(30))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
+    user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+
+
+class CoverageCard(Base):
+    """A scanned insurance card (front or back), kept as a stored file."""
+
+    __tablename__ = "coverage_cards"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    coverage_id: Mapped[int] = fk("coverages.id", index=True)
+    side: Mapped[str] = mapped_column(String(5))  # front | back
+    stored_file_id: Mapped[int] = fk("stored_files.id")
+    uploaded_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
 
 
 class Authorization(Base):
@@ -481,6 +515,7 @@ class Charge(Base):
     fee_cents: Mapped[int] = mapped_column(Cents)
     diagnosis_codes: Mapped[list[Any]] = mapped_column(default=list)
     diagnosis_pointers: Mapped[str] = mapped_column(String(8), default="1")
+    minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)  # timed codes
     patient_only: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. a no-show fee
     # What the source system last reported for this charge (statuses, paid/unpaid figures),
     # compared on every re-import to tell unchanged rows from updated ones.
@@ -519,6 +554,11 @@ class Claim(Base):
     diagnosis_codes: Mapped[list[Any]] = mapped_column(default=list)  # up to 12, in HI order
     prior_authorization_number: Mapped[str] = mapped_column(String(50), default="")
     supervising_provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
+    # direct | incident_to | supervisor: on the last two, provider_id is the supervising
+    # provider the claim bills under and performed_by_provider_id the clinician who saw the
+    # client (kept for the compliance report).
+    billing_basis: Mapped[str] = mapped_column(String(20), default="direct")
+    performed_by_provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
     source: Mapped[str] = mapped_column(String(30), default="session")
     created_at: Mapped[datetime] = created()
 
@@ -616,6 +656,49 @@ class ScrubOverride(Base):
     user_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime] = created()
     __table_args__ = (UniqueConstraint("claim_id", "problem_code", "where"),)
+
+
+class CodeSetRelease(Base):
+    """A national code set release an admin loaded (not per practice): an ICD-10-CM order
+    file or a CMS NCCI procedure-to-procedure table, with the dates it is in force."""
+
+    __tablename__ = "code_set_releases"
+    id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(String(20))  # icd10cm | ncci_ptp
+    name: Mapped[str] = mapped_column(String(100))
+    effective_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    stored_file_id: Mapped[int | None] = fk("stored_files.id", nullable=True)
+    loaded_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+
+class Icd10ReleaseCode(Base):
+    """One code of a loaded ICD-10-CM release; header codes are kept, not billable."""
+
+    __tablename__ = "icd10_release_codes"
+    id: Mapped[int] = pk()
+    release_id: Mapped[int] = fk("code_set_releases.id")
+    code: Mapped[str] = mapped_column(String(8))  # without the dot
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (UniqueConstraint("release_id", "code"),)
+
+
+class NcciEdit(Base):
+    """One NCCI procedure-to-procedure pair: column 2 is not paid with column 1 on the same
+    day, unless a modifier is allowed (indicator 1) and present."""
+
+    __tablename__ = "ncci_edits"
+    id: Mapped[int] = pk()
+    release_id: Mapped[int] = fk("code_set_releases.id", index=True)
+    column1_code: Mapped[str] = mapped_column(String(10))
+    column2_code: Mapped[str] = mapped_column(String(10))
+    effective_on: Mapped[date] = mapped_column(Date)
+    deleted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    modifier_indicator: Mapped[str] = mapped_column(String(1))  # 0 never | 1 allowed | 9 n/a
+    __table_args__ = (Index(None, "column1_code", "column2_code"),)
 
 
 class ClaimEvent(Base):
@@ -873,6 +956,9 @@ class WorkItem(Base):
     holds_billing: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     owner_team_id: Mapped[int | None] = fk("teams.id", nullable=True)
+    # The role an alert rule names as owner (director | billing | admin); owner_user_id is
+    # the person it is assigned to.
+    owner_role: Mapped[str] = mapped_column(String(20), default="")
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     claim_id: Mapped[int | None] = fk("claims.id", nullable=True)
     session_id: Mapped[int | None] = fk("sessions.id", nullable=True)
@@ -890,6 +976,20 @@ class WorkItem(Base):
         Index(None, "practice_id", "status", "due_on"),
         Index(None, "practice_id", "session_id"),
     )
+
+
+class SavedFilter(Base):
+    """A person's named filter on one list (sessions, claims, ...), as its query string."""
+
+    __tablename__ = "saved_filters"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    user_id: Mapped[int] = fk("users.id")
+    page: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "user_id", "page", "name"),)
 
 
 class Note(Base):
