@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from revcycle.cli import audit, claims, db, demo, imports, ledger, serve, users
+from revcycle.cli import alerts, audit, claims, codesets, db, demo, imports, ledger, serve, users
 
 
 def build_app() -> typer.Typer:
@@ -16,6 +16,8 @@ def build_app() -> typer.Typer:
     demo.register(app)
     imports.register(app)
     claims.register(app)
+    alerts.register(app)
+    codesets.register(app)
     serve.register(app)
     return app
 

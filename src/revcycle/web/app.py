@@ -48,16 +48,36 @@ def create_app(
 
 
 def _include_routers(app: FastAPI) -> None:
+    from revcycle.web.api import alerts as api_alerts
     from revcycle.web.api import auth as api_auth
+    from revcycle.web.api import claims as api_claims
+    from revcycle.web.api import codesets as api_codesets
+    from revcycle.web.api import coverages as api_coverages
     from revcycle.web.api import imports as api_imports
+    from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import resources as api_resources
+    from revcycle.web.api import saved_filters as api_saved_filters
+    from revcycle.web.pages import alerts as alert_pages
     from revcycle.web.pages import auth as auth_pages
+    from revcycle.web.pages import clients as client_pages
+    from revcycle.web.pages import codesets as codeset_pages
     from revcycle.web.pages import imports as import_pages
+    from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
 
     app.include_router(api_auth.router)
     app.include_router(api_resources.router)
     app.include_router(api_imports.router)
+    app.include_router(api_claims.router)
+    app.include_router(api_alerts.router)
+    app.include_router(api_coverages.router)
+    app.include_router(api_codesets.router)
+    app.include_router(api_saved_filters.router)
+    app.include_router(api_paper_claims.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
     app.include_router(import_pages.router)
+    app.include_router(alert_pages.router)
+    app.include_router(insurance_pages.router)
+    app.include_router(client_pages.router)
+    app.include_router(codeset_pages.router)
