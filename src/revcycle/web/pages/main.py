@@ -313,13 +313,6 @@ def reports_page(ctx: Ctx) -> Response:
     )
 
 
-@router.get("/insurance")
-def insurance_page(ctx: Ctx) -> Response:
-    payers = queries.list_payers(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, limit=MAX_LIMIT)
-    portals = queries.list_portals(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
-    return ctx.render("pages/insurance.html", "insurance", payers=payers, portals=portals)
-
-
 @router.get("/settings")
 def settings_page(ctx: Ctx) -> Response:
     practice_scopes(ctx.actor, Permission.MANAGE_PRACTICE, ctx.practice.id)
