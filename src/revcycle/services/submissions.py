@@ -15,16 +15,18 @@ payer claim control number), frequency and the staff member. The claim keeps its
 * :func:`resubmit_claim` — a later sending: ``1`` sent again as is (after a front-end
   rejection), ``7`` a replacement, ``8`` a void; 7 and 8 need the payer's claim control number.
 * :func:`list_submissions` — a claim's submissions, oldest first.
+* :func:`list_ready_claims` — the ready list: payer, billing route, default portal, deadline.
+* :func:`list_practice_submissions` — the practice's portal log, by portal, channel and dates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -35,11 +37,16 @@ from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim, transition_claim
+from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
 
 __all__ = [
     "CHANNELS",
     "FREQUENCIES",
+    "ReadyClaimRow",
+    "SubmissionFilters",
     "SubmissionRow",
+    "list_practice_submissions",
+    "list_ready_claims",
     "list_submissions",
     "queue_for_batch",
     "record_submissions",
@@ -80,9 +87,23 @@ def record_submissions(
     reference: str = "",
     channel: str | None = None,
     portal_id: int | None = None,
+    references: Mapping[int, str] | None = None,
 ) -> list[m.Submission]:
-    """Record ready claims as sent (channel and portal from each payer's route unless given)."""
+    """Record ready claims as sent (channel and portal from each payer's route unless given).
+
+    ``references`` gives a claim its own reference (claim id -> reference); the others take
+    the shared ``reference``.
+    """
     claims = _load_claims(session, actor, claim_ids)
+    own_refs = dict(references or {})
+    strays = sorted(set(own_refs) - {claim.id for claim in claims})
+    if strays:
+        raise InvalidInput(f"references: claim {strays[0]} is not among the claims submitted")
+    for claim in claims:
+        if len(own_refs.get(claim.id, reference).strip()) > 80:
+            raise InvalidInput(
+                f"reference: claim {claim.number}: at most 80 characters; nothing was recorded"
+            )
     problems = [_not_sendable(session, claim) for claim in claims]
     refused = [problem for problem in problems if problem]
     if refused:
@@ -96,7 +117,7 @@ def record_submissions(
             claim,
             channel=route,
             portal_id=portal,
-            reference=reference,
+            reference=own_refs.get(claim.id, reference),
             submitted_on=submitted_on,
         )
         _move_to_submitted(session, actor, claim, row, portal)
@@ -151,6 +172,7 @@ def resubmit_claim(
     channel: str | None = None,
     portal_id: int | None = None,
     payer_claim_control_number: str = "",
+    reason: str = "",
 ) -> m.Submission:
     """Send a claim again: as is (1), as a replacement (7) or a void (8), keeping its number.
 
@@ -181,7 +203,7 @@ def resubmit_claim(
         claim.payer_claim_control_number = icn
     session.flush()
     if ClaimStatus.SUBMITTED in allowed_targets(ClaimStatus(claim.status)):
-        _move_to_submitted(session, actor, claim, row, portal)
+        _move_to_submitted(session, actor, claim, row, portal, reason=reason)
     else:
         audit.record(
             session,
@@ -192,7 +214,7 @@ def resubmit_claim(
             entity_id=row.id,
             client_ids=[claim.client_id],
             after={"claim_id": claim.id, "frequency": frequency, "previous_submission_id": previous.id},
-            reason=_describe(session, row, portal),
+            reason=_with_reason(_describe(session, row, portal), reason),
         )
     return row
 
@@ -228,6 +250,145 @@ def list_submissions(session: Session, *, actor: Actor, claim_id: int) -> list[S
         )
         for row, portal, email, batch_status in rows
     ]
+
+
+@dataclass(frozen=True)
+class ReadyClaimRow:
+    """A claim waiting to be sent, with the route its payer is billed by and its deadline."""
+
+    claim: m.Claim
+    client_name: str
+    payer_name: str
+    billing_route: str
+    portal_id: int | None
+    portal_name: str
+    queued_batch_id: int | None
+
+
+def list_ready_claims(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int | None = None,
+    payer_id: int | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[ReadyClaimRow]:
+    """The ready list: claims in ``ready``, the nearest filing deadline first."""
+    scopes = practice_scopes(actor, Permission.VIEW_CLAIMS, practice_id)
+    conditions = [visible(m.Claim, actor, scopes), m.Claim.status == str(ClaimStatus.READY)]
+    if payer_id is not None:
+        conditions.append(m.Claim.payer_id == payer_id)
+    queued = (
+        select(m.Submission.claim_id, func.max(m.SubmissionBatch.id).label("batch_id"))
+        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+        .where(m.SubmissionBatch.status == _QUEUED)
+        .group_by(m.Submission.claim_id)
+        .subquery()
+    )
+    query = (
+        select(m.Claim, m.Client, m.Payer.name, m.PracticePayer, m.InsurancePortal, queued.c.batch_id)
+        .join(m.Client, m.Client.id == m.Claim.client_id)
+        .join(m.Payer, m.Payer.id == m.Claim.payer_id)
+        .outerjoin(
+            m.PracticePayer,
+            (m.PracticePayer.practice_id == m.Claim.practice_id)
+            & (m.PracticePayer.payer_id == m.Claim.payer_id),
+        )
+        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.PracticePayer.portal_id)
+        .outerjoin(queued, queued.c.claim_id == m.Claim.id)
+        .where(*conditions)
+    )
+    total = session.scalar(select(func.count()).select_from(m.Claim).where(*conditions)) or 0
+    rows = session.execute(
+        query.order_by(m.Claim.timely_filing_on.is_(None), m.Claim.timely_filing_on, m.Claim.id)
+        .limit(clamp_limit(limit))
+        .offset(offset)
+    )
+    items = [
+        ReadyClaimRow(
+            claim=claim,
+            client_name=f"{client.last_name}, {client.first_name}",
+            payer_name=payer_name,
+            billing_route=settings.billing_route if settings else "",
+            portal_id=portal.id if portal else None,
+            portal_name=portal.name if portal else "",
+            queued_batch_id=batch_id,
+        )
+        for claim, client, payer_name, settings, portal, batch_id in rows
+    ]
+    return Page(items, total)
+
+
+@dataclass(frozen=True)
+class SubmissionFilters:
+    portal_id: int | None = None
+    channel: str | None = None
+    since: date | None = None  # submitted on or after (the practice's calendar)
+    until: date | None = None  # submitted on or before
+
+
+def list_practice_submissions(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int,
+    filters: SubmissionFilters = SubmissionFilters(),
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Page[SubmissionRow]:
+    """The practice's portal log, newest first, narrowed by portal, channel and dates."""
+    scopes = practice_scopes(actor, Permission.VIEW_CLAIMS, practice_id)
+    conditions = [m.Submission.practice_id == practice_id, visible(m.Claim, actor, scopes)]
+    if filters.channel is not None:
+        _check_channel(filters.channel)
+        conditions.append(m.Submission.channel == filters.channel)
+    if filters.portal_id is not None:
+        conditions.append(m.Submission.portal_id == filters.portal_id)
+    zone = ZoneInfo(session.get_one(m.Practice, practice_id).timezone or "UTC")
+    if filters.since is not None:
+        conditions.append(m.Submission.submitted_at >= _day_start(filters.since, zone))
+    if filters.until is not None:
+        conditions.append(m.Submission.submitted_at < _day_start(filters.until + timedelta(days=1), zone))
+    base = select(m.Submission).join(m.Claim, m.Claim.id == m.Submission.claim_id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(
+        select(m.Submission, m.Claim.number, m.InsurancePortal.name, m.User.email, m.SubmissionBatch.status)
+        .join(m.Claim, m.Claim.id == m.Submission.claim_id)
+        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.Submission.portal_id)
+        .outerjoin(m.User, m.User.id == m.Submission.submitted_by_user_id)
+        .outerjoin(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+        .where(*conditions)
+        .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
+        .limit(clamp_limit(limit))
+        .offset(offset)
+    )
+    return Page([_log_row(*row) for row in rows], total)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _log_row(
+    row: m.Submission, number: str, portal: str | None, email: str | None, batch_status: str | None
+) -> SubmissionRow:
+    return SubmissionRow(
+        id=row.id,
+        claim_id=row.claim_id,
+        claim_number=number,
+        channel=row.channel,
+        portal_name=portal or "",
+        frequency=row.frequency,
+        submitted_at=row.submitted_at,
+        reference=row.reference,
+        clearinghouse_reference=row.clearinghouse_reference,
+        payer_claim_control_number=row.payer_claim_control_number,
+        submitted_by=email or "",
+        batch_id=row.batch_id,
+        batch_status=batch_status or "",
+        previous_submission_id=row.previous_submission_id,
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -342,7 +503,13 @@ def _describe(session: Session, row: m.Submission, portal_id: int | None) -> str
 
 
 def _move_to_submitted(
-    session: Session, actor: Actor, claim: m.Claim, row: m.Submission, portal_id: int | None
+    session: Session,
+    actor: Actor,
+    claim: m.Claim,
+    row: m.Submission,
+    portal_id: int | None,
+    *,
+    reason: str = "",
 ) -> None:
     transition_claim(
         session,
@@ -350,5 +517,9 @@ def _move_to_submitted(
         claim_id=claim.id,
         target=ClaimStatus.SUBMITTED,
         source=EventSource.USER if not actor.is_system else EventSource.SYSTEM,
-        detail=_describe(session, row, portal_id),
+        detail=_with_reason(_describe(session, row, portal_id), reason),
     )
+
+
+def _with_reason(text: str, reason: str) -> str:
+    return f"{text}: {reason.strip()}" if reason.strip() else text

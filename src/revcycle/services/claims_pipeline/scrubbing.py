@@ -28,7 +28,7 @@ from revcycle.db import models as m
 from revcycle.domain import scrubber as s
 from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem, Severity
-from revcycle.errors import InvalidInput
+from revcycle.errors import Conflict, InvalidInput
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim
@@ -302,7 +302,7 @@ def override_warning(
             "errors cannot be overridden"
         )
     if (problem_code, where) in state.overridden:
-        raise InvalidInput(f"claim {claim.number}: {problem_code} at {where!r} is already overridden")
+        raise Conflict(f"claim {claim.number}: {problem_code} at {where!r} is already overridden")
     row = m.ScrubOverride(
         practice_id=claim.practice_id,
         claim_id=claim.id,
