@@ -21,6 +21,7 @@ from revcycle.domain.scrubber.facts import (
     Payer,
     Person,
     Provider,
+    Supervision,
 )
 from revcycle.domain.scrubber.filing import timely_filing_deadline
 from revcycle.domain.scrubber.icd10 import (
@@ -31,13 +32,17 @@ from revcycle.domain.scrubber.icd10 import (
     fiscal_year_window,
     normalize_icd10,
 )
+from revcycle.domain.scrubber.ncci import NCCI_ASSOCIATED_MODIFIERS, NcciPair, NcciTable
 from revcycle.domain.scrubber.procedures import ADD_ON_PRIMARIES, TIME_BANDS
 from revcycle.domain.scrubber.registry import EDITS, EDITS_BY_ID, Edit, ScrubResult, scrub
+from revcycle.domain.scrubber.supervision import SUPERVISION_RULES, supervision_problems
 
 __all__ = [
     "ADD_ON_PRIMARIES",
     "EDITS",
     "EDITS_BY_ID",
+    "NCCI_ASSOCIATED_MODIFIERS",
+    "SUPERVISION_RULES",
     "TIME_BANDS",
     "Address",
     "Authorization",
@@ -49,14 +54,18 @@ __all__ = [
     "Icd10Release",
     "Icd10ReleaseSet",
     "Icd10Releases",
+    "NcciPair",
+    "NcciTable",
     "Payer",
     "Person",
     "Provider",
     "ScrubContext",
     "ScrubResult",
+    "Supervision",
     "choose_release",
     "fiscal_year_window",
     "normalize_icd10",
     "scrub",
+    "supervision_problems",
     "timely_filing_deadline",
 ]

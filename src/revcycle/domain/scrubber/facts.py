@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
+    "ELECTRONIC_ROUTES",
     "Address",
     "Authorization",
     "BillingProvider",
@@ -24,8 +25,13 @@ __all__ = [
     "Payer",
     "Person",
     "Provider",
+    "Supervision",
     "line_where",
 ]
+
+# Billing routes that send the claim electronically (an 837P through a clearinghouse or
+# SimplePractice): only these need the payer's EDI id.
+ELECTRONIC_ROUTES = frozenset({"clearinghouse", "simplepractice"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,12 @@ class Payer:
     payer_id: str  # EDI payer id (2010BB NM109)
     requires_prior_auth: bool = False
     filing_limit_days: int | None = None  # timely filing: days from the date of service
+    billing_route: str = "clearinghouse"  # portal | clearinghouse | simplepractice | paper
+
+    @property
+    def is_electronic(self) -> bool:
+        """True when the claim goes out as an 837P (and so needs the EDI payer id)."""
+        return self.billing_route.strip().lower() in ELECTRONIC_ROUTES
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,26 @@ class Authorization:
 
 
 @dataclass(frozen=True)
+class Supervision:
+    """A claim for a supervised clinician the payer does not credential on their own.
+
+    ``basis`` is how the claim is billed: ``direct`` (under the clinician), ``incident_to`` or
+    ``supervisor`` (under the supervisor, who is then the rendering provider).
+    ``payer_setting`` is the practice's setting for the payer (``not_allowed``,
+    ``incident_to`` or ``supervisor``). The supervisor's standing is as of the date of
+    service; ``supervisor`` is ``None`` when none is on file.
+    """
+
+    basis: str
+    payer_setting: str
+    clinician: Provider
+    supervisor: Provider | None
+    supervisor_active: bool = True
+    supervisor_is_supervised: bool = False
+    supervisor_in_network: bool = True  # enrolled and in network with the payer on the date of service
+
+
+@dataclass(frozen=True)
 class ClaimLine:
     """One service line (837P loop 2400: SV1 and DTP*472)."""
 
@@ -144,6 +176,7 @@ class ClaimFacts:
     rendering_provider: Provider | None = None
     supervising_provider: Provider | None = None
     authorization: Authorization | None = None
+    supervision: Supervision | None = None  # None: billed by a clinician who needs no supervisor
 
     def line_service_on(self, line: ClaimLine) -> date:
         """The line's date of service (the claim's first date when the line has none)."""

@@ -3,6 +3,8 @@
 A clearinghouse refuses a file for a missing subscriber member id or a five-digit billing
 ZIP long before a payer looks at the claim, so these are errors: the claim cannot be sent.
 The only warnings are taxonomy codes left empty (PRV is situational; many payers want it).
+The EDI payer id is needed only when the payer's billing route sends an 837P (clearinghouse,
+SimplePractice); a claim keyed into a portal or printed on paper goes without one.
 Whether an NPI's check digit is right is :mod:`.identifiers`' business; here it must only be
 there.
 """
@@ -217,8 +219,12 @@ def _payer(facts: ClaimFacts) -> list[Problem]:
     problems = []
     if _blank(facts.payer.name):
         problems.append(_missing("payer name", "The payer's name"))
-    if _blank(facts.payer.payer_id):
-        problems.append(_missing("payer id", f"The EDI payer id of {facts.payer.name or 'the payer'}"))
+    # Only an 837P carries the payer id; a portal or paper claim names the payer in words.
+    if facts.payer.is_electronic and _blank(facts.payer.payer_id):
+        route = facts.payer.billing_route
+        problems.append(
+            _missing("payer id", f"The EDI payer id of {facts.payer.name or 'the payer'} (billed by {route})")
+        )
     return problems
 
 

@@ -21,7 +21,9 @@ from revcycle.domain.scrubber.facts import ClaimFacts
 from revcycle.domain.scrubber.fields import check_required_fields
 from revcycle.domain.scrubber.filing import check_timely_filing
 from revcycle.domain.scrubber.identifiers import check_npis, check_place_of_service
+from revcycle.domain.scrubber.ncci import check_ncci_ptp
 from revcycle.domain.scrubber.procedures import check_add_on_primaries, check_telehealth, check_time_bands
+from revcycle.domain.scrubber.supervision import check_supervision
 
 __all__ = ["EDITS", "EDITS_BY_ID", "Check", "Edit", "ScrubResult", "scrub"]
 
@@ -46,6 +48,8 @@ EDITS: tuple[Edit, ...] = (
     Edit("time_bands", "Time-based psychotherapy codes fit their minutes", check_time_bands),
     Edit("add_on_primary", "Add-on codes billed with their primary", check_add_on_primaries),
     Edit("telehealth", "Telehealth modifiers agree with place of service", check_telehealth),
+    Edit("ncci_ptp", "No NCCI procedure-to-procedure pair billed together", check_ncci_ptp),
+    Edit("supervision", "Supervised billing allowed and under a proper supervisor", check_supervision),
     Edit("prior_authorization", "Prior authorization on file with visits left", check_prior_authorization),
     Edit("coverage_active", "Coverage active on the date of service", check_coverage_active),
     Edit("timely_filing", "Timely filing deadline not passed", check_timely_filing),

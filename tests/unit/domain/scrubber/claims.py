@@ -15,6 +15,7 @@ from revcycle.domain.scrubber import (
     Coverage,
     Icd10Release,
     Icd10ReleaseSet,
+    NcciTable,
     Payer,
     Person,
     Provider,
@@ -43,7 +44,11 @@ FY2025 = Icd10Release(
     all_codes=frozenset({"F41", "F411", "F32", "F329", "F43", "F431", "F4310"}),
 )
 POS = frozenset({"02", "03", "10", "11", "12", "53", "99"})
-CONTEXT = ScrubContext(icd10=Icd10ReleaseSet((FY2025, FY2026)), place_of_service_codes=POS)
+# A loaded NCCI table with no pair among the clean claim's codes (no table at all is a note).
+NO_PAIRS = NcciTable("2026Q2 practitioner (test)", date(2026, 4, 1), date(2026, 6, 30))
+CONTEXT = ScrubContext(
+    icd10=Icd10ReleaseSet((FY2025, FY2026)), place_of_service_codes=POS, ncci_tables=(NO_PAIRS,)
+)
 
 PATIENT = Person(
     last_name="Rivera",

@@ -149,3 +149,20 @@ def test_a_span_of_dates_with_lines_inside_it_is_fine() -> None:
     )
 
     assert _where(facts) == []
+
+
+@pytest.mark.parametrize("route", ["clearinghouse", "simplepractice"])
+def test_an_electronic_route_needs_the_edi_payer_id(route: str) -> None:
+    facts = clean_claim(payer=replace(BASE.payer, payer_id="", billing_route=route))
+
+    [problem] = check_required_fields(facts, CONTEXT)
+
+    assert (problem.code, problem.where) == (MISSING, "payer id")
+    assert route in problem.message
+
+
+@pytest.mark.parametrize("route", ["portal", "paper"])
+def test_a_portal_or_paper_claim_goes_without_the_edi_payer_id(route: str) -> None:
+    facts = clean_claim(payer=replace(BASE.payer, payer_id="", billing_route=route))
+
+    assert check_required_fields(facts, CONTEXT) == []

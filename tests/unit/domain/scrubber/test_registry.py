@@ -16,6 +16,8 @@ EXPECTED_IDS = [
     "time_bands",
     "add_on_primary",
     "telehealth",
+    "ncci_ptp",
+    "supervision",
     "prior_authorization",
     "coverage_active",
     "timely_filing",
