@@ -10,14 +10,17 @@ Sessions, with their derived pipeline stage, live in services.sessions.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
+from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.permissions import Permission
 from revcycle.errors import NotFound
@@ -25,6 +28,7 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import (
     DEFAULT_LIMIT,
+    MAX_LIMIT,
     Page,
     RowSelect,
     clamp_limit,
@@ -261,11 +265,35 @@ def list_portals(session: Session, *, actor: Actor, practice_id: int) -> list[m.
 
 
 @dataclass(frozen=True)
+class ClaimFilters:
+    """The claim tracker's search: any combination, all optional."""
+
+    status: str | None = None
+    client_search: str = ""  # part of the client's name
+    provider_id: int | None = None
+    payer_id: int | None = None
+    since: date | None = None  # date of service from (inclusive)
+    until: date | None = None  # ... to (inclusive)
+    # A claim number, or a reference a submission returned (portal reference, clearinghouse id,
+    # payer claim control number); matched exactly, ignoring case and surrounding blanks.
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class ClaimRow:
     claim: m.Claim
     client_name: str
     payer_name: str
     balance_cents: int
+    provider_name: str = ""
+    first_submitted_on: date | None = None
+    last_channel: str = ""
+    last_portal: str = ""
+
+    def days_outstanding(self, today: date) -> int:
+        """Days since the first submission; since the date of service when never sent."""
+        since = self.first_submitted_on or self.claim.service_from_on
+        return max((today - since).days, 0)
 
 
 @dataclass(frozen=True)
@@ -278,6 +306,9 @@ class ClaimDetail:
     submissions: list[m.Submission]
     events: list[m.ClaimEvent]
     balances: Mapping[str, int] = field(default_factory=dict)
+    client: m.Client | None = None
+    coverage: m.Coverage | None = None
+    session_ids: list[int] = field(default_factory=list)
 
     @property
     def balance_cents(self) -> int:
@@ -299,31 +330,160 @@ def _claim_balance_column() -> Any:
     )
 
 
+def _claim_conditions(
+    actor: Actor, practice_id: int | None, filters: ClaimFilters, *, with_status: bool = True
+) -> list[ColumnElement[bool]]:
+    scopes = practice_scopes(actor, Permission.VIEW_CLAIMS, practice_id)
+    conditions = [visible(m.Claim, actor, scopes)]
+    if with_status and filters.status:
+        conditions.append(m.Claim.status == filters.status)
+    if filters.client_search.strip():
+        pattern = f"%{filters.client_search.strip().lower()}%"
+        full = func.lower(m.Client.first_name + " " + m.Client.last_name)
+        names = select(m.Client.id).where(
+            or_(
+                func.lower(m.Client.first_name).like(pattern),
+                func.lower(m.Client.last_name).like(pattern),
+                full.like(pattern),
+            )
+        )
+        conditions.append(m.Claim.client_id.in_(names))
+    if filters.provider_id is not None:
+        conditions.append(
+            or_(
+                m.Claim.provider_id == filters.provider_id,
+                m.Claim.performed_by_provider_id == filters.provider_id,
+            )
+        )
+    if filters.payer_id is not None:
+        conditions.append(m.Claim.payer_id == filters.payer_id)
+    if filters.since is not None:
+        conditions.append(m.Claim.service_from_on >= filters.since)
+    if filters.until is not None:
+        conditions.append(m.Claim.service_from_on <= filters.until)
+    reference = filters.reference.strip().lower()
+    if reference:
+        sent = select(m.Submission.claim_id).where(
+            or_(
+                func.lower(m.Submission.reference) == reference,
+                func.lower(m.Submission.clearinghouse_reference) == reference,
+                func.lower(m.Submission.payer_claim_control_number) == reference,
+            )
+        )
+        conditions.append(
+            or_(
+                func.lower(m.Claim.number) == reference,
+                func.lower(m.Claim.payer_claim_control_number) == reference,
+                m.Claim.id.in_(sent),
+            )
+        )
+    return conditions
+
+
+def _claims_query(conditions: Sequence[ColumnElement[bool]]) -> RowSelect:
+    return (
+        select(
+            m.Claim,
+            m.Client.first_name,
+            m.Client.last_name,
+            m.Payer.name,
+            _claim_balance_column(),
+            m.Provider.first_name,
+            m.Provider.last_name,
+            m.Provider.credentials,
+        )
+        .join(m.Client, m.Client.id == m.Claim.client_id)
+        .join(m.Payer, m.Payer.id == m.Claim.payer_id)
+        .outerjoin(m.Provider, m.Provider.id == m.Claim.provider_id)
+        .where(*conditions)
+        .order_by(m.Claim.service_from_on.desc(), m.Claim.id.desc())
+    )
+
+
+def _claim_rows(session: Session, rows: Sequence[Any]) -> list[ClaimRow]:
+    """Rows of :func:`_claims_query` with their submissions' first date and last channel."""
+    sent = _submission_summaries(session, [row[0].id for row in rows])
+    items = []
+    for claim, first, last, payer, balance, p_first, p_last, credentials in rows:
+        provider = f"{p_first} {p_last}{', ' + credentials if credentials else ''}" if p_first else ""
+        first_on, channel, portal = sent.get(claim.id, (None, "", ""))
+        items.append(
+            ClaimRow(claim, f"{first} {last}", payer, int(balance), provider, first_on, channel, portal)
+        )
+    return items
+
+
+def _submission_summaries(
+    session: Session, claim_ids: Sequence[int]
+) -> dict[int, tuple[date | None, str, str]]:
+    """Per claim: the practice-local date of its first submission, and its last one's channel
+    and portal."""
+    if not claim_ids:
+        return {}
+    query = (
+        select(
+            m.Submission.claim_id,
+            m.Submission.submitted_at,
+            m.Submission.channel,
+            m.InsurancePortal.name,
+            m.Practice.timezone,
+        )
+        .join(m.Practice, m.Practice.id == m.Submission.practice_id)
+        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.Submission.portal_id)
+        .where(m.Submission.claim_id.in_(list(claim_ids)))
+        .order_by(m.Submission.claim_id, m.Submission.submitted_at, m.Submission.id)
+    )
+    found: dict[int, tuple[date | None, str, str]] = {}
+    for claim_id, at, channel, portal, timezone in session.execute(query):
+        first = found[claim_id][0] if claim_id in found else at.astimezone(ZoneInfo(timezone or "UTC")).date()
+        found[claim_id] = (first, channel, portal or "")
+    return found
+
+
 def list_claims(
     session: Session,
     *,
     actor: Actor,
     practice_id: int | None = None,
     status: str | None = None,
+    filters: ClaimFilters | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> Page[ClaimRow]:
-    scopes = practice_scopes(actor, Permission.VIEW_CLAIMS, practice_id)
-    conditions = [visible(m.Claim, actor, scopes)]
-    if status:
-        conditions.append(m.Claim.status == status)
-    query = (
-        select(m.Claim, m.Client.first_name, m.Client.last_name, m.Payer.name, _claim_balance_column())
-        .join(m.Client, m.Client.id == m.Claim.client_id)
-        .join(m.Payer, m.Payer.id == m.Claim.payer_id)
-        .where(*conditions)
-        .order_by(m.Claim.service_from_on.desc(), m.Claim.id.desc())
-    )
-    rows, total = _page(session, query, conditions=conditions, model=m.Claim, limit=limit, offset=offset)
-    items = [
-        ClaimRow(claim, f"{first} {last}", payer, int(balance)) for claim, first, last, payer, balance in rows
-    ]
-    return Page(items, total)
+    """A page of the claims the actor may see, newest date of service first."""
+    filters = filters or ClaimFilters(status=status)
+    conditions = _claim_conditions(actor, practice_id, filters)
+    query = _claims_query(conditions)
+    total = session.scalar(select(func.count()).select_from(m.Claim).where(*conditions)) or 0
+    rows = list(session.execute(query.limit(clamp_limit(limit)).offset(max(offset, 0))))
+    return Page(_claim_rows(session, rows), total)
+
+
+def iter_claims(
+    session: Session, *, actor: Actor, practice_id: int | None = None, filters: ClaimFilters
+) -> Iterator[list[ClaimRow]]:
+    """Every claim matching ``filters`` (all pages), a chunk at a time, in the list's order."""
+    conditions = _claim_conditions(actor, practice_id, filters)
+    query = _claims_query(conditions)
+    offset = 0
+    while True:
+        rows = list(session.execute(query.limit(MAX_LIMIT).offset(offset)))
+        if rows:
+            yield _claim_rows(session, rows)
+        if len(rows) < MAX_LIMIT:
+            return
+        offset += MAX_LIMIT
+
+
+def claim_status_counts(
+    session: Session, *, actor: Actor, practice_id: int | None = None, filters: ClaimFilters | None = None
+) -> dict[str, int]:
+    """How many claims match the search in each status (every status present), for the tabs."""
+    conditions = _claim_conditions(actor, practice_id, filters or ClaimFilters(), with_status=False)
+    counts = dict.fromkeys((str(s) for s in ClaimStatus), 0)
+    query = select(m.Claim.status, func.count()).where(*conditions).group_by(m.Claim.status)
+    counts.update({status: int(n) for status, n in session.execute(query)})
+    return counts
 
 
 def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimDetail:
@@ -338,7 +498,9 @@ def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimD
     )
     submissions = list(
         session.scalars(
-            select(m.Submission).where(m.Submission.claim_id == claim.id).order_by(m.Submission.submitted_at)
+            select(m.Submission)
+            .where(m.Submission.claim_id == claim.id)
+            .order_by(m.Submission.submitted_at, m.Submission.id)
         )
     )
     events = list(
@@ -357,6 +519,15 @@ def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimD
             )
         ).all()
     )
+    session_ids = sorted(
+        set(
+            session.scalars(
+                select(m.Charge.session_id)
+                .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
+                .where(m.ClaimLine.claim_id == claim.id)
+            )
+        )
+    )
     return ClaimDetail(
         claim=claim,
         client_name=client.display_name if client else "",
@@ -366,6 +537,9 @@ def get_claim_detail(session: Session, *, actor: Actor, claim_id: int) -> ClaimD
         submissions=submissions,
         events=events,
         balances=balances,
+        client=client,
+        coverage=session.get(m.Coverage, claim.coverage_id) if claim.coverage_id else None,
+        session_ids=session_ids,
     )
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
@@ -47,6 +47,10 @@ class SessionFilters:
     client_id: int | None = None
     month: date | None = None  # any day of the month; dates of service are the practice's
     note_pending: bool = False  # held, note not locked yet (a therapist's to-do)
+    client_search: str = ""  # part of the client's first or last name
+    since: date | None = None  # dates of service from (inclusive)
+    until: date | None = None  # ... to (inclusive)
+    payer_id: int | None = None  # a payer that covers the client (any priority)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class SessionRow:
     charge_cents: int
     patient_balance_cents: int
     timezone: str
+    # The timely filing deadline: the earliest of its open claims', or, not billed yet, the
+    # date of service plus the filing limit of the payer of its primary coverage.
+    filing_deadline_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,29 @@ def _conditions(actor: Actor, practice_id: int | None, filters: SessionFilters) 
     if filters.note_pending:
         conditions.append(m.ServiceSession.appointment_status.in_(HELD_STATUSES))
         conditions.append(m.ServiceSession.note_status != "locked")
+    if filters.since is not None:
+        conditions.append(m.ServiceSession.service_on >= filters.since)
+    if filters.until is not None:
+        conditions.append(m.ServiceSession.service_on <= filters.until)
+    if filters.client_search.strip():
+        conditions.append(m.ServiceSession.client_id.in_(client_name_matches(filters.client_search)))
+    if filters.payer_id is not None:
+        covered = select(m.Coverage.client_id).where(m.Coverage.payer_id == filters.payer_id)
+        conditions.append(m.ServiceSession.client_id.in_(covered))
     return conditions
+
+
+def client_name_matches(text: str) -> Select[int]:
+    """Ids of clients whose first name, last name or "first last" contains ``text``."""
+    pattern = f"%{text.strip().lower()}%"
+    full = func.lower(m.Client.first_name + " " + m.Client.last_name)
+    return select(m.Client.id).where(
+        or_(
+            func.lower(m.Client.first_name).like(pattern),
+            func.lower(m.Client.last_name).like(pattern),
+            full.like(pattern),
+        )
+    )
 
 
 def list_sessions(
@@ -220,6 +249,7 @@ def _to_rows(session: Session, rows: Sequence[Any]) -> list[SessionRow]:
     sessions: list[m.ServiceSession] = [row[0] for row in rows]
     facts = session_facts(session, sessions)
     charges = _charge_totals(session, [s.id for s in sessions])
+    deadlines = filing_deadlines(session, sessions)
     result = []
     for row in rows:
         service, client_first, client_last, provider_first, provider_last, credentials, timezone = row
@@ -240,6 +270,7 @@ def _to_rows(session: Session, rows: Sequence[Any]) -> list[SessionRow]:
                 charge_cents=charges.get(service.id, 0),
                 patient_balance_cents=facts[service.id].patient_balance_cents,
                 timezone=timezone,
+                filing_deadline_on=deadlines.get(service.id),
             )
         )
     return result
@@ -373,3 +404,64 @@ def _charge_totals(session: Session, ids: Sequence[int]) -> dict[int, int]:
         )
         totals.update({sid: int(total or 0) for sid, total in session.execute(query)})
     return totals
+
+
+_CLOSED_CLAIMS = (ClaimStatus.PAID, ClaimStatus.VOID, ClaimStatus.WRITTEN_OFF)
+
+
+def filing_deadlines(session: Session, sessions: Sequence[m.ServiceSession]) -> dict[int, date]:
+    """Each session's timely filing deadline, where one applies (two queries per chunk)."""
+    ids = [s.id for s in sessions]
+    found: dict[int, date] = {}
+    billed: set[int] = set()
+    for chunk in _chunks(ids):
+        query = (
+            select(m.Charge.session_id, m.Claim.status, m.Claim.timely_filing_on)
+            .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
+            .join(m.Claim, m.Claim.id == m.ClaimLine.claim_id)
+            .where(m.Charge.session_id.in_(chunk))
+        )
+        for session_id, status, deadline in session.execute(query):
+            billed.add(session_id)
+            if status in _CLOSED_CLAIMS or deadline is None:
+                continue
+            found[session_id] = min(deadline, found.get(session_id, deadline))
+    unbilled = [s for s in sessions if s.id not in billed and not s.self_pay]
+    limits = _primary_filing_limits(session, unbilled)
+    for service in unbilled:
+        for effective_on, ends_on, days in limits.get(service.client_id, []):
+            if (effective_on is None or effective_on <= service.service_on) and (
+                ends_on is None or ends_on >= service.service_on
+            ):
+                found[service.id] = service.service_on + timedelta(days=days)
+                break
+    return found
+
+
+def _primary_filing_limits(
+    session: Session, sessions: Sequence[m.ServiceSession]
+) -> dict[int, list[tuple[date | None, date | None, int]]]:
+    """Per client, the primary coverages' dates and their payers' filing limits (latest first)."""
+    clients = sorted({s.client_id for s in sessions})
+    limits: dict[int, list[tuple[date | None, date | None, int]]] = defaultdict(list)
+    for chunk in _chunks(clients):
+        query = (
+            select(
+                m.Coverage.client_id,
+                m.Coverage.effective_on,
+                m.Coverage.ends_on,
+                m.PracticePayer.timely_filing_days,
+            )
+            .join(
+                m.PracticePayer,
+                and_(
+                    m.PracticePayer.practice_id == m.Coverage.practice_id,
+                    m.PracticePayer.payer_id == m.Coverage.payer_id,
+                ),
+            )
+            .where(m.Coverage.client_id.in_(chunk), m.Coverage.priority == "primary")
+            .order_by(m.Coverage.effective_on.desc(), m.Coverage.id.desc())
+        )
+        for client_id, effective_on, ends_on, days in session.execute(query):
+            limits[client_id].append((effective_on, ends_on, int(days)))
+    return limits
