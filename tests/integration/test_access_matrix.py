@@ -61,11 +61,25 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/review-groups/resolve": lambda: {
         "json": {"rule": "future_date", "title": "Date of service in the future", "resolution": "acknowledge"}
     },
+    # claims (an empty list of ids does nothing: what answers is the permission check)
+    "/api/sessions/ready": lambda: {"json": {"session_ids": []}},
+    "/api/claims/submissions": lambda: {"json": {"claim_ids": [], "reference": "R-1"}},
+    "/api/claims/queue": lambda: {"json": {"claim_ids": []}},
+    "/api/claims/{claim_id}/overrides": lambda: {
+        "json": {"problem_code": "scrub.telehealth.modifier_missing", "where": "line 1", "reason": "payer ok"}
+    },
+    "/api/claims/{claim_id}/resubmit": lambda: {
+        "json": {"frequency": "7", "payer_claim_control_number": "ICN1", "reason": "units corrected"}
+    },
+    "/api/practice-payers/{payer_id}": lambda: {"json": {"timely_filing_days": 120}},
+    "/api/portals": lambda: {"json": {"name": "Availity", "url": "https://www.availity.com"}},
+    "/api/portals/{portal_id}": lambda: {"json": {"login_instructions": "Office account; see the vault"}},
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/review/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.flag.id},
     "/api/import-mappings/{name:path}": lambda rows: {"name": rows.mapping.name},
+    "/api/portals/{portal_id}": lambda rows: {"portal_id": rows.portal.id},
 }
 _READS = frozenset({"GET", "HEAD"})
 _ATTENDANCE_COLUMNS = {

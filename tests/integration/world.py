@@ -44,6 +44,7 @@ class PracticeRows:
     import_batch: m.ImportBatch | None = None
     flag: m.WorkItem | None = None  # an open import flag (resolved by "acknowledge")
     mapping: m.ColumnMapping | None = None  # a saved column mapping, named after the practice
+    portal: m.InsurancePortal | None = None  # the claim went through it; its scrub found a warning
 
     @property
     def ids(self) -> dict[str, int]:
@@ -134,9 +135,30 @@ def _practice_rows(
     )
     db.add(mapping)
     db.flush()
+    portal = _sent_via_portal(db, practice, claim)
     return PracticeRows(
-        practice, service, client, provider, payer, claim, payment, work_item, batch, flag, mapping
+        practice, service, client, provider, payer, claim, payment, work_item, batch, flag, mapping, portal
     )
+
+
+def _sent_via_portal(db: Session, practice: m.Practice, claim: m.Claim) -> m.InsurancePortal:
+    """A portal, the claim's first submission through it, and a scrub of the claim with a warning."""
+    portal = m.InsurancePortal(
+        practice_id=practice.id, name=f"Portal {practice.id}", url="https://portal.example.test"
+    )
+    db.add(portal)
+    db.flush()
+    warning = {
+        "code": "scrub.telehealth.modifier_missing",
+        "where": "line 1",
+        "message": "place of service 10 is telehealth but the line has no 95 or GT modifier",
+        "severity": "warning",
+    }
+    sent = m.Submission(practice_id=practice.id, claim_id=claim.id, channel="portal", portal_id=portal.id)
+    scrub = m.ClaimScrub(practice_id=practice.id, claim_id=claim.id, edits=["telehealth"], problems=[warning])
+    db.add_all([sent, scrub])
+    db.flush()
+    return portal
 
 
 def _import_rows(

@@ -197,7 +197,8 @@ def _payers_served(session: Session, portal_ids: list[int]) -> dict[int, list[tu
     )
     served: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for portal_id, payer_id, name in rows:
-        served[portal_id].append((payer_id, name))
+        if portal_id is not None:
+            served[portal_id].append((payer_id, name))
     return dict(served)
 
 

@@ -326,6 +326,7 @@ class SubmissionFilters:
     channel: str | None = None
     since: date | None = None  # submitted on or after (the practice's calendar)
     until: date | None = None  # submitted on or before
+    ids: tuple[int, ...] | None = None  # these submissions only
 
 
 def list_practice_submissions(
@@ -345,6 +346,8 @@ def list_practice_submissions(
         conditions.append(m.Submission.channel == filters.channel)
     if filters.portal_id is not None:
         conditions.append(m.Submission.portal_id == filters.portal_id)
+    if filters.ids is not None:
+        conditions.append(m.Submission.id.in_(filters.ids))
     zone = ZoneInfo(session.get_one(m.Practice, practice_id).timezone or "UTC")
     if filters.since is not None:
         conditions.append(m.Submission.submitted_at >= _day_start(filters.since, zone))

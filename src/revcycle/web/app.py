@@ -66,9 +66,9 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import main as main_pages
 
     app.include_router(api_auth.router)
+    app.include_router(api_claims.router)  # before resources: /api/claims/ready, not {claim_id}
     app.include_router(api_resources.router)
     app.include_router(api_imports.router)
-    app.include_router(api_claims.router)
     app.include_router(api_alerts.router)
     app.include_router(api_coverages.router)
     app.include_router(api_codesets.router)
