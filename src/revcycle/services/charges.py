@@ -36,7 +36,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -331,11 +331,7 @@ def _rebuild_claim(
         key=lambda c: (order[c.session_id], c.id),
     )
     before = {"billed_cents": claim.billed_cents, "lines": len(claim.lines)}
-    session.execute(
-        delete(m.ClaimLine)
-        .where(m.ClaimLine.claim_id == claim.id)
-        .execution_options(synchronize_session=False)
-    )
+    _delete_lines(session, m.ClaimLine.claim_id == claim.id)
     session.expire(claim, ["lines"])
     if not charges:
         transition_claim(
@@ -393,6 +389,14 @@ def _rebuild_claim(
             detail="scrubbed clean after a charge was changed",
         )
     return state
+
+
+def _delete_lines(session: Session, condition: Any) -> None:
+    """Claim lines deleted through the ORM and flushed before any new line is added (a bulk
+    DELETE would leave them in the identity map, where SQLite's reused ids collide)."""
+    for line in session.scalars(select(m.ClaimLine).where(condition)):
+        session.delete(line)
+    session.flush()
 
 
 def _source(actor: Actor) -> EventSource:
@@ -703,11 +707,7 @@ def remove_charge(
             "removing it (the books keep its history)"
         )
     before = _snapshot(charge)
-    session.execute(
-        delete(m.ClaimLine)
-        .where(m.ClaimLine.charge_id == charge.id)
-        .execution_options(synchronize_session=False)
-    )
+    _delete_lines(session, m.ClaimLine.charge_id == charge.id)
     session.delete(charge)
     session.flush()
     session.expire(service, ["charges"])
