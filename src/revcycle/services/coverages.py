@@ -350,13 +350,21 @@ def _record(
 def create_coverage(
     session: Session, *, actor: Actor, client_id: int, values: Mapping[str, Any]
 ) -> m.Coverage:
-    """A new coverage for the client (``values``: the :data:`FIELDS`; payer_id and member_id needed)."""
+    """A new coverage for the client (``values``: the :data:`FIELDS`; the payer — ``payer_id``
+    or ``payer_edi_id`` — and the member id needed)."""
     client = _load_client(session, actor, client_id)
-    checked = _checked_values({"priority": "primary", "relationship_to_subscriber": "self", **values})
+    given = dict(values)
+    payer = find_payer(
+        session,
+        practice_id=client.practice_id,
+        payer_id=given.pop("payer_id", None),
+        payer_edi_id=given.pop("payer_edi_id", "") or "",
+    )
+    checked = _checked_values(
+        {"priority": "primary", "relationship_to_subscriber": "self", **given, "payer_id": payer.id}
+    )
     if "member_id" not in checked:
         raise InvalidInput("member_id: enter the member id from the card")
-    if checked.get("payer_id") is None:
-        raise InvalidInput("payer_id: name the payer")
     unknown = set(checked) - set(FIELDS)
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]}: not a coverage field")
