@@ -74,12 +74,48 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/practice-payers/{payer_id}": lambda: {"json": {"timely_filing_days": 120}},
     "/api/portals": lambda: {"json": {"name": "Availity", "url": "https://www.availity.com"}},
     "/api/portals/{portal_id}": lambda: {"json": {"login_instructions": "Office account; see the vault"}},
+    "/api/alerts/{work_item_id}/resolve": lambda: {"json": {"reason": "seen to"}},
+    "/api/clients/{client_id}/coverages": lambda: {
+        "json": {
+            "payer_edi_id": "WRLDCOV1",  # a payer build_world makes
+            "member_id": "S1",
+            "priority": "secondary",
+            "effective_on": "2026-01-01",
+        }
+    },
+    "/api/coverages/{coverage_id}": lambda: {"json": {"group_number": "G-1"}},
+    "/api/coverages/{coverage_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/coverages/{coverage_id}/authorizations": lambda: {
+        "json": {"number": "PA-1", "visits_allowed": 10, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}
+    },
+    "/api/coverages/{coverage_id}/cards": lambda: {
+        "files": {"file": ("card.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 16, "image/png")},
+        "data": {"side": "back"},
+    },
+    "/api/sessions/{session_id}/charges": lambda: {
+        "json": {"procedure_code": "90785", "fee_cents": 2000, "diagnosis_codes": ["F41.1"]}
+    },
+    "/api/charges/{charge_id}": lambda: {
+        "json": {"procedure_code": "90837", "fee_cents": 15000, "diagnosis_codes": ["F41.1"]}
+    },
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/review/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.flag.id},
     "/api/import-mappings/{name:path}": lambda rows: {"name": rows.mapping.name},
     "/api/portals/{portal_id}": lambda rows: {"portal_id": rows.portal.id},
+    "/api/alerts/{work_item_id}/acknowledge": lambda rows: {"work_item_id": rows.alert.id},
+    "/api/alerts/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.alert.id},
+    "/api/coverages/{coverage_id}": lambda rows: {"coverage_id": rows.claim.coverage_id},
+    "/api/coverages/{coverage_id}/end": lambda rows: {"coverage_id": rows.claim.coverage_id},
+    "/api/coverages/{coverage_id}/authorizations": lambda rows: {"coverage_id": rows.claim.coverage_id},
+    "/api/coverages/{coverage_id}/cards": lambda rows: {"coverage_id": rows.claim.coverage_id},
+    "/api/coverages/{coverage_id}/cards/{card_id}": lambda rows: {
+        "coverage_id": rows.coverage_card.coverage_id,
+        "card_id": rows.coverage_card.id,
+    },
+    "/api/charges/{charge_id}": lambda rows: {"charge_id": rows.session.charges[0].id},
+    "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
 }
 _READS = frozenset({"GET", "HEAD"})
 _ATTENDANCE_COLUMNS = {

@@ -45,6 +45,8 @@ class PracticeRows:
     flag: m.WorkItem | None = None  # an open import flag (resolved by "acknowledge")
     mapping: m.ColumnMapping | None = None  # a saved column mapping, named after the practice
     portal: m.InsurancePortal | None = None  # the claim went through it; its scrub found a warning
+    alert: m.WorkItem | None = None  # an open alert of the rules (acknowledged, then resolved)
+    coverage_card: m.CoverageCard | None = None  # a scan of the claim's coverage card (a PNG)
 
     @property
     def ids(self) -> dict[str, int]:
@@ -136,9 +138,51 @@ def _practice_rows(
     db.add(mapping)
     db.flush()
     portal = _sent_via_portal(db, practice, claim)
-    return PracticeRows(
+    rows = PracticeRows(
         practice, service, client, provider, payer, claim, payment, work_item, batch, flag, mapping, portal
     )
+    rows.alert = _open_alert(db, practice, service)
+    rows.coverage_card = _coverage_card(db, practice, claim)
+    return rows
+
+
+def _coverage_card(db: Session, practice: m.Practice, claim: m.Claim) -> m.CoverageCard:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    stored = m.StoredFile(
+        practice_id=practice.id,
+        kind="png",
+        direction="in",
+        filename="card.png",
+        sha256="1" * 64,
+        size_bytes=len(png),
+        content=png,
+    )
+    db.add(stored)
+    db.flush()
+    assert claim.coverage_id is not None
+    card = m.CoverageCard(
+        practice_id=practice.id, coverage_id=claim.coverage_id, side="front", stored_file_id=stored.id
+    )
+    db.add(card)
+    db.flush()
+    return card
+
+
+def _open_alert(db: Session, practice: m.Practice, service: m.ServiceSession) -> m.WorkItem:
+    alert = m.WorkItem(
+        practice_id=practice.id,
+        kind="alert",
+        severity="warning",
+        title="Note not locked",
+        rule="completed_no_note",
+        owner_role="director",
+        dedupe_key=f"world:alert:{service.id}",
+        session_id=service.id,
+        client_id=service.client_id,
+    )
+    db.add(alert)
+    db.flush()
+    return alert
 
 
 def _sent_via_portal(db: Session, practice: m.Practice, claim: m.Claim) -> m.InsurancePortal:
@@ -234,6 +278,7 @@ def build_world(db: Session) -> World:
     }
     own = _practice_rows(db, own_practice, therapist=users[Role.THERAPIST], client_user=users[Role.CLIENT])
     other = _practice_rows(db, other_practice, therapist=None, client_user=None)
+    f.make_payer(db, name="Card Payer", edi_payer_id="WRLDCOV1")  # named by its EDI id (access matrix)
     therapist2 = make_login_user(db, own_practice, Role.THERAPIST, name="second-therapist")
     provider2 = f.make_provider(db, own_practice, user=therapist2)
     client2 = f.make_client(db, own_practice)
