@@ -475,6 +475,15 @@ def iter_claims(
         offset += MAX_LIMIT
 
 
+def claim_client_ids(
+    session: Session, *, actor: Actor, practice_id: int | None = None, filters: ClaimFilters
+) -> set[int]:
+    """The clients of every claim matching ``filters`` (for the audit row of an export)."""
+    conditions = _claim_conditions(actor, practice_id, filters)
+    query = select(m.Claim.client_id).join(m.Client, m.Client.id == m.Claim.client_id).where(*conditions)
+    return set(session.scalars(query.distinct()))
+
+
 def claim_status_counts(
     session: Session, *, actor: Actor, practice_id: int | None = None, filters: ClaimFilters | None = None
 ) -> dict[str, int]:

@@ -95,7 +95,7 @@ def _claims_of_charges(session: Session, charge_ids: Sequence[int]) -> dict[int,
         .where(m.ClaimLine.charge_id.in_(list(charge_ids)))
         .distinct()
     )
-    return dict(session.execute(query).tuples().all())
+    return {int(claim_id): str(number) for claim_id, number in session.execute(query)}
 
 
 def _timeline(session: Session, scope: _Scope) -> list[TimelineEntry]:

@@ -8,13 +8,18 @@ practice's ids answer "not found".
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from revcycle.db import models as m
@@ -22,10 +27,12 @@ from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.permissions import Permission, Role
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import audit, queries
+from revcycle.money import MoneyError, format_plain, parse_cents
+from revcycle.services import audit, queries, saved_filters, session_actions, submissions, timeline
 from revcycle.services import dashboard as dashboard_service
 from revcycle.services import sessions as session_queries
 from revcycle.services.auth import AuthContext
+from revcycle.services.claims_pipeline import building, scrubbing
 from revcycle.services.scoping import DEFAULT_LIMIT, MAX_LIMIT, Page, practice_scopes
 from revcycle.web.deps import DB, Auth
 from revcycle.web.navigation import current_practice_id, landing_page, shell_view
@@ -144,15 +151,157 @@ def dashboard(ctx: Ctx) -> Response:
     )
 
 
+# --- forms and filters shared by the sessions and claims pages ---------------------------------------
+
+DONE_MESSAGES = {
+    "status": "Status changed.",
+    "payment": "Payment recorded.",
+    "note": "Note added.",
+    "flag": "Issue flagged: the session is held from billing until the flag is resolved.",
+    "override": "Warning overridden.",
+    "rescrub": "Claim scrubbed again.",
+    "ready": "Claim marked ready.",
+    "not_ready": "Claim scrubbed: it is not clean yet (see the scrub below).",
+    "submission": "Submission recorded.",
+    "resubmit": "Resubmission recorded.",
+    "submitted": "Claims recorded as submitted.",
+    "queued": "Claims queued for the electronic batch.",
+    "filter_saved": "Filter saved.",
+    "filter_deleted": "Filter deleted.",
+}
+
+
+def _day(value: str, field: str) -> date | None:
+    """A date from a form or query field (`YYYY-MM-DD`), or None when left empty."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: expected a date as YYYY-MM-DD, got {value!r}") from exc
+
+
+def _id(value: str, field: str) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput(f"{field}: expected a number, got {value!r}")
+    return int(value)
+
+
+def _ids(values: list[str], field: str) -> list[int]:
+    chosen = [number for number in (_id(v, field) for v in values) if number is not None]
+    if not chosen:
+        raise InvalidInput(f"{field}: select at least one")
+    return chosen
+
+
+def _can(ctx: PageContext, permission: Permission) -> bool:
+    return ctx.actor.scope(ctx.practice.id, permission) > 0
+
+
+def _choices(ctx: PageContext) -> dict[str, Any]:
+    """Clinicians and payers for the filter selects, where the role may list them."""
+    providers = (
+        queries.list_providers(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, limit=MAX_LIMIT).items
+        if _can(ctx, Permission.VIEW_PROVIDERS)
+        else []
+    )
+    payers = (
+        queries.list_payers(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, limit=MAX_LIMIT).items
+        if _can(ctx, Permission.VIEW_PAYERS)
+        else []
+    )
+    return {"providers": providers, "payers": [(row.payer.id, row.payer.name) for row in payers]}
+
+
+def _portals(ctx: PageContext) -> list[m.InsurancePortal]:
+    if not _can(ctx, Permission.VIEW_PAYERS):
+        return []
+    return queries.list_portals(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
+
+
+def _saved(ctx: PageContext, page: str) -> list[m.SavedFilter]:
+    return saved_filters.list_filters(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, page=page)
+
+
+def _back(path: str, done: str, query: dict[str, Any] | None = None) -> Response:
+    params = {**(query or {}), "done": done}
+    return RedirectResponse(f"{path}?{urlencode(params)}", status_code=303)
+
+
+def _form_values(form: Any, name: str) -> list[str]:
+    return [str(value) for value in form.getlist(name)]
+
+
 # --- sessions --------------------------------------------------------------------------------------
 
 
-def _session_filters(stage: str, provider_id: int | None, month: str) -> session_queries.SessionFilters:
+def _session_filters(
+    *, stage: str, provider_id: str, payer_id: str, client: str, since: str, until: str, month: str
+) -> session_queries.SessionFilters:
     try:
         chosen = PipelineStage(stage) if stage else None
     except ValueError as exc:
         raise InvalidInput(f"stage: unknown stage {stage!r}") from exc
-    return session_queries.SessionFilters(stage=chosen, provider_id=provider_id, month=_month(month))
+    return session_queries.SessionFilters(
+        stage=chosen,
+        provider_id=_id(provider_id, "provider_id"),
+        payer_id=_id(payer_id, "payer_id"),
+        client_search=client.strip(),
+        since=_day(since, "since"),
+        until=_day(until, "until"),
+        month=_month(month),
+    )
+
+
+def _sessions_view(
+    ctx: PageContext,
+    params: dict[str, str],
+    limit: int,
+    offset: int,
+    *,
+    result: ReadyView | None = None,
+    error: str = "",
+) -> Response:
+    filters = _session_filters(**{key: params.get(key, "") for key in SESSION_FILTER_KEYS})
+    page = session_queries.list_sessions(
+        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
+    )
+    counts = session_queries.stage_counts(
+        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=replace(filters, stage=None)
+    )
+    ctx.audit_clients("session", {row.client_id for row in page.items})
+    query = _query(**params, limit=limit if limit != DEFAULT_LIMIT else None)
+    response = ctx.render(
+        "pages/sessions.html",
+        "sessions",
+        page=page,
+        filters=params,
+        stage=params.get("stage", ""),
+        counts=counts,
+        stages=[s for s in PipelineStage if counts[s] or s.value == params.get("stage")],
+        all_stages=list(PipelineStage),
+        can_mark_ready=_can(ctx, Permission.ENTER_CHARGES),
+        saved=_saved(ctx, "sessions"),
+        saved_query={key: value for key, value in query.items() if key != "done"},
+        result=result,
+        error=error,
+        message=DONE_MESSAGES.get(params.get("done", ""), ""),
+        limit=limit,
+        offset=offset,
+        query={key: value for key, value in query.items() if key != "done"},
+        today=ctx.today,
+        **_choices(ctx),
+    )
+    if error:
+        response.status_code = 422
+    return response
+
+
+SESSION_FILTER_KEYS = ("stage", "provider_id", "payer_id", "client", "since", "until", "month")
 
 
 @router.get("/sessions")
@@ -160,50 +309,217 @@ def sessions_page(
     *,
     ctx: Ctx,
     stage: str = "",
-    provider_id: int | None = None,
+    provider_id: str = "",
+    payer_id: str = "",
+    client: str = "",
+    since: str = "",
+    until: str = "",
     month: str = "",
+    done: str = "",
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Response:
-    filters = _session_filters(stage, provider_id, month)
-    page = session_queries.list_sessions(
-        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
-    )
-    ctx.audit_clients("session", {row.client_id for row in page.items})
-    providers = (
-        queries.list_providers(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, limit=MAX_LIMIT)
-        if (ctx.actor.scope(ctx.practice.id, Permission.VIEW_PROVIDERS) > 0)
-        else Page([], 0)
-    )
-    return ctx.render(
-        "pages/sessions.html",
-        "sessions",
-        page=page,
+    params = _query(
         stage=stage,
         provider_id=provider_id,
+        payer_id=payer_id,
+        client=client,
+        since=since,
+        until=until,
         month=month,
-        providers=providers.items,
-        stages=list(PipelineStage),
-        limit=limit,
-        offset=offset,
-        query=_query(
-            stage=stage, provider_id=provider_id, month=month, limit=limit if limit != DEFAULT_LIMIT else None
-        ),
+        done=done,
     )
+    return _sessions_view(ctx, params, limit, offset)
 
 
-@router.get("/sessions/{session_id}")
-def session_page(ctx: Ctx, session_id: int) -> Response:
+@dataclass(frozen=True)
+class ReadyView:
+    """What "Mark ready" did, for the message on the list."""
+
+    marked: int
+    already: int
+    refused: list[str]
+    claims_ready: list[str]
+    claims_draft: list[str]
+    skipped: list[str]
+
+
+@router.post("/sessions/ready")
+async def mark_ready(ctx: Ctx) -> Response:
+    """Mark the checked sessions ready and build their claims; show what was refused and why."""
+    ctx.actor.require(ctx.practice.id, Permission.ENTER_CHARGES)
+    form = await ctx.request.form()
+    params = {key: str(form.get(key, "")) for key in SESSION_FILTER_KEYS if form.get(key)}
+    try:
+        with ctx.db.begin_nested():
+            ids = _ids(_form_values(form, "session_id"), "session_id")
+            ready = building.mark_sessions_ready(ctx.db, actor=ctx.actor, session_ids=ids)
+            to_build = ready.marked + ready.already_ready
+            built = (
+                building.build_claims(
+                    ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, session_ids=to_build
+                )
+                if to_build
+                else building.BuildResult([], [])
+            )
+    except InvalidInput as exc:
+        return _sessions_view(ctx, params, DEFAULT_LIMIT, 0, error=exc.detail)
+    result = ReadyView(
+        marked=len(ready.marked),
+        already=len(ready.already_ready),
+        refused=[str(refusal) for refusal in ready.refused],
+        claims_ready=[b.claim.number for b in built.claims if b.claim.status == ClaimStatus.READY],
+        claims_draft=[b.claim.number for b in built.claims if b.claim.status != ClaimStatus.READY],
+        skipped=[str(refusal) for refusal in built.skipped],
+    )
+    return _sessions_view(ctx, params, DEFAULT_LIMIT, 0, result=result)
+
+
+def _session_view(ctx: PageContext, session_id: int, *, message: str = "", error: str = "") -> Response:
     detail = session_queries.get_session_detail(ctx.db, actor=ctx.actor, session_id=session_id)
+    service = ctx.db.get_one(m.ServiceSession, session_id)
     ctx.audit_clients("session", {detail.row.client_id})
-    can_view_claims = ctx.actor.scope(ctx.practice.id, Permission.VIEW_CLAIMS) > 0
-    return ctx.render(
+    claims = [ctx.db.get_one(m.Claim, summary.id) for summary in detail.claims]
+    can_enter = _can(ctx, Permission.ENTER_CHARGES)
+    response = ctx.render(
         "pages/session_detail.html",
         "sessions",
         detail=detail,
         row=detail.row,
-        can_view_claims=can_view_claims,
+        client=service.client,
+        provider=service.provider,
+        supervisor=ctx.db.get(m.Provider, service.provider.supervising_provider_id)
+        if service.provider.supervising_provider_id
+        else None,
+        coverages=_coverages(ctx, service.client_id),
+        claims={claim.id: claim for claim in claims},
+        timeline=timeline.session_timeline(ctx.db, actor=ctx.actor, session_id=session_id),
+        can_view_claims=_can(ctx, Permission.VIEW_CLAIMS),
+        can_enter=can_enter,
+        can_pay=_can(ctx, Permission.POST_PATIENT_PAYMENTS),
+        can_note=_can(ctx, Permission.ADD_CLAIM_NOTES),
+        can_submit=_can(ctx, Permission.SUBMIT_CLAIMS),
+        appointment_targets=session_actions.appointment_targets(ctx.db, service) if can_enter else [],
+        note_targets=session_actions.note_targets(service) if can_enter else [],
+        claim_targets={claim.id: session_actions.claim_targets(claim) for claim in claims},
+        methods=session_actions.PAYMENT_METHODS,
+        message=message,
+        error=error,
+        today=ctx.today,
     )
+    if error:
+        response.status_code = 422
+    return response
+
+
+def _coverages(ctx: PageContext, client_id: int) -> list[tuple[m.Coverage, str]]:
+    rows = ctx.db.execute(
+        select(m.Coverage, m.Payer.name)
+        .join(m.Payer, m.Payer.id == m.Coverage.payer_id)
+        .where(m.Coverage.client_id == client_id)
+        .order_by(m.Coverage.priority, m.Coverage.effective_on.desc())
+    )
+    return [(coverage, name) for coverage, name in rows]
+
+
+@router.get("/sessions/{session_id}")
+def session_page(ctx: Ctx, session_id: int, done: str = "") -> Response:
+    return _session_view(ctx, session_id, message=DONE_MESSAGES.get(done, ""))
+
+
+def _session_action(ctx: PageContext, session_id: int, done: str, action: Callable[[], object]) -> Response:
+    """Run one action in a savepoint: on bad input nothing it wrote stays, and the page says why."""
+    session_queries.get_session_detail(ctx.db, actor=ctx.actor, session_id=session_id)  # 404 first
+    try:
+        with ctx.db.begin_nested():
+            action()
+    except InvalidInput as exc:
+        return _session_view(ctx, session_id, error=exc.detail)
+    return _back(f"/sessions/{session_id}", done)
+
+
+@router.post("/sessions/{session_id}/status")
+def session_status(ctx: Ctx, session_id: int, target: Annotated[str, Form()] = "") -> Response:
+    """``appointment:<status>``, ``note:<status>`` or ``claim:<id>:<status>``."""
+
+    def act() -> object:
+        kind, _, rest = target.partition(":")
+        if kind == "appointment":
+            return session_actions.change_appointment_status(
+                ctx.db, actor=ctx.actor, session_id=session_id, status=rest
+            )
+        if kind == "note":
+            return session_actions.change_note_status(
+                ctx.db, actor=ctx.actor, session_id=session_id, status=rest
+            )
+        if kind == "claim":
+            claim_id, _, status = rest.partition(":")
+            claim_number = _id(claim_id, "target")
+            if claim_number is None or claim_number not in _session_claim_ids(ctx, session_id):
+                raise InvalidInput("target: that claim is not one of this session's")
+            return session_actions.change_claim_status(
+                ctx.db,
+                actor=ctx.actor,
+                claim_id=claim_number,
+                status=status,
+                detail="changed on the session page",
+            )
+        raise InvalidInput("target: choose the status to change to")
+
+    return _session_action(ctx, session_id, "status", act)
+
+
+def _session_claim_ids(ctx: PageContext, session_id: int) -> set[int]:
+    detail = session_queries.get_session_detail(ctx.db, actor=ctx.actor, session_id=session_id)
+    return {claim.id for claim in detail.claims}
+
+
+@router.post("/sessions/{session_id}/payment")
+def session_payment(
+    *,
+    ctx: Ctx,
+    session_id: int,
+    amount: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "card",
+    received_on: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    def act() -> object:
+        try:
+            cents = parse_cents(amount, field="amount")
+        except MoneyError as exc:
+            raise InvalidInput(f"amount: {amount!r} {exc.reason}") from None
+        return session_actions.record_patient_payment(
+            ctx.db,
+            actor=ctx.actor,
+            session_id=session_id,
+            amount_cents=cents,
+            method=method,
+            received_on=_day(received_on, "received_on"),
+            reference=reference,
+        )
+
+    return _session_action(ctx, session_id, "payment", act)
+
+
+@router.post("/sessions/{session_id}/notes")
+def session_note(ctx: Ctx, session_id: int, body: Annotated[str, Form()] = "") -> Response:
+    def act() -> object:
+        return session_actions.add_note(ctx.db, actor=ctx.actor, session_id=session_id, body=body)
+
+    return _session_action(ctx, session_id, "note", act)
+
+
+@router.post("/sessions/{session_id}/flag")
+def session_flag(
+    ctx: Ctx, session_id: int, title: Annotated[str, Form()] = "", detail: Annotated[str, Form()] = ""
+) -> Response:
+    def act() -> object:
+        return session_actions.flag_issue(
+            ctx.db, actor=ctx.actor, session_id=session_id, title=title, detail=detail
+        )
+
+    return _session_action(ctx, session_id, "flag", act)
 
 
 @router.get("/my-sessions")
@@ -231,37 +547,402 @@ def my_sessions(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> R
     )
 
 
-# --- claims, payments, work -------------------------------------------------------------------------
+# --- claims: the tracker -----------------------------------------------------------------------------
+
+CLAIM_FILTER_KEYS = ("status", "client", "provider_id", "payer_id", "since", "until", "reference")
+CSV_COLUMNS = (
+    "claim",
+    "client",
+    "clinician",
+    "payer",
+    "service_date",
+    "status",
+    "days_outstanding",
+    "channel",
+    "portal",
+    "billed",
+    "balance",
+    "follow_up",
+    "timely_filing",
+)
 
 
-@router.get("/claims")
-def claims_page(ctx: Ctx, status: str = "", limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
-    page = queries.list_claims(
-        ctx.db,
-        actor=ctx.actor,
-        practice_id=ctx.practice.id,
+def _claim_filters(params: dict[str, str]) -> queries.ClaimFilters:
+    status = params.get("status", "")
+    if status and status not in {s.value for s in ClaimStatus}:
+        raise InvalidInput(f"status: {status!r} is not a claim status")
+    return queries.ClaimFilters(
         status=status or None,
-        limit=limit,
-        offset=offset,
+        client_search=params.get("client", "").strip(),
+        provider_id=_id(params.get("provider_id", ""), "provider_id"),
+        payer_id=_id(params.get("payer_id", ""), "payer_id"),
+        since=_day(params.get("since", ""), "since"),
+        until=_day(params.get("until", ""), "until"),
+        reference=params.get("reference", "").strip(),
+    )
+
+
+def _claims_view(
+    ctx: PageContext, params: dict[str, str], limit: int, offset: int, *, error: str = ""
+) -> Response:
+    filters = _claim_filters(params)
+    page = queries.list_claims(
+        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
+    )
+    counts = queries.claim_status_counts(
+        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters
     )
     ctx.audit_clients("claim", {row.claim.client_id for row in page.items})
-    return ctx.render(
+    filter_query = {key: value for key, value in params.items() if key in CLAIM_FILTER_KEYS and value}
+    query = _query(**filter_query, limit=limit if limit != DEFAULT_LIMIT else None)
+    tab_query = {key: value for key, value in filter_query.items() if key != "status"}
+    response = ctx.render(
         "pages/claims.html",
         "claims",
         page=page,
-        status=status,
+        filters=params,
+        status=params.get("status", ""),
+        counts=counts,
+        total=sum(counts.values()),
         statuses=[s.value for s in ClaimStatus],
+        tab_query=tab_query,
+        csv_query=urlencode(filter_query),
+        can_submit=_can(ctx, Permission.SUBMIT_CLAIMS),
+        portals=_portals(ctx),
+        saved=_saved(ctx, "claims"),
+        saved_query=query,
+        error=error,
+        message=DONE_MESSAGES.get(params.get("done", ""), ""),
+        today=ctx.today,
         limit=limit,
         offset=offset,
-        query=_query(status=status),
+        query=query,
+        **_choices(ctx),
+    )
+    if error:
+        response.status_code = 422
+    return response
+
+
+@router.get("/claims")
+def claims_page(
+    *,
+    ctx: Ctx,
+    status: str = "",
+    client: str = "",
+    provider_id: str = "",
+    payer_id: str = "",
+    since: str = "",
+    until: str = "",
+    reference: str = "",
+    done: str = "",
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Response:
+    params = _query(
+        status=status,
+        client=client,
+        provider_id=provider_id,
+        payer_id=payer_id,
+        since=since,
+        until=until,
+        reference=reference,
+        done=done,
+    )
+    return _claims_view(ctx, params, limit, offset)
+
+
+def csv_cell(value: object) -> str:
+    """A cell as text, with formulas defused: a spreadsheet must not run what a cell holds."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def claim_csv_row(row: queries.ClaimRow, today: date) -> list[str]:
+    claim = row.claim
+    values: list[object] = [
+        claim.number,
+        row.client_name,
+        row.provider_name,
+        row.payer_name,
+        claim.service_from_on.isoformat(),
+        claim.status,
+        row.days_outstanding(today),
+        row.last_channel,
+        row.last_portal,
+        format_plain(claim.billed_cents),
+        format_plain(row.balance_cents),
+        claim.next_followup_on.isoformat() if claim.next_followup_on else "",
+        claim.timely_filing_on.isoformat() if claim.timely_filing_on else "",
+    ]
+    return [csv_cell(value) for value in values]
+
+
+@router.get("/claims.csv")
+def claims_csv(
+    *,
+    ctx: Ctx,
+    status: str = "",
+    client: str = "",
+    provider_id: str = "",
+    payer_id: str = "",
+    since: str = "",
+    until: str = "",
+    reference: str = "",
+) -> Response:
+    """Exactly the claims of the tracker's current view (every page), as CSV, streamed."""
+    params = _query(
+        status=status,
+        client=client,
+        provider_id=provider_id,
+        payer_id=payer_id,
+        since=since,
+        until=until,
+        reference=reference,
+    )
+    filters = _claim_filters(params)
+    ctx.audit_clients(
+        "claim_export",
+        queries.claim_client_ids(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters),
+    )
+    factory = ctx.request.app.state.session_factory
+    actor, practice_id, today = ctx.actor, ctx.practice.id, ctx.today
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        with factory() as reading:
+            for chunk in queries.iter_claims(reading, actor=actor, practice_id=practice_id, filters=filters):
+                for row in chunk:
+                    writer.writerow(claim_csv_row(row, today))
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"claims-{status or 'all'}-{today.isoformat()}.csv"
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
-@router.get("/claims/{claim_id}")
-def claim_page(ctx: Ctx, claim_id: int) -> Response:
+@router.post("/claims/submit")
+async def bulk_submit(ctx: Ctx) -> Response:
+    """Record the checked ready claims as submitted via a portal on a date, with a reference;
+    or queue them for the electronic batch (``action=queue``)."""
+    ctx.actor.require(ctx.practice.id, Permission.SUBMIT_CLAIMS)
+    form = await ctx.request.form()
+    params = {key: str(form.get(key, "")) for key in CLAIM_FILTER_KEYS if form.get(key)}
+    action = str(form.get("action", "submit"))
+    try:
+        with ctx.db.begin_nested():
+            ids = _ids(_form_values(form, "claim_id"), "claim_id")
+            if action == "queue":
+                submissions.queue_for_batch(ctx.db, actor=ctx.actor, claim_ids=ids)
+            else:
+                portal_id = _id(str(form.get("portal_id", "")), "portal_id")
+                submissions.record_submissions(
+                    ctx.db,
+                    actor=ctx.actor,
+                    claim_ids=ids,
+                    submitted_on=_day(str(form.get("submitted_on", "")), "submitted_on"),
+                    reference=str(form.get("submission_reference", "")),
+                    channel="portal" if portal_id is not None else None,
+                    portal_id=portal_id,
+                )
+    except (InvalidInput, NotFound) as exc:
+        return _claims_view(ctx, params, DEFAULT_LIMIT, 0, error=exc.detail)
+    return _back("/claims", "queued" if action == "queue" else "submitted", params)
+
+
+# --- claims: one claim ------------------------------------------------------------------------------
+
+
+def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: str = "") -> Response:
     detail = queries.get_claim_detail(ctx.db, actor=ctx.actor, claim_id=claim_id)
     ctx.audit_clients("claim", {detail.claim.client_id})
-    return ctx.render("pages/claim_detail.html", "claims", detail=detail, claim=detail.claim)
+    claim = detail.claim
+    response = ctx.render(
+        "pages/claim_detail.html",
+        "claims",
+        detail=detail,
+        claim=claim,
+        scrub=scrubbing.scrub_state(ctx.db, claim.id),
+        overrides=list(
+            ctx.db.scalars(
+                select(m.ScrubOverride)
+                .where(m.ScrubOverride.claim_id == claim.id)
+                .order_by(m.ScrubOverride.id)
+            )
+        ),
+        portal_log=submissions.list_submissions(ctx.db, actor=ctx.actor, claim_id=claim.id),
+        timeline=timeline.claim_timeline(ctx.db, actor=ctx.actor, claim_id=claim.id),
+        portals=_portals(ctx),
+        claim_targets=session_actions.claim_targets(claim),
+        can_submit=_can(ctx, Permission.SUBMIT_CLAIMS),
+        frequencies=submissions.FREQUENCIES,
+        message=message,
+        error=error,
+        today=ctx.today,
+    )
+    if error:
+        response.status_code = 422
+    return response
+
+
+@router.get("/claims/{claim_id}")
+def claim_page(ctx: Ctx, claim_id: int, done: str = "") -> Response:
+    return _claim_view(ctx, claim_id, message=DONE_MESSAGES.get(done, ""))
+
+
+def _claim_action(ctx: PageContext, claim_id: int, done: str, action: Callable[[], str | None]) -> Response:
+    queries.get_claim_detail(ctx.db, actor=ctx.actor, claim_id=claim_id)  # 404 before anything
+    try:
+        with ctx.db.begin_nested():
+            outcome = action()
+    except InvalidInput as exc:
+        return _claim_view(ctx, claim_id, error=exc.detail)
+    return _back(f"/claims/{claim_id}", outcome or done)
+
+
+@router.post("/claims/{claim_id}/override")
+def claim_override(
+    *,
+    ctx: Ctx,
+    claim_id: int,
+    problem: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """``problem`` is ``<code>|<where>`` of a warning of the latest scrub."""
+
+    def act() -> None:
+        code, _, where = problem.partition("|")
+        scrubbing.override_warning(
+            ctx.db, actor=ctx.actor, claim_id=claim_id, problem_code=code, where=where, reason=reason
+        )
+
+    return _claim_action(ctx, claim_id, "override", act)
+
+
+@router.post("/claims/{claim_id}/rescrub")
+def claim_rescrub(ctx: Ctx, claim_id: int) -> Response:
+    def act() -> None:
+        scrubbing.scrub_claim(ctx.db, actor=ctx.actor, claim_id=claim_id)
+
+    return _claim_action(ctx, claim_id, "rescrub", act)
+
+
+@router.post("/claims/{claim_id}/ready")
+def claim_ready(ctx: Ctx, claim_id: int) -> Response:
+    def act() -> str:
+        state = building.mark_claim_ready(ctx.db, actor=ctx.actor, claim_id=claim_id)
+        return "ready" if state.is_clean else "not_ready"
+
+    return _claim_action(ctx, claim_id, "ready", act)
+
+
+@router.post("/claims/{claim_id}/status")
+def claim_status(
+    ctx: Ctx, claim_id: int, status: Annotated[str, Form()] = "", detail: Annotated[str, Form()] = ""
+) -> Response:
+    def act() -> None:
+        session_actions.change_claim_status(
+            ctx.db, actor=ctx.actor, claim_id=claim_id, status=status, detail=detail
+        )
+
+    return _claim_action(ctx, claim_id, "status", act)
+
+
+@router.post("/claims/{claim_id}/submission")
+def claim_submission(
+    *,
+    ctx: Ctx,
+    claim_id: int,
+    portal_id: Annotated[str, Form()] = "",
+    submitted_on: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    def act() -> None:
+        portal = _id(portal_id, "portal_id")
+        submissions.record_submissions(
+            ctx.db,
+            actor=ctx.actor,
+            claim_ids=[claim_id],
+            submitted_on=_day(submitted_on, "submitted_on"),
+            reference=reference,
+            channel="portal" if portal is not None else None,
+            portal_id=portal,
+        )
+
+    return _claim_action(ctx, claim_id, "submission", act)
+
+
+@router.post("/claims/{claim_id}/resubmit")
+def claim_resubmit(
+    *,
+    ctx: Ctx,
+    claim_id: int,
+    frequency: Annotated[str, Form()] = "7",
+    payer_claim_control_number: Annotated[str, Form()] = "",
+    portal_id: Annotated[str, Form()] = "",
+    submitted_on: Annotated[str, Form()] = "",
+    reference: Annotated[str, Form()] = "",
+) -> Response:
+    def act() -> None:
+        portal = _id(portal_id, "portal_id")
+        submissions.resubmit_claim(
+            ctx.db,
+            actor=ctx.actor,
+            claim_id=claim_id,
+            frequency=frequency,
+            submitted_on=_day(submitted_on, "submitted_on"),
+            reference=reference,
+            channel="portal" if portal is not None else None,
+            portal_id=portal,
+            payer_claim_control_number=payer_claim_control_number,
+        )
+
+    return _claim_action(ctx, claim_id, "resubmit", act)
+
+
+# --- saved filters ----------------------------------------------------------------------------------
+
+
+@router.post("/saved-filters")
+async def save_filter(ctx: Ctx) -> Response:
+    """Save the list's current filters under a name (for the signed-in user only)."""
+    form = await ctx.request.form()
+    page = str(form.get("page", ""))
+    if page not in saved_filters.PAGE_FIELDS:
+        raise InvalidInput(f"page: {page!r} has no saved filters")
+    query = {key: str(form.get(key, "")) for key in saved_filters.PAGE_FIELDS[page] if form.get(key)}
+    try:
+        with ctx.db.begin_nested():
+            saved_filters.save_filter(
+                ctx.db,
+                actor=ctx.actor,
+                practice_id=ctx.practice.id,
+                page=page,
+                name=str(form.get("name", "")),
+                query=query,
+            )
+    except InvalidInput as exc:
+        if page == "claims":
+            return _claims_view(ctx, query, DEFAULT_LIMIT, 0, error=exc.detail)
+        return _sessions_view(ctx, query, DEFAULT_LIMIT, 0, error=exc.detail)
+    return _back(f"/{page}", "filter_saved", query)
+
+
+@router.post("/saved-filters/{filter_id}/delete")
+def delete_saved_filter(ctx: Ctx, filter_id: int) -> Response:
+    row = saved_filters.delete_filter(ctx.db, actor=ctx.actor, filter_id=filter_id)
+    return _back(f"/{row.page}", "filter_deleted")
+
+
+# --- payments, work -------------------------------------------------------------------------------
 
 
 @router.get("/payments")
