@@ -55,6 +55,7 @@ __all__ = [
     "load_icd10_release",
     "parse_icd10_order_file",
     "place_of_service_codes",
+    "read_icd10_order_data",
     "read_icd10_order_file",
     "shipped_scrub_context",
 ]
@@ -120,8 +121,8 @@ class Icd10Catalog:
     """The ICD-10-CM releases known to the process: the shipped ones plus any an admin loaded.
 
     ``release_for(day)`` chooses by date (see :func:`choose_release`) and reads a shipped
-    release only when a date first needs it. A loaded release whose dates equal or overlap a
-    shipped one's wins for its window.
+    release only when a date first needs it. A loaded release covering a date wins over every
+    shipped one for that date.
     """
 
     def __init__(
@@ -132,6 +133,9 @@ class Icd10Catalog:
         self._windows: tuple[ShippedIcd10Release | Icd10Release, ...] = (*shipped, *loaded)
 
     def release_for(self, day: date) -> Icd10Release | None:
+        loaded = [w for w in self._windows if isinstance(w, Icd10Release) and w.covers(day)]
+        if loaded:  # a release an admin loaded wins over a shipped one for the dates it covers
+            return choose_release(loaded, day)
         chosen = choose_release(self._windows, day)
         if isinstance(chosen, ShippedIcd10Release):
             return load_icd10_release(chosen)
@@ -198,11 +202,23 @@ def read_icd10_order_file(
     2026-10-01 .. 2027-09-30). CMS names the April update's file the same way, so give its
     ``valid_from`` (April 1) when loading one.
     """
-    source = path.name
-    if path.suffix.lower() == ".zip":
-        source, data = _order_file_in_zip(path)
-    else:
-        data = path.read_bytes()
+    return read_icd10_order_data(
+        path.read_bytes(), path.name, name=name, valid_from=valid_from, valid_to=valid_to
+    )
+
+
+def read_icd10_order_data(
+    data: bytes,
+    filename: str,
+    *,
+    name: str | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+) -> Icd10Release:
+    """:func:`read_icd10_order_file` for a file already in memory (an upload)."""
+    source = Path(filename).name
+    if source.lower().endswith(".zip") or data[:4] == b"PK\x03\x04":
+        source, data = _order_file_in_zip(source, data)
     year_match = _ORDER_FILE_NAME.search(source)
     if valid_from is None or valid_to is None:
         if year_match is None:
@@ -221,14 +237,18 @@ def read_icd10_order_file(
     )
 
 
-def _order_file_in_zip(path: Path) -> tuple[str, bytes]:
-    with zipfile.ZipFile(path) as archive:
+def _order_file_in_zip(source: str, data: bytes) -> tuple[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise CodeSetFileError([Problem("codesets.icd10.bad_zip", source, "not a readable zip")]) from None
+    with archive:
         members = [m for m in archive.namelist() if _ORDER_FILE_NAME.search(Path(m).name)]
         members = [m for m in members if m.lower().endswith(".txt")]
         if len(members) != 1:
             problem = Problem(
                 "codesets.icd10.no_order_file",
-                path.name,
+                source,
                 f"expected one icd10cm_order_YYYY.txt in the zip, found {len(members)}",
             )
             raise CodeSetFileError([problem])

@@ -12,7 +12,9 @@ same-day services of one client, clinician and payer combine into one claim. The
 its lines from the charges, its diagnoses from the charges (in order, each once; the lines'
 pointers are renumbered into the claim's list), its place of service from the session, the
 client's primary coverage active on the date of service, and its timely filing deadline from
-the practice's filing limit for the payer. It is scrubbed as it is built: clean, it moves to
+the practice's filing limit for the payer. A supervised clinician the payer does not
+credential bills under the supervisor where the payer allows it
+(:func:`revcycle.services.supervision.choose_billing`). It is scrubbed as it is built: clean, it moves to
 ``ready``; otherwise it stays ``draft`` with its scrub to show. A session already on a (live)
 claim is never claimed twice, so building again is harmless.
 """
@@ -41,6 +43,7 @@ from revcycle.services.claims import load_claim, transition_claim
 from revcycle.services.claims_pipeline.pointers import decode_pointers, encode_pointers
 from revcycle.services.claims_pipeline.scrubbing import ScrubState, run_scrub
 from revcycle.services.sessions import session_facts
+from revcycle.services.supervision import choose_billing
 
 __all__ = [
     "BuildResult",
@@ -247,11 +250,20 @@ def _build_one(
             m.PracticePayer.practice_id == first.practice_id, m.PracticePayer.payer_id == coverage.payer_id
         )
     ).one_or_none()
+    billing = choose_billing(
+        session,
+        practice_id=first.practice_id,
+        provider_id=first.provider_id,
+        payer_id=coverage.payer_id,
+        day=first.service_on,
+    )
     claim = m.Claim(
         practice_id=first.practice_id,
         number=uuid.uuid4().hex[:17],  # replaced by the numbered one once the id exists
         client_id=first.client_id,
-        provider_id=first.provider_id,
+        provider_id=billing.provider_id,
+        billing_basis=billing.billing_basis,
+        performed_by_provider_id=billing.performed_by_provider_id,
         payer_id=coverage.payer_id,
         coverage_id=coverage.id,
         status=str(ClaimStatus.DRAFT),
@@ -262,7 +274,7 @@ def _build_one(
         place_of_service=first.place_of_service,
         diagnosis_codes=diagnoses,
         prior_authorization_number=_authorization_number(session, coverage, first.service_on),
-        supervising_provider_id=_supervisor(session, first.provider_id, coverage.payer_id, first.service_on),
+        supervising_provider_id=billing.supervising_provider_id,
         source="session",
     )
     session.add(claim)
@@ -373,22 +385,6 @@ def _authorization_number(session: Session, coverage: m.Coverage, day: date) -> 
         .order_by(m.Authorization.starts_on.desc(), m.Authorization.id.desc())
     ).first()
     return number or ""
-
-
-def _supervisor(session: Session, provider_id: int, payer_id: int, day: date) -> int | None:
-    """The clinician's supervising provider, when their enrollment with the payer requires one."""
-    requires = session.scalars(
-        select(m.ProviderEnrollment.id).where(
-            m.ProviderEnrollment.provider_id == provider_id,
-            m.ProviderEnrollment.payer_id == payer_id,
-            m.ProviderEnrollment.requires_supervisor.is_(True),
-            m.ProviderEnrollment.effective_on <= day,
-            or_(m.ProviderEnrollment.ends_on.is_(None), m.ProviderEnrollment.ends_on >= day),
-        )
-    ).first()
-    if requires is None:
-        return None
-    return session.get_one(m.Provider, provider_id).supervising_provider_id
 
 
 def _to_ready(session: Session, actor: Actor, claim: m.Claim) -> None:

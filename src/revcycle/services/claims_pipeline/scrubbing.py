@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from revcycle.adapters.codesets import shipped_scrub_context
 from revcycle.db import models as m
 from revcycle.domain import scrubber as s
 from revcycle.domain.permissions import Permission
@@ -33,6 +32,8 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim
 from revcycle.services.claims_pipeline.pointers import decode_pointers
+from revcycle.services.codesets import scrub_context_for
+from revcycle.services.supervision import supervision_facts
 
 __all__ = [
     "ScrubState",
@@ -102,6 +103,7 @@ def claim_facts(session: Session, claim: m.Claim, *, today: date) -> s.ClaimFact
         rendering_provider=_provider(session, claim.provider_id),
         supervising_provider=_provider(session, claim.supervising_provider_id),
         authorization=_authorization(session, claim, coverage),
+        supervision=supervision_facts(session, claim),
     )
 
 
@@ -164,6 +166,7 @@ def _payer(session: Session, claim: m.Claim) -> s.Payer:
         payer_id=payer.edi_payer_id,
         requires_prior_auth=settings.requires_prior_auth if settings else False,
         filing_limit_days=settings.timely_filing_days if settings else None,
+        billing_route=settings.billing_route if settings else "clearinghouse",
     )
 
 
@@ -240,7 +243,8 @@ def run_scrub(
 ) -> ScrubState:
     """:func:`scrub_claim` for a claim already loaded and checked (the builder's path)."""
     today = today or practice_today(session, claim.practice_id)
-    result = s.scrub(claim_facts(session, claim, today=today), context or shipped_scrub_context())
+    context = context or scrub_context_for(session, claim)
+    result = s.scrub(claim_facts(session, claim, today=today), context)
     session.add(
         m.ClaimScrub(
             practice_id=claim.practice_id,
