@@ -52,6 +52,8 @@ _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "csv" / "simplepractice_appointments.csv"
 # A valid request body per write route (default: none); called once per request.
 WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
+    # every ready claim billed on paper: the world has none, so an allowed role gets 409
+    "/api/claims/paper-batch": lambda: {"json": {}},
     "/api/imports": lambda: {"files": {"file": ("week.csv", _SAMPLE_CSV.read_bytes(), "text/csv")}},
     "/api/review/{work_item_id}/resolve": lambda: {"json": {"resolution": "acknowledge"}},
     "/api/import-mappings": lambda: {
