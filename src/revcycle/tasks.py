@@ -10,9 +10,13 @@ Periodic jobs:
   every practice's balances from the postings and open a critical alert on any discrepancy;
 * `expire_web_sessions` (every 10 minutes): end sessions past their idle or absolute limit,
   so the sessions list and the audit of who is signed in stay true between requests.
+* `alert_rules` (daily at 11:00 UTC): run every practice's alert rules (services.alerts):
+  raise, update, resolve and reopen alerts.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from revcycle.config import Settings, get_settings
 from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
+from revcycle.db.types import utcnow
 from revcycle.services import housekeeping
 from revcycle.services.actor import system_actor
 
@@ -79,3 +84,19 @@ def ledger_check() -> int:
 @huey.periodic_task(crontab(minute="*/10"), name="expire_web_sessions")  # type: ignore[untyped-decorator]
 def expire_web_sessions() -> int:
     return run_expire_web_sessions(session_factory(), get_settings())
+
+
+def run_alert_rules(factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Run every practice's alert rules in one unit of work (services.alerts); return how many
+    alerts were raised or reopened. ``now`` is injectable; the job passes the current time."""
+    from revcycle.services import alerts
+
+    with unit_of_work(factory) as session:
+        runs = alerts.run_alerts_everywhere(session, now=now or utcnow(), actor=system_actor("alerts"))
+    return sum(run.raised + run.reopened for run in runs)
+
+
+# Daily at 11:00 UTC (6 or 7 in the morning on the US east coast): before the practice opens.
+@huey.periodic_task(crontab(minute="0", hour="11"), name="alert_rules")  # type: ignore[untyped-decorator]
+def alert_rules() -> int:
+    return run_alert_rules(session_factory())
