@@ -54,6 +54,7 @@ _SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "csv" / "simpleprac
 WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     # every ready claim billed on paper: the world has none, so an allowed role gets 409
     "/api/claims/paper-batch": lambda: {"json": {}},
+    "/api/saved-filters": lambda: {"json": {"page": "sessions", "name": "Mine", "query": {"stage": "paid"}}},
     "/api/imports": lambda: {"files": {"file": ("week.csv", _SAMPLE_CSV.read_bytes(), "text/csv")}},
     "/api/review/{work_item_id}/resolve": lambda: {"json": {"resolution": "acknowledge"}},
     "/api/import-mappings": lambda: {
@@ -103,6 +104,7 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
+    "/api/saved-filters/{filter_id}/delete": lambda rows: {"filter_id": rows.saved_filter.id},
     "/api/review/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.flag.id},
     "/api/import-mappings/{name:path}": lambda rows: {"name": rows.mapping.name},
     "/api/portals/{portal_id}": lambda rows: {"portal_id": rows.portal.id},

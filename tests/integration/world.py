@@ -47,6 +47,7 @@ class PracticeRows:
     portal: m.InsurancePortal | None = None  # the claim went through it; its scrub found a warning
     alert: m.WorkItem | None = None  # an open alert of the rules (acknowledged, then resolved)
     coverage_card: m.CoverageCard | None = None  # a scan of the claim's coverage card (a PNG)
+    saved_filter: m.SavedFilter | None = None  # the client persona's own (others may not delete it)
 
     @property
     def ids(self) -> dict[str, int]:
@@ -143,7 +144,17 @@ def _practice_rows(
     )
     rows.alert = _open_alert(db, practice, service)
     rows.coverage_card = _coverage_card(db, practice, claim)
+    rows.saved_filter = _saved_filter(db, practice, client_user)
     return rows
+
+
+def _saved_filter(db: Session, practice: m.Practice, owner: m.User | None) -> m.SavedFilter:
+    """A saved filter of the last role the matrix walks, so the others meet it before it goes."""
+    owner = owner or f.make_user(db, practice, Role.CLIENT)
+    row = m.SavedFilter(practice_id=practice.id, user_id=owner.id, page="sessions", name="Mine", query={})
+    db.add(row)
+    db.flush()
+    return row
 
 
 def _coverage_card(db: Session, practice: m.Practice, claim: m.Claim) -> m.CoverageCard:
