@@ -8,6 +8,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +27,7 @@ from tests.integration.claims.conftest import TODAY, Office
 from tests.integration.world import make_login_user, password_hash
 
 MAILED_ON = date(2026, 3, 21)
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
 def _pages(content: bytes) -> list[str]:
@@ -108,6 +110,8 @@ def test_eight_lines_continue_on_a_second_page_with_the_total_on_the_last(paper_
     [claim] = _ready_claims(office, *range(8, 16))
     assert len(claim.lines) == 8
     printed = paper_claims.claim_pdf(office.db, actor=office.actor, claim_id=claim.id)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "cms1500-two-pages.pdf").write_bytes(printed.content)  # to look at
     first, second = _pages(printed.content)
     assert printed.pages == 2
     assert "PAGE 1 OF 2" in first
