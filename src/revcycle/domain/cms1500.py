@@ -379,12 +379,15 @@ def _provider_name(provider: Provider, width: int) -> str:
 
 
 def _signature(provider: Provider | None, credentials: str) -> str:
+    """Box 31: the clinician's name and credentials; a long name is shortened, never the credentials."""
     if provider is None:
         return ""
-    name = f"{provider.first_name.strip()} {provider.last_name.strip()}"
-    if credentials.strip():
-        name += f" {credentials.strip()}"
-    return _fit(name.upper(), W_SIGNATURE)
+    first, last = provider.first_name.strip().upper(), provider.last_name.strip().upper()
+    suffix = f" {credentials.strip().upper()}" if credentials.strip() else ""
+    for name in (f"{first} {last}", f"{first[:1]} {last}"):
+        if len(name) + len(suffix) <= W_SIGNATURE:
+            return name + suffix
+    return _fit(f"{first[:1]} {last}", W_SIGNATURE - len(suffix)) + suffix
 
 
 def _birth_date(value: date | None) -> str:

@@ -350,6 +350,17 @@ def test_long_names_are_cut_to_the_box_width() -> None:
     assert len(form.box33_billing[0]) == 28
 
 
+def test_box_31_shortens_a_long_name_but_keeps_the_credentials() -> None:
+    long_name = Provider("Clinician-Hargreaves", "Dana", THERAPIST_NPI)
+    form = cms1500_form(paper(rendering_provider=long_name, rendering_credentials="LCSW"))
+    assert form.box31_signature == "D CLINICIAN-HARG LCSW"
+    assert len(form.box31_signature) <= 21
+    short = cms1500_form(paper(rendering_provider=Provider("Li", "Dana", THERAPIST_NPI)))
+    assert short.box31_signature == "DANA LI LCSW"
+    medium = cms1500_form(paper(rendering_provider=Provider("Clinician34", "Dana34", THERAPIST_NPI)))
+    assert medium.box31_signature == "D CLINICIAN34 LCSW"
+
+
 def test_missing_optional_data_leaves_its_box_empty() -> None:
     bare_patient = Person(last_name="Doe", first_name="Sam", date_of_birth=None, sex="U")
     facts = PaperClaimFacts(
