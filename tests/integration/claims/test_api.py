@@ -124,6 +124,10 @@ def test_scrub_shows_the_edits_that_ran_and_is_kept(api: Api) -> None:
     assert body["clean"] is True
     latest = api.client.get(f"/api/claims/{claim_id}/scrub", headers=api.billing).json()
     assert latest["scrubbed_at"] == body["scrubbed_at"]
+    [read] = api.office.db.scalars(
+        select(m.AuditLog).where(m.AuditLog.action == "read", m.AuditLog.entity == "claim")
+    ).all()
+    assert read.client_ids == [api.office.client.id]
     scrubs = api.office.db.scalars(select(m.ClaimScrub).where(m.ClaimScrub.claim_id == claim_id)).all()
     assert len(scrubs) == 2  # once when built, once on request
 

@@ -496,6 +496,9 @@ def api_ready_claims(
 def api_latest_scrub(db: DB, actor: CurrentActor, claim_id: int) -> ScrubOut:
     """The edits that ran, the problems found (each marked when overridden) and the overrides."""
     claim = get_visible(db, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
+    queries.record_client_reads(
+        db, actor=actor, entity="claim", clients=[(claim.practice_id, claim.client_id)]
+    )
     return _scrub_out(db, claim, scrubbing.scrub_state(db, claim.id))
 
 
@@ -653,6 +656,9 @@ def api_resubmit_claim(db: DB, actor: CurrentActor, claim_id: int, body: Resubmi
 def api_claim_submissions(db: DB, actor: CurrentActor, claim_id: int) -> dict[str, Any]:
     """Every sending of the claim, oldest first, with the submission each resubmission follows."""
     claim = get_visible(db, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
+    queries.record_client_reads(
+        db, actor=actor, entity="claim", clients=[(claim.practice_id, claim.client_id)]
+    )
     rows = _log_out(submissions.list_submissions(db, actor=actor, claim_id=claim.id))
     return {"items": rows, "total": len(rows)}
 
