@@ -236,7 +236,7 @@ def _scrub_entries(session: Session, scope: _Scope, names: _UserNames) -> list[T
     for scrub in session.scalars(select(m.ClaimScrub).where(m.ClaimScrub.claim_id.in_(ids))):
         errors = sum(1 for p in scrub.problems if p.get("severity") == "error")
         warnings = sum(1 for p in scrub.problems if p.get("severity") == "warning")
-        result = "clean" if not scrub.problems else f"{errors} error(s), {warnings} warning(s)"
+        result = f"{errors} error(s), {warnings} warning(s)" if errors or warnings else "clean"
         codes = ", ".join(str(p.get("code", "")) for p in scrub.problems)
         entries.append(
             TimelineEntry(
