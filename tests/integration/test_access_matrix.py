@@ -50,8 +50,19 @@ PUBLIC_OR_SELF = frozenset(
 )
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 _SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "csv" / "simplepractice_appointments.csv"
+_SAMPLE_NCCI = Path(__file__).resolve().parents[1] / "data" / "ncci" / "ptp_practitioner_synthetic.txt"
+_SAMPLE_ICD10 = Path(__file__).resolve().parents[1] / "data" / "codesets" / "icd10cm_order_2027.txt"
 # A valid request body per write route (default: none); called once per request.
 WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
+    # code sets: the second load of the same name answers 409
+    "/api/code-sets/ncci": lambda: {
+        "data": {"name": "Matrix PTP", "effective_on": "2026-01-01"},
+        "files": {"file": ("ptp.txt", _SAMPLE_NCCI.read_bytes(), "text/plain")},
+    },
+    "/api/code-sets/icd10cm": lambda: {
+        "data": {"name": "Matrix FY2027", "effective_on": "2026-10-01", "ends_on": "2027-09-30"},
+        "files": {"file": ("icd10cm_order_2027.txt", _SAMPLE_ICD10.read_bytes(), "text/plain")},
+    },
     # every ready claim billed on paper: the world has none, so an allowed role gets 409
     "/api/claims/paper-batch": lambda: {"json": {}},
     "/api/saved-filters": lambda: {"json": {"page": "sessions", "name": "Mine", "query": {"stage": "paid"}}},
