@@ -30,9 +30,12 @@ The caller owns the transaction (the CLI runs it in one unit of work).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -102,7 +105,30 @@ class DemoSummary:
     import_flags: int = 0
     sessions_by_month: list[int] = field(default_factory=list)
     claims_by_status: dict[str, int] = field(default_factory=dict)
+    # The claims pipeline: sessions marked ready, claims built, submissions per billing route,
+    # scrub warnings overridden, and the billable sessions deliberately never submitted
+    # (session id -> the stage each was left at: documented, ready or built).
+    sessions_marked_ready: int = 0
+    claims_built: int = 0
+    scrub_overrides: int = 0
+    submitted_by_route: dict[str, int] = field(default_factory=dict)
+    never_submitted: dict[int, str] = field(default_factory=dict)
+    # Sessions whose claim the scrubber holds as a draft (session id -> why): none, unless an
+    # edit finds something in the demo's data.
+    held_by_scrub: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def flow_line(self) -> str:
+        """The claims pipeline in one line."""
+        routes = ", ".join(f"{route} {n:,}" for route, n in sorted(self.submitted_by_route.items()))
+        left = Counter(self.never_submitted.values())
+        stages = ", ".join(f"{stage} {left[stage]}" for stage in ("documented", "ready", "built"))
+        return (
+            f"claims flow: {self.sessions_marked_ready:,} sessions ready, {self.claims_built:,} claims "
+            f"built ({self.scrub_overrides:,} scrub warnings overridden), submitted via {routes or 'none'}; "
+            f"{len(self.never_submitted)} billable sessions deliberately never submitted ({stages})"
+            + (f"; {len(self.held_by_scrub)} held by scrub errors" if self.held_by_scrub else "")
+        )
 
     def lines(self) -> list[str]:
         """The summary as `name: value` lines for the command line."""
@@ -143,6 +169,7 @@ class DemoSummary:
         out.append("sessions by month: " + " ".join(str(n) for n in self.sessions_by_month))
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.claims_by_status.items()))
         out.append(f"claims by status: {statuses}")
+        out.append(self.flow_line())
         out.append(f"built in {self.seconds:.1f} s")
         return out
 
@@ -292,8 +319,10 @@ class DemoBuilder:
         self._enrollments()
         self._users()
         self._clients()
+        self._authorizations()
         sessions = self._sessions()
         self._money(sessions)
+        self._run_alerts()
         self._count()
         return self.summary
 
@@ -406,7 +435,11 @@ class DemoBuilder:
                 portal_id=portal.id if portal else None,
                 timely_filing_days=payer.timely_filing_days,
                 appeal_days=payer.appeal_days,
-                requires_prior_auth=payer.key in {"tricare", "magellan"},
+                requires_prior_auth=payer.key in d.PRIOR_AUTH_PAYERS,
+                # The associate's sessions bill under her supervisor where the plan allows it.
+                supervised_billing="supervisor"
+                if payer.kind not in {"medicare", "self_pay"}
+                else "not_allowed",
             )
         self.add_and_flush(list(self.practice_payers.values()))
 
@@ -525,6 +558,31 @@ class DemoBuilder:
         self.db.flush()
         self.clients = plans
 
+    def _authorizations(self) -> None:
+        """Clients of payers that require prior authorization have one from their first visit,
+        renewed each year, so their claims carry its number."""
+        rows = []
+        for plan in self.clients:
+            if plan.coverage is None or plan.payer_key not in d.PRIOR_AUTH_PAYERS:
+                continue
+            starts_on = self.windows[plan.start_month][0] - timedelta(days=self.rng.randint(3, 14))
+            while starts_on <= self.today:
+                ends_on = add_months(starts_on, 12) - timedelta(days=1)
+                number = f"{d.AUTHORIZATION_PREFIXES[plan.payer_key]}{self.rng.randint(10**7, 10**8 - 1)}"
+                rows.append(
+                    m.Authorization(
+                        practice_id=self.practice.id,
+                        client_id=plan.client.id,
+                        coverage_id=plan.coverage.id,
+                        number=number,
+                        visits_allowed=60,
+                        starts_on=starts_on,
+                        ends_on=ends_on,
+                    )
+                )
+                starts_on = ends_on + timedelta(days=1)
+        self.add_and_flush(rows)
+
     def _coverages_by_client_and_payer(self) -> dict[tuple[int, int], m.Coverage]:
         rows = self.db.scalars(
             select(m.Coverage).where(m.Coverage.practice_id == self.practice.id).order_by(m.Coverage.id)
@@ -624,7 +682,7 @@ class DemoBuilder:
         guarantor = self._guarantor(client, minor, number)
         payer_key = self._payer_for(age)
         coverage = self._coverage(client, guarantor, payer_key, minor) if payer_key != "self_pay" else None
-        provider_index = self._provider_for(minor)
+        provider_index = self._provider_for(minor, payer_key)
         pool = d.CHILD_DIAGNOSES if minor else d.ADULT_DIAGNOSES
         diagnoses = [_weighted(rng, pool)]
         if rng.random() < 0.3:
@@ -737,9 +795,11 @@ class DemoBuilder:
             effective_on=primary.effective_on,
         )
 
-    def _provider_for(self, minor: bool) -> int:
+    def _provider_for(self, minor: bool, payer_key: str) -> int:
         weights = [3 if d.CLINICIANS[i].does_family and minor else 2 for i in range(len(d.CLINICIANS))]
-        weights[-1] = 1  # the associate carries a smaller caseload
+        # The associate carries a smaller caseload, and no Medicare clients: Medicare pays
+        # neither a pre-licensed counselor nor, for one, their supervisor.
+        weights[-1] = 0 if self.payer_seeds[payer_key].kind == "medicare" else 1
         return self.rng.choices(range(len(d.CLINICIANS)), weights=weights)[0]
 
     # -- users --
@@ -1239,6 +1299,17 @@ class DemoBuilder:
         from revcycle.services.demo_money import build_money_history
 
         build_money_history(self, sessions)
+
+    # -- alerts --
+
+    def _run_alerts(self) -> None:
+        """Raise the practice's alerts as of the demo's now, when the alert rules are installed."""
+        if importlib.util.find_spec("revcycle.services.alerts") is None:
+            return
+        alerts = importlib.import_module("revcycle.services.alerts")
+        run_alerts = getattr(alerts, "run_alerts", None)
+        if run_alerts is not None:
+            run_alerts(self.db, practice_id=self.practice.id, now=self.now)
 
     # -- counting --
 

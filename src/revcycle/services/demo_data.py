@@ -19,7 +19,7 @@ PRACTICE_TIMEZONE = "America/New_York"
 PRACTICE_TAX_ID = "82-4417365"
 PRACTICE_NPI_STEM = "148730021"  # nine digits; the check digit is computed
 PRACTICE_TAXONOMY = "261QM0801X"  # clinic, mental health
-PRACTICE_ADDRESS = ("1200 Riverbend Parkway", "Suite 300", "Montclair", "NJ", "07042")
+PRACTICE_ADDRESS = ("1200 Riverbend Parkway", "Suite 300", "Montclair", "NJ", "07042-1518")
 PRACTICE_PHONE = "(973) 555-0100"
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 -- published demo logins, demo mode only
@@ -50,8 +50,8 @@ class LocationSeed:
 
 
 LOCATIONS: tuple[LocationSeed, ...] = (
-    LocationSeed("Montclair Office", "11", ("1200 Riverbend Parkway", "Montclair", "NJ", "07042")),
-    LocationSeed("Telehealth", "10", ("1200 Riverbend Parkway", "Montclair", "NJ", "07042")),
+    LocationSeed("Montclair Office", "11", ("1200 Riverbend Parkway", "Montclair", "NJ", "07042-1518")),
+    LocationSeed("Telehealth", "10", ("1200 Riverbend Parkway", "Montclair", "NJ", "07042-1518")),
 )
 
 
@@ -314,6 +314,24 @@ PAYERS: tuple[PayerSeed, ...] = (
         "OBH",
         0.07,
     ),
+    # A union benefit fund the practice bills on paper (CMS-1500 by mail): its TPA takes no
+    # electronic claims from practices this size.
+    PayerSeed(
+        "seiu1199",
+        "1199SEIU Benefit and Pension Funds",
+        "13162",
+        "commercial",
+        ("1199SEIU", "1199 SEIU Benefit Funds", "1199 National Benefit Fund"),
+        "paper",
+        None,
+        120,
+        180,
+        Decimal("0.70"),
+        3,
+        (1500, 2000),
+        "NBF",
+        0.06,
+    ),
     PayerSeed(
         "self_pay",
         "Self-pay",
@@ -365,6 +383,7 @@ SIMPLEPRACTICE_PAYER_LABELS: dict[str, str] = {
     "medicare": "Medicare Part B NJ (12402)",
     "medicaid": "AmeriChoice NJ  Medicaid  NJ Family Care (UnitedHealthcare Community Plan) (86047)",
     "optum": "Optum Behavioral Health (UBH)",
+    "seiu1199": "1199SEIU Benefit Funds (13162)",
 }
 # A plan the practice has never billed, typed into SimplePractice for one client: the import
 # flags it as an unknown payer (one of the demo's deliberate problems).
@@ -647,4 +666,22 @@ WORK_ITEM_TITLES: dict[str, str] = {
     "no_response": "No response from payer: follow up",
     "eligibility": "Coverage could not be verified",
     "credit_balance": "Client has a credit balance",
+}
+
+# Payers that pay a behavioral-health visit only under a prior authorization.
+PRIOR_AUTH_PAYERS = frozenset({"tricare", "magellan"})
+AUTHORIZATION_PREFIXES: dict[str, str] = {"tricare": "HMA", "magellan": "MAG-A"}
+
+# What each portal hands back when a claim is entered: (prefix, digits) of its reference.
+PORTAL_REFERENCES: dict[str, tuple[str, int]] = {
+    "availity": ("AV", 11),
+    "magellan": ("MGL", 9),
+    "oscar": ("OSC-", 10),
+    "humana_military": ("HMHS", 10),
+}
+# Why the billing login accepts a scrub warning, by the warning's code.
+OVERRIDE_REASONS: dict[str, str] = {
+    "scrub.icd10_valid.no_release": (
+        "FY2027 ICD-10-CM addenda checked by hand: the client's diagnosis codes are unchanged and billable"
+    ),
 }

@@ -1,8 +1,19 @@
 """The demo's money history: claims, submissions, payer answers and the ledger, by age.
 
-Each billable session's future is planned first (dates and amounts drawn from the seed),
-then played back in date order: the claim is made ready and submitted (a submission row on
-the payer's billing route), the clearinghouse and payer acknowledge it, the payer decides
+First the billing login works the claims pipeline day by day through the real services (a
+:class:`ClaimFlow`): billable sessions are marked ready a few days after their note is
+locked (``mark_sessions_ready``), become claims scrubbed as they are built
+(``build_claims``; a warning the practice accepts is overridden with its reason, and the
+claim made ready), and go out through each payer's billing route a day or two later: entered
+on the payer's portal with the portal's reference, sent through SimplePractice or on paper
+(``record_submissions``), or queued for the day's clearinghouse batch (``queue_for_batch``)
+and recorded as sent with the clearinghouse's reference. Every billable session older than a
+week goes out, except about 3% deliberately left behind (never marked ready, ready but never
+built, or built and never sent), chosen by the seed and listed in the summary, so the
+missing-claims check has exactly those to find.
+
+Then each submitted claim's future is planned (dates and amounts drawn from the seed) and
+played back in date order: the clearinghouse and payer acknowledge it, the payer decides
 (835 remittance with contractual adjustment and patient responsibility, or a denial), the
 client pays, denials are appealed or written off. Whatever lies after `today` has not
 happened yet, so claims end up in the state their age implies: old ones paid, partially
@@ -10,10 +21,11 @@ paid, denied or appealed; recent ones submitted, acknowledged or accepted; the n
 drafts or ready.
 
 Status changes go through `claims.transition_claim` with the source that would cause them
-(the biller, a 999, a 277CA, a 277, an 835, a portal), and money through
-`ledger.post_transaction` with the `domain.ledger_events` builders. Rows with no service of
-their own yet (claims and lines, submissions, payments, denials, appeals, approvals, work
-items) are written through the models.
+(the biller, a 999, a 277CA, a 277, an 835, a portal), resubmissions through
+`submissions.resubmit_claim`, and money through `ledger.post_transaction` with the
+`domain.ledger_events` builders. Rows with no service of their own yet (payments, denials,
+appeals, approvals, work items, and a clearinghouse batch's sending) are written through the
+models.
 """
 
 from __future__ import annotations
@@ -46,7 +58,11 @@ from revcycle.domain.permissions import Role
 from revcycle.services import demo_data as d
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.claims import transition_claim
+from revcycle.services.claims_pipeline.building import build_claims, mark_claim_ready, mark_sessions_ready
+from revcycle.services.claims_pipeline.scrubbing import ScrubState, override_warning
 from revcycle.services.ledger import post_transaction
+from revcycle.services.sessions import session_facts
+from revcycle.services.submissions import queue_for_batch, record_submissions, resubmit_claim
 
 if TYPE_CHECKING:
     from revcycle.services.demo import BuiltSession, DemoBuilder
@@ -76,6 +92,11 @@ DAYS_TO_PAY: dict[str, tuple[int, int]] = {
     "magellan": (20, 40),
 }
 DEFAULT_DAYS_TO_PAY = (12, 32)
+# Every billable session goes out within this many days of its date of service...
+SUBMITTED_WITHIN_DAYS = 6
+# ... except this share of those older than a week, left behind on purpose (weighted stages).
+NEVER_SUBMITTED_SHARE = 0.03
+NEVER_SUBMITTED_STAGES: tuple[tuple[str, int], ...] = (("documented", 4), ("ready", 3), ("built", 3))
 
 
 @dataclass
@@ -96,7 +117,6 @@ class ClaimPlan:
     lines: list[LinePlan]
     payer_key: str
     route: str
-    created_on: date
     ready_on: date | None = None
     submitted_on: date | None = None
     rejected_on: date | None = None
@@ -132,16 +152,15 @@ class MoneyHistory:
         self.billing = self._actor("billing", Role.BILLING)
         self.director = self._actor("director", Role.ADMIN)
         self.front_desk = self._actor("front_desk", Role.FRONT_DESK)
-        self.batches: dict[date, m.SubmissionBatch] = {}
-        self.claim_numbers: dict[str, int] = defaultdict(int)
 
     def _actor(self, key: str, role: Role) -> Actor:
         user = self.b.users[key]
         return Actor(user.id, {self.pid: frozenset({role})}, source_ip="127.0.0.1", label="demo")
 
     def run(self) -> None:
-        self._plan_claims()
-        self._create_claims()
+        flow = ClaimFlow(self)
+        flow.run()
+        self._plan_claims(flow.billed())
         self._schedule_charges()
         for plan in self.plans:
             self._schedule_claim(plan)
@@ -172,70 +191,43 @@ class MoneyHistory:
 
     # -- planning --
 
-    def _plan_claims(self) -> None:
-        for built in self.sessions:
-            row = built.row
-            billable = [c for c in built.charges if not c.patient_only]
-            if (
-                row.appointment_status != "show"
-                or row.note_status != "locked"
-                or built.plan.coverage is None
-                or not billable
-            ):
-                continue
-            created_on = row.service_on + timedelta(days=self.rng.choice((0, 1, 1, 2, 3)))
-            if created_on > self.today:
-                continue
-            self.plans.append(self._claim_plan(built, billable, created_on))
-
-    def _claim_plan(self, built: BuiltSession, charges: list[m.Charge], created_on: date) -> ClaimPlan:
-        coverage = built.plan.coverage
-        assert coverage is not None
-        key = built.plan.payer_key
-        settings = self.b.practice_payers[key]
-        row = built.row
-        self.claim_numbers[f"{row.service_on:%y%m}"] += 1
-        number = f"RB{row.service_on:%y%m}-{self.claim_numbers[f'{row.service_on:%y%m}']:05d}"
-        claim = m.Claim(
-            practice_id=self.pid,
-            number=number,
-            client_id=row.client_id,
-            provider_id=row.provider_id,
-            payer_id=coverage.payer_id,
-            coverage_id=coverage.id,
-            status=S.DRAFT,
-            service_from_on=row.service_on,
-            service_to_on=row.service_on,
-            billed_cents=sum(c.fee_cents for c in charges),
-            timely_filing_on=row.service_on + timedelta(days=settings.timely_filing_days),
-            source="session",
-        )
-        lines = [
-            LinePlan(
-                m.ClaimLine(
-                    practice_id=self.pid,
-                    line_number=n,
-                    procedure_code=c.procedure_code,
-                    modifiers=c.modifiers,
-                    units=c.units,
-                    charge_cents=c.fee_cents,
-                    service_on=row.service_on,
-                ),
-                c,
+    def _plan_claims(self, billed: list[SessionBilling]) -> None:
+        """A plan for each claim the flow built; the submitted ones get their future."""
+        ids = [sb.claim_id for sb in billed if sb.claim_id is not None]
+        claims: dict[int, m.Claim] = {}
+        lines: dict[int, list[m.ClaimLine]] = defaultdict(list)
+        for start in range(0, len(ids), FLUSH_EVERY):
+            chunk = ids[start : start + FLUSH_EVERY]
+            claims.update((c.id, c) for c in self.db.scalars(select(m.Claim).where(m.Claim.id.in_(chunk))))
+            query = (
+                select(m.ClaimLine).where(m.ClaimLine.claim_id.in_(chunk)).order_by(m.ClaimLine.line_number)
             )
-            for n, c in enumerate(charges, start=1)
-        ]
-        plan = ClaimPlan(built, claim, lines, key, settings.billing_route, created_on)
-        self._plan_path(plan)
-        return plan
+            for line in self.db.scalars(query):
+                lines[line.claim_id].append(line)
+        for sb in billed:
+            if sb.claim_id is None:
+                continue
+            charges = {c.id: c for c in sb.built.charges}
+            key = sb.built.plan.payer_key
+            plan = ClaimPlan(
+                sb.built,
+                claims[sb.claim_id],
+                [LinePlan(line, charges[line.charge_id or 0]) for line in lines[sb.claim_id]],
+                key,
+                self.b.practice_payers[key].billing_route,
+                ready_on=sb.ready_on,
+                submitted_on=sb.submitted_on,
+            )
+            if plan.submitted_on is not None:
+                self._plan_path(plan)
+            self.plans.append(plan)
 
     def _plan_path(self, plan: ClaimPlan) -> None:
         """Dates of everything that will happen to the claim (some after today)."""
         rng = self.rng
         seed = self.b.payer_seeds[plan.payer_key]
-        plan.ready_on = plan.created_on + timedelta(days=rng.choice((0, 0, 1, 2)))
-        submitted = plan.ready_on + timedelta(days=rng.choice((0, 1, 1, 2, 3)))
-        plan.submitted_on = submitted
+        submitted = plan.submitted_on
+        assert submitted is not None
         if plan.route == "clearinghouse":
             plan.acknowledged_on = submitted
             if rng.random() < 0.04:  # a front-end rejection, corrected and sent again
@@ -330,23 +322,11 @@ class MoneyHistory:
 
     # -- claims --
 
-    def _create_claims(self) -> None:
-        for start in range(0, len(self.plans), FLUSH_EVERY):
-            chunk = self.plans[start : start + FLUSH_EVERY]
-            self.b.add_and_flush([p.claim for p in chunk])
-            for plan in chunk:
-                for lp in plan.lines:
-                    lp.line.claim_id = plan.claim.id
-                    lp.line.charge_id = lp.charge.id
-            self.b.add_and_flush([lp.line for p in chunk for lp in p.lines])
-
     def _schedule_claim(self, plan: ClaimPlan) -> None:
         p = plan
-        assert p.ready_on is not None
-        assert p.submitted_on is not None
+        if p.submitted_on is None:
+            return  # built and not sent yet (or on purpose never)
         assert p.accepted_on is not None
-        self._at(p.ready_on, lambda: self._move(p, S.READY, EventSource.USER, "ready to bill", self.billing))
-        self._at(p.submitted_on, lambda: self._submit(p, first=True))
         if p.acknowledged_on:
             self._at(
                 p.acknowledged_on, lambda: self._move(p, S.ACKNOWLEDGED, EventSource.X12_999, "999 accepted")
@@ -376,12 +356,7 @@ class MoneyHistory:
         self._at(
             rejected_on, lambda: self._move(p, S.REJECTED, EventSource.X12_277CA, "A7: subscriber id invalid")
         )
-        corrected_on = max(rejected_on, resubmitted_on - timedelta(days=1))
-        self._at(
-            corrected_on,
-            lambda: self._move(p, S.READY, EventSource.USER, "member id corrected", self.billing),
-        )
-        self._at(resubmitted_on, lambda: self._submit(p, first=False))
+        self._at(resubmitted_on, lambda: self._resubmit(p))
         self._at(resubmitted_on, lambda: self._move(p, S.ACKNOWLEDGED, EventSource.X12_999, "999 accepted"))
 
     def _move(
@@ -401,58 +376,20 @@ class MoneyHistory:
             detail=detail,
         )
 
-    def _submit(self, plan: ClaimPlan, *, first: bool) -> None:
-        day = plan.submitted_on if first else plan.resubmitted_on
-        assert day is not None
-        portal = self.b.practice_payers[plan.payer_key].portal_id
-        batch_id = self._batch(day).id if plan.route == "clearinghouse" else None
-        reference = {
-            "portal": f"WEB{self.rng.randint(10**8, 10**9 - 1)}",
-            "clearinghouse": f"CH{self.rng.randint(10**9, 10**10 - 1)}",
-            "simplepractice": f"SPC-{self.rng.randint(10**6, 10**7 - 1)}",
-        }.get(plan.route, "")
-        previous = None
-        if not first:
-            previous = self.db.query(m.Submission.id).filter_by(claim_id=plan.claim.id).scalar()
-        submission = m.Submission(
-            practice_id=self.pid,
+    def _resubmit(self, plan: ClaimPlan) -> None:
+        """The member id corrected, the claim goes out again as is (frequency 1) in the next
+        clearinghouse file, keeping its number and pointing at the rejected sending."""
+        assert plan.resubmitted_on is not None
+        reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
+        row = resubmit_claim(
+            self.db,
+            actor=self.billing,
             claim_id=plan.claim.id,
-            batch_id=batch_id,
-            channel=plan.route,
-            portal_id=portal if plan.route == "portal" else None,
             frequency="1",
-            submitted_at=self._local(day),
-            reference=reference if plan.route != "clearinghouse" else "",
-            clearinghouse_reference=reference if plan.route == "clearinghouse" else "",
-            submitted_by_user_id=self.b.users["billing"].id,
-            previous_submission_id=previous,
+            submitted_on=plan.resubmitted_on,
+            reference=reference,
         )
-        self.db.add(submission)
-        via = {
-            "portal": "payer portal",
-            "clearinghouse": "clearinghouse batch",
-            "simplepractice": "SimplePractice",
-        }
-        self._move(
-            plan, S.SUBMITTED, EventSource.USER, f"sent by {via.get(plan.route, plan.route)}", self.billing
-        )
-
-    def _batch(self, day: date) -> m.SubmissionBatch:
-        batch = self.batches.get(day)
-        if batch is None:
-            number = f"{len(self.batches) + 1:09d}"
-            batch = m.SubmissionBatch(
-                practice_id=self.pid,
-                channel="clearinghouse",
-                interchange_control_number=number,
-                group_control_number=str(len(self.batches) + 1),
-                status="acknowledged",
-                created_by_user_id=self.b.users["billing"].id,
-                created_at=self._local(day, 16),
-            )
-            self.b.add_and_flush([batch])
-            self.batches[day] = batch
-        return batch
+        row.clearinghouse_reference = reference
 
     def _accept(self, plan: ClaimPlan) -> None:
         if plan.route == "clearinghouse":
@@ -557,26 +494,32 @@ class MoneyHistory:
             )
 
     def _schedule_charges(self) -> None:
-        """Each session's charges post on its date of service: to the payer or the client."""
+        """The day's charges post on their date of service in one daily charge batch (one
+        ledger transaction): each charge to its payer or its client."""
         claim_of = {lp.charge.id: plan.claim.id for plan in self.plans for lp in plan.lines}
+        by_day: dict[date, list[BuiltSession]] = defaultdict(list)
         for built in self.sessions:
             if built.charges:
-                self._at(built.row.service_on, self._post_charges, built, claim_of)
+                by_day[built.row.service_on].append(built)
+        for day, sessions in sorted(by_day.items()):
+            self._at(day, self._post_charges, day, sessions, claim_of)
 
-    def _post_charges(self, built: BuiltSession, claim_of: dict[int, int]) -> None:
-        coverage = built.plan.coverage
-        guarantor_id = built.plan.guarantor.id
+    def _post_charges(self, day: date, sessions: list[BuiltSession], claim_of: dict[int, int]) -> None:
         lines: list[PostingLine] = []
-        for charge in built.charges:
-            ref = ChargeRef(charge.id, built.row.client_id, claim_of.get(charge.id))
-            if coverage is None or charge.patient_only:
-                lines += charge_to_patient(charge.fee_cents, ref, guarantor_id)
-            else:
-                lines += charge_to_insurance(
-                    charge.fee_cents, ref, InsuranceRef(coverage.id, coverage.payer_id)
-                )
-        codes = " ".join(c.procedure_code for c in built.charges)
-        self._post(K.CHARGE, built.row.service_on, lines, f"charges {codes}", actor=self.billing)
+        for built in sessions:
+            coverage = built.plan.coverage
+            guarantor_id = built.plan.guarantor.id
+            for charge in built.charges:
+                ref = ChargeRef(charge.id, built.row.client_id, claim_of.get(charge.id))
+                if coverage is None or charge.patient_only:
+                    lines += charge_to_patient(charge.fee_cents, ref, guarantor_id)
+                else:
+                    lines += charge_to_insurance(
+                        charge.fee_cents, ref, InsuranceRef(coverage.id, coverage.payer_id)
+                    )
+        count = sum(len(built.charges) for built in sessions)
+        memo = f"charges of {day}: {count} charge(s), {len(sessions)} session(s)"
+        self._post(K.CHARGE, day, lines, memo, actor=self.billing)
 
     def _schedule_remittances(self) -> None:
         """One remittance (835) per payer and date: one payment (EFT or check) and one ledger
@@ -849,3 +792,228 @@ class MoneyHistory:
             dedupe_key=dedupe_key,
             **ids,
         )
+
+
+# --- the claims pipeline -------------------------------------------------------------------
+
+
+@dataclass
+class SessionBilling:
+    """One billable session's way to a claim: when it is marked ready and sent (``None``: not
+    by today), the stage it is deliberately left at, and the claim it became."""
+
+    built: BuiltSession
+    ready_on: date | None
+    submitted_on: date | None
+    left_at: str = ""  # documented | ready | built: deliberately never submitted
+    claim_id: int | None = None
+    clean: bool = False
+
+
+class ClaimFlow:
+    """The billing login's days: sessions marked ready, claims built and scrubbed, claims sent
+    through each payer's route, all through the services, in date order."""
+
+    def __init__(self, history: MoneyHistory) -> None:
+        self.h = history
+        self.db = history.db
+        self.rng = history.rng
+        self.today = history.today
+        self.summary = history.b.summary
+        self.billing = history.billing
+        self.plans: list[SessionBilling] = []
+        self.batches = 0
+
+    def run(self) -> None:
+        self.plans = [self._dates(b) for b in self._billable()]
+        self._leave_some_behind()
+        ready: dict[date, list[SessionBilling]] = defaultdict(list)
+        sent: dict[date, list[SessionBilling]] = defaultdict(list)
+        for sb in self.plans:
+            if sb.ready_on is not None:
+                ready[sb.ready_on].append(sb)
+            if sb.submitted_on is not None:
+                sent[sb.submitted_on].append(sb)
+        for day in sorted(set(ready) | set(sent)):
+            self._mark_ready(day, ready.get(day, []))
+            self._send(day, sent.get(day, []))
+            self.h._release()
+        self.summary.never_submitted = {sb.built.row.id: sb.left_at for sb in self.plans if sb.left_at}
+
+    def billed(self) -> list[SessionBilling]:
+        return [sb for sb in self.plans if sb.claim_id is not None]
+
+    # -- which sessions, when --
+
+    def _billable(self) -> list[BuiltSession]:
+        """Held, insured, note locked, an insurance charge, and no open flag holding it (those
+        wait in the review queue)."""
+        candidates = [
+            b
+            for b in self.h.sessions
+            if b.row.appointment_status == "show"
+            and b.row.note_status == "locked"
+            and b.row.note_locked_at is not None
+            and b.plan.coverage is not None
+            and not b.row.self_pay
+            and any(not c.patient_only for c in b.charges)
+        ]
+        facts = session_facts(self.db, [b.row for b in candidates])
+        return [b for b in candidates if not facts[b.row.id].has_holding_flag]
+
+    def _dates(self, built: BuiltSession) -> SessionBilling:
+        """Ready a few days after the note is locked, on a weekday; sent a day or two later,
+        within a week of the date of service. What falls after today has not happened."""
+        row = built.row
+        locked = _utc(row.note_locked_at).astimezone(self.h.b.tz).date()  # type: ignore[arg-type]
+        ready_on = _weekday(locked + timedelta(days=self.rng.choice((0, 1, 1, 2))))
+        submitted_on = _weekday(ready_on + timedelta(days=self.rng.choice((1, 1, 2))))
+        latest = row.service_on + timedelta(days=SUBMITTED_WITHIN_DAYS)
+        if submitted_on > latest:
+            submitted_on = latest
+            ready_on = max(locked, min(ready_on, latest - timedelta(days=1)))
+        if ready_on > self.today:
+            return SessionBilling(built, None, None)
+        return SessionBilling(built, ready_on, submitted_on if submitted_on < self.today else None)
+
+    def _leave_some_behind(self) -> None:
+        """About 3% of the billable sessions older than a week, never submitted on purpose."""
+        older = [sb for sb in self.plans if (self.today - sb.built.row.service_on).days > 7]
+        if not older:
+            return
+        count = max(1, round(len(older) * NEVER_SUBMITTED_SHARE))
+        stages = [stage for stage, _ in NEVER_SUBMITTED_STAGES]
+        weights = [weight for _, weight in NEVER_SUBMITTED_STAGES]
+        for sb in self.rng.sample(older, count):
+            sb.left_at = self.rng.choices(stages, weights=weights)[0]
+            sb.submitted_on = None
+            if sb.left_at == "documented":
+                sb.ready_on = None
+
+    # -- a day's work --
+
+    def _mark_ready(self, day: date, plans: list[SessionBilling]) -> None:
+        if not plans:
+            return
+        by_id = {sb.built.row.id: sb for sb in plans}
+        result = mark_sessions_ready(self.db, actor=self.billing, session_ids=list(by_id))
+        for refusal in result.refused:  # nothing should be: the demo marks only billable ones
+            raise RuntimeError(f"demo: {refusal}")
+        self.summary.sessions_marked_ready += len(result.marked)
+        # The service stamps the wall clock; the demo's billing login did it on `day`.
+        self.db.execute(
+            update(m.ServiceSession),
+            [{"id": sid, "ready_at": self.h._local(day, self.rng.randint(8, 11))} for sid in result.marked],
+        )
+        to_build = [sid for sid in result.marked if by_id[sid].left_at != "ready"]
+        if not to_build:
+            return
+        built = build_claims(
+            self.db, actor=self.billing, practice_id=self.h.pid, session_ids=to_build, today=day
+        )
+        for claim in built.claims:
+            state = (
+                claim.scrub
+                if claim.scrub.is_clean
+                else self._accept_warnings(claim.claim.id, claim.scrub, day)
+            )
+            if not state.is_clean:  # a draft a person must correct: say why
+                held = state.errors or state.open_warnings
+                for sid in claim.session_ids:
+                    self.summary.held_by_scrub[sid] = held[0].message if held else "not scrubbed"
+            for sid in claim.session_ids:
+                by_id[sid].claim_id = claim.claim.id
+                by_id[sid].clean = state.is_clean
+            self.summary.claims_built += 1
+
+    def _accept_warnings(self, claim_id: int, state: ScrubState, day: date) -> ScrubState:
+        """Override the warnings the practice accepts (a reason each, audited), then scrub again."""
+        if state.errors or any(p.code not in d.OVERRIDE_REASONS for p in state.open_warnings):
+            return state  # left a draft for a person to correct
+        for problem in state.open_warnings:
+            override_warning(
+                self.db,
+                actor=self.billing,
+                claim_id=claim_id,
+                problem_code=problem.code,
+                where=problem.where,
+                reason=d.OVERRIDE_REASONS[problem.code],
+            )
+            self.summary.scrub_overrides += 1
+        return mark_claim_ready(self.db, actor=self.billing, claim_id=claim_id, today=day)
+
+    def _send(self, day: date, plans: list[SessionBilling]) -> None:
+        sendable = [sb for sb in plans if sb.claim_id is not None and sb.clean]
+        for sb in plans:
+            if sb not in sendable:
+                sb.submitted_on = None
+        batch: list[int] = []
+        references: dict[int, str] = {}
+        for sb in sendable:
+            assert sb.claim_id is not None
+            route = self.h.b.practice_payers[sb.built.plan.payer_key].billing_route
+            if route == "clearinghouse":
+                batch.append(sb.claim_id)
+            else:
+                references[sb.claim_id] = self._reference(route, sb.built.plan.payer_key)
+                self._count(route)
+        if references:  # one bulk action on the ready list: each claim with its own reference
+            record_submissions(
+                self.db,
+                actor=self.billing,
+                claim_ids=list(references),
+                submitted_on=day,
+                references=references,
+            )
+        if batch:
+            self._send_batch(day, batch)
+
+    def _reference(self, route: str, payer_key: str) -> str:
+        """What the portal, SimplePractice or the mail room hands back for one claim."""
+        if route == "portal":
+            portal = self.h.b.payer_seeds[payer_key].portal
+            assert portal is not None
+            prefix, digits = d.PORTAL_REFERENCES[portal]
+            return f"{prefix}{self.rng.randint(10 ** (digits - 1), 10**digits - 1)}"
+        if route == "simplepractice":
+            return f"SPC-{self.rng.randint(10**6, 10**7 - 1)}"
+        return "CMS-1500 mailed"
+
+    def _send_batch(self, day: date, claim_ids: list[int]) -> None:
+        """Queue the day's clearinghouse claims, then send the file at four in the afternoon.
+
+        Writing and sending the 837P file belongs to the X12 issue; the demo records what that
+        sending leaves behind: the batch's control numbers, each submission's time and the
+        clearinghouse's reference, and each claim moved to submitted."""
+        batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
+        self.batches += 1
+        sent_at = self.h._local(day, 16)
+        batch.interchange_control_number = f"{self.batches:09d}"
+        batch.group_control_number = str(self.batches)
+        batch.status = "acknowledged"  # the 999 came back the same afternoon
+        rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
+        for row in rows:
+            row.submitted_at = sent_at
+            row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
+            transition_claim(
+                self.db,
+                actor=self.billing,
+                claim_id=row.claim_id,
+                target=S.SUBMITTED,
+                source=EventSource.USER,
+                detail=f"submitted via clearinghouse batch {batch.interchange_control_number} on {day}, "
+                f"reference {row.clearinghouse_reference}",
+            )
+            self._count("clearinghouse")
+
+    def _count(self, route: str) -> None:
+        self.summary.submitted_by_route[route] = self.summary.submitted_by_route.get(route, 0) + 1
+
+
+def _weekday(day: date) -> date:
+    """The day, or the Monday after it when it falls on a weekend."""
+    return day + timedelta(days=max(0, 7 - day.weekday())) if day.weekday() >= 5 else day
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
