@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from revcycle.db import models as m
 from revcycle.domain.permissions import Role
 from revcycle.domain.pipeline import PipelineStage
 from revcycle.services.sessions import SessionFilters, list_sessions, stage_counts
@@ -71,3 +72,28 @@ def test_stages_are_derived_and_counted(db: Session) -> None:
     assert only.total == 2
     assert len(only.items) == 1
     assert only.items[0].stage is PipelineStage.SUBMITTED
+
+
+def test_each_session_carries_its_filing_deadline(db: Session) -> None:
+    practice = f.make_practice(db)
+    actor = f.actor_for(db, f.make_user(db, practice, Role.BILLING))
+    provider = f.make_provider(db, practice)
+    payer = f.make_payer(db)
+    db.add(m.PracticePayer(practice_id=practice.id, payer_id=payer.id, timely_filing_days=90))
+    insured, uninsured = f.make_client(db, practice), f.make_client(db, practice)
+    coverage = f.make_coverage(db, insured, payer)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    unbilled = f.make_session(db, practice, insured, provider, starts_at=start)
+    billed = f.make_session(db, practice, insured, provider, starts_at=start + timedelta(days=1))
+    claim = f.make_claim(db, billed, coverage, status="submitted")
+    claim.timely_filing_on = date(2026, 5, 1)
+    nobody = f.make_session(db, practice, uninsured, provider, starts_at=start + timedelta(days=2))
+    db.flush()
+    rows = {row.id: row for row in list_sessions(db, actor=actor, practice_id=practice.id).items}
+    assert rows[unbilled.id].filing_deadline_on == date(2026, 5, 31)
+    assert rows[billed.id].filing_deadline_on == date(2026, 5, 1)
+    assert rows[nobody.id].filing_deadline_on is None
+    by_payer = list_sessions(
+        db, actor=actor, practice_id=practice.id, filters=SessionFilters(payer_id=payer.id)
+    )
+    assert {row.id for row in by_payer.items} == {unbilled.id, billed.id}
