@@ -522,3 +522,18 @@ def test_the_api_adds_corrects_and_removes_charges(client: TestClient, desk: Des
     assert removed.status_code == 200
     assert removed.json()["charge"] is None
     assert client.get(f"/api/sessions/{service.id}/charges", headers=headers).json()["total"] == 1
+
+
+def test_the_minutes_entered_with_a_charge_go_on_the_claim_it_is_built_into(desk: Desk) -> None:
+    service = desk.visit()  # 90837, 55-minute session
+    charges.update_charge(
+        desk.db,
+        actor=desk.actor,
+        charge_id=service.charges[0].id,
+        entry=entry(procedure_code="90837", fee_cents=15000, minutes=58),
+    )
+    charges.add_charge(
+        desk.db, actor=desk.actor, session_id=service.id, entry=entry(fee_cents=100, minutes=40)
+    )
+    claim = _build_claim(desk, service)
+    assert [(line.procedure_code, line.minutes) for line in claim.lines] == [("90837", 58), ("90834", 40)]

@@ -368,6 +368,8 @@ def _minutes(
 ) -> int | None:
     """The session's minutes for its one time-based code (with two, whose minutes are whose
     is not known: left for a person to enter)."""
+    if charge.minutes is not None:  # entered with the charge (services.charges)
+        return charge.minutes
     if charge.procedure_code not in TIME_BANDS:
         return None
     timed = [c for c, s in charges if s.id == service.id and c.procedure_code in TIME_BANDS]
