@@ -485,3 +485,21 @@ def test_claim_detail_override_then_ready_then_resubmit(
     assert "P-2" in log
     assert "ICN42" in log
     assert "payer ignores it" in log
+
+
+def test_session_and_claim_pages_link_to_charges_client_and_paper_form(
+    office: Office, billing: TestClient
+) -> None:
+    [claim] = ready_claims(office, 1)
+    [line] = claim.lines
+    charge = office.db.get_one(m.Charge, line.charge_id)
+    page = billing.get(f"/sessions/{charge.session_id}")
+    assert f'href="/sessions/{charge.session_id}/charges"' in page.text
+    assert f'href="/clients/{office.client.id}"' in page.text
+    assert billing.get(f"/sessions/{charge.session_id}/charges").status_code == 200
+    assert billing.get(f"/clients/{office.client.id}").status_code == 200
+    detail = billing.get(f"/claims/{claim.id}")
+    assert f'href="/api/claims/{claim.id}/cms1500.pdf"' in detail.text
+    pdf = billing.get(f"/api/claims/{claim.id}/cms1500.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")

@@ -395,6 +395,7 @@ def _session_view(ctx: PageContext, session_id: int, *, message: str = "", error
         claims={claim.id: claim for claim in claims},
         timeline=timeline.session_timeline(ctx.db, actor=ctx.actor, session_id=session_id),
         can_view_claims=_can(ctx, Permission.VIEW_CLAIMS),
+        can_view_client=_can(ctx, Permission.VIEW_CLIENTS),
         can_enter=can_enter,
         can_pay=_can(ctx, Permission.POST_PATIENT_PAYMENTS),
         can_note=_can(ctx, Permission.ADD_CLAIM_NOTES),
