@@ -72,7 +72,7 @@ def submitted_sessions(db: Session, practice_id: int) -> set[int]:
 def check_missing_claims(db: Session, summary: DemoSummary) -> None:
     pid = summary.practice_id
     assert pid is not None
-    assert summary.held_by_scrub == {}  # every claim the demo built scrubbed clean (or overridden)
+    assert summary.held_back == {}  # nothing refused, every claim scrubbed clean (or overridden)
     left_behind = set(summary.never_submitted)
     assert left_behind
     found = {missing.session_id for missing in missing_claims(db, practice_id=pid, today=TODAY)}

@@ -113,9 +113,9 @@ class DemoSummary:
     scrub_overrides: int = 0
     submitted_by_route: dict[str, int] = field(default_factory=dict)
     never_submitted: dict[int, str] = field(default_factory=dict)
-    # Sessions whose claim the scrubber holds as a draft (session id -> why): none, unless an
-    # edit finds something in the demo's data.
-    held_by_scrub: dict[int, str] = field(default_factory=dict)
+    # Billable sessions the services held back (session id -> why: a refusal to mark it ready,
+    # or its claim's scrub error): none, unless a rule finds something in the demo's data.
+    held_back: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def flow_line(self) -> str:
@@ -127,7 +127,7 @@ class DemoSummary:
             f"claims flow: {self.sessions_marked_ready:,} sessions ready, {self.claims_built:,} claims "
             f"built ({self.scrub_overrides:,} scrub warnings overridden), submitted via {routes or 'none'}; "
             f"{len(self.never_submitted)} billable sessions deliberately never submitted ({stages})"
-            + (f"; {len(self.held_by_scrub)} held by scrub errors" if self.held_by_scrub else "")
+            + (f"; {len(self.held_back)} held back (refused or scrub errors)" if self.held_back else "")
         )
 
     def lines(self) -> list[str]:

@@ -696,29 +696,8 @@ class MoneyHistory:
     def _work_items(self) -> None:
         items: list[m.WorkItem] = []
         billing_id = self.b.users["billing"].id
-        for built in self.sessions:
-            row = built.row
-            age = (self.today - row.service_on).days
-            # The import raises "note not locked" itself; the demo adds the timely-filing alert.
-            if row.appointment_status == "show" and row.note_status != "locked" and age > 7:
-                coverage = built.plan.coverage
-                if coverage is not None:
-                    limit = self.b.practice_payers[built.plan.payer_key].timely_filing_days
-                    deadline = row.service_on + timedelta(days=limit)
-                    if (deadline - self.today).days <= 30:
-                        items.append(
-                            self._item(
-                                "alert",
-                                "critical",
-                                d.WORK_ITEM_TITLES["timely_filing"],
-                                "timely_filing",
-                                f"timely_filing:{row.id}",
-                                session_id=row.id,
-                                client_id=row.client_id,
-                                due_on=deadline,
-                                detail=f"Bill by {deadline} or the payer will refuse it.",
-                            )
-                        )
+        # Alerts (timely filing, stages overdue, sessions never billed) are the alert rules'
+        # own: the demo runs them at the end of the build.
         query = select(m.Claim.id, m.Claim.status).where(m.Claim.practice_id == self.pid)
         statuses: dict[int, str] = dict(self.db.execute(query).all())
         followups: list[dict[str, object]] = []
@@ -897,8 +876,9 @@ class ClaimFlow:
             return
         by_id = {sb.built.row.id: sb for sb in plans}
         result = mark_sessions_ready(self.db, actor=self.billing, session_ids=list(by_id))
-        for refusal in result.refused:  # nothing should be: the demo marks only billable ones
-            raise RuntimeError(f"demo: {refusal}")
+        for refusal in result.refused:  # none expected: the demo marks only billable sessions
+            self.summary.held_back[refusal.session_id] = refusal.reason
+            by_id[refusal.session_id].submitted_on = None
         self.summary.sessions_marked_ready += len(result.marked)
         # The service stamps the wall clock; the demo's billing login did it on `day`.
         self.db.execute(
@@ -920,7 +900,7 @@ class ClaimFlow:
             if not state.is_clean:  # a draft a person must correct: say why
                 held = state.errors or state.open_warnings
                 for sid in claim.session_ids:
-                    self.summary.held_by_scrub[sid] = held[0].message if held else "not scrubbed"
+                    self.summary.held_back[sid] = held[0].message if held else "not scrubbed"
             for sid in claim.session_ids:
                 by_id[sid].claim_id = claim.claim.id
                 by_id[sid].clean = state.is_clean
