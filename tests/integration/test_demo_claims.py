@@ -10,7 +10,7 @@ the newest claims carry the "no release loaded" warning the billing login overri
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -37,6 +37,7 @@ def test_demo_claims_flow(db: Session) -> None:
     check_left_behind_stages(db, summary)
     check_routes(db, summary)
     check_dates(db, summary)
+    check_claim_history(db, summary)
     check_overrides(db, summary)
     check_summary_and_alerts(db, summary)
 
@@ -167,6 +168,35 @@ def check_dates(db: Session, summary: DemoSummary) -> None:
         ready_on, sent_on = local_day(service.ready_at), local_day(submitted_at)
         assert local_day(service.note_locked_at) <= ready_on < sent_on < TODAY
         assert sent_on <= service.service_on + timedelta(days=7)
+
+
+def check_claim_history(db: Session, summary: DemoSummary) -> None:
+    """A claim's last status change is dated on the demo's calendar (so overdue stages look
+    overdue): never after today, and a claim still in flight changed status when it was sent."""
+    pid = summary.practice_id
+    last_sent = dict(
+        db.execute(
+            select(m.Submission.claim_id, func.max(m.Submission.submitted_at))
+            .where(m.Submission.practice_id == pid)
+            .group_by(m.Submission.claim_id)
+        ).all()
+    )
+    claims = db.execute(
+        select(m.Claim.id, m.Claim.status, m.Claim.status_changed_at).where(m.Claim.practice_id == pid)
+    ).all()
+    changed = [(claim_id, status, at) for claim_id, status, at in claims if at is not None]
+    assert changed
+    assert all(local_day(at) <= TODAY for _, _, at in changed)
+    in_flight = [(claim_id, at) for claim_id, status, at in changed if status == "submitted"]
+    for claim_id, at in in_flight:
+        assert at == as_utc(last_sent[claim_id])
+    old = [at for claim_id, status, at in changed if status == "paid"]
+    assert min(local_day(at) for at in old) < TODAY - timedelta(days=90)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aggregate comes back without the column's type: naive on SQLite means UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def local_day(moment: datetime) -> date:

@@ -148,6 +148,8 @@ class MoneyHistory:
         self.sessions = sessions
         self.plans: list[ClaimPlan] = []
         self.events: list[tuple[date, int, Callable[[], object]]] = []
+        self.day = builder.today  # the day of the event being played
+        self.changed_at: dict[int, datetime] = {}  # claim id -> its last status change
         self.system = system_actor("demo")
         self.billing = self._actor("billing", Role.BILLING)
         self.director = self._actor("director", Role.ADMIN)
@@ -167,13 +169,30 @@ class MoneyHistory:
         self._schedule_remittances()
         self._schedule_patient_only()
         self.events.sort(key=lambda event: (event[0], event[1]))
-        for number, (_, _, action) in enumerate(self.events, start=1):
+        for number, (day, _, action) in enumerate(self.events, start=1):
+            self.day = day
             action()
             if number % RELEASE_EVERY == 0:
                 self._release()
         self._release()
+        self._date_claim_history()
         self._work_items()
         self.db.flush()
+
+    def changed(self, claim_id: int, at: datetime) -> None:
+        """Note when, on the demo's calendar, the claim's status last changed."""
+        self.changed_at[claim_id] = max(at, self.changed_at.get(claim_id, at))
+
+    def _date_claim_history(self) -> None:
+        """Each claim's ``status_changed_at`` on the demo's calendar.
+
+        The services stamp the wall clock, so a year of claims built in a minute would all
+        have changed status "today" and nothing would ever look overdue. The claim's status
+        changes (claim events) and the audit log are insert-only and keep the wall clock:
+        they say when the rows were written."""
+        rows = [{"id": claim_id, "status_changed_at": at} for claim_id, at in self.changed_at.items()]
+        for start in range(0, len(rows), 5000):
+            self.db.execute(update(m.Claim), rows[start : start + 5000])
 
     def _release(self) -> None:
         """Write what is pending and forget the loaded rows (the ids we keep stay valid)."""
@@ -367,7 +386,7 @@ class MoneyHistory:
         detail: str,
         actor: Actor | None = None,
     ) -> m.Claim:
-        return transition_claim(
+        claim = transition_claim(
             self.db,
             actor=actor or self.system,
             claim_id=plan.claim.id,
@@ -375,6 +394,8 @@ class MoneyHistory:
             source=source,
             detail=detail,
         )
+        self.changed(plan.claim.id, self._local(self.day))
+        return claim
 
     def _resubmit(self, plan: ClaimPlan) -> None:
         """The member id corrected, the claim goes out again as is (frequency 1) in the next
@@ -390,6 +411,8 @@ class MoneyHistory:
             reference=reference,
         )
         row.clearinghouse_reference = reference
+        row.submitted_at = self._local(plan.resubmitted_on, 16)
+        self.changed(plan.claim.id, row.submitted_at)
 
     def _accept(self, plan: ClaimPlan) -> None:
         if plan.route == "clearinghouse":
@@ -901,6 +924,8 @@ class ClaimFlow:
                 held = state.errors or state.open_warnings
                 for sid in claim.session_ids:
                     self.summary.held_back[sid] = held[0].message if held else "not scrubbed"
+            if state.is_clean:  # moved to ready as it was built (or after the overrides)
+                self.h.changed(claim.claim.id, self.h._local(day, 12))
             for sid in claim.session_ids:
                 by_id[sid].claim_id = claim.claim.id
                 by_id[sid].clean = state.is_clean
@@ -938,13 +963,17 @@ class ClaimFlow:
                 references[sb.claim_id] = self._reference(route, sb.built.plan.payer_key)
                 self._count(route)
         if references:  # one bulk action on the ready list: each claim with its own reference
-            record_submissions(
+            rows = record_submissions(
                 self.db,
                 actor=self.billing,
                 claim_ids=list(references),
                 submitted_on=day,
                 references=references,
             )
+            at = self.h._local(day, self.rng.randint(9, 14))
+            for row in rows:  # the service stamps the start of the day; the biller was at work
+                row.submitted_at = at
+                self.h.changed(row.claim_id, at)
         if batch:
             self._send_batch(day, batch)
 
@@ -975,6 +1004,7 @@ class ClaimFlow:
         for row in rows:
             row.submitted_at = sent_at
             row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
+            self.h.changed(row.claim_id, sent_at)
             transition_claim(
                 self.db,
                 actor=self.billing,
