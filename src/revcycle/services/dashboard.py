@@ -1,14 +1,17 @@
 """The figures on the practice dashboard, each from a real query and each with the list
 behind it: sessions per pipeline stage this month, open work by severity, and A/R from the
-ledger's balance rows (credit balances shown apart, never netted silently)."""
+ledger's balance rows (credit balances shown apart, never netted silently), and the
+practice-wide alerts (more than 10 unbilled sessions) with the open alerts by severity."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from revcycle.db import models as m
 from revcycle.domain.ledger import Account
 from revcycle.domain.permissions import Permission
 from revcycle.domain.pipeline import PipelineStage
@@ -25,6 +28,10 @@ class Dashboard:
     open_work: dict[str, int]  # severity -> open items
     ar_insurance_cents: int
     ar_patient_cents: int
+    # Open alerts about the whole practice (no session or claim), e.g. "14 sessions held and
+    # not yet billed", shown as banners; and open or acknowledged alerts per severity.
+    practice_alerts: tuple[m.WorkItem, ...] = ()
+    open_alerts: dict[str, int] | None = None
 
     @property
     def ar_total_cents(self) -> int:
@@ -50,4 +57,27 @@ def practice_dashboard(session: Session, *, actor: Actor, practice_id: int, toda
         open_work=work,
         ar_insurance_cents=ar[Account.AR_INSURANCE.value],
         ar_patient_cents=ar[Account.AR_PATIENT.value],
+        practice_alerts=tuple(
+            session.scalars(
+                _open_alerts(practice_id)
+                .where(m.WorkItem.session_id.is_(None), m.WorkItem.claim_id.is_(None))
+                .order_by(m.WorkItem.created_at)
+            )
+        ),
+        open_alerts={
+            str(severity): int(n)
+            for severity, n in session.execute(
+                _open_alerts(practice_id)
+                .with_only_columns(m.WorkItem.severity, func.count())
+                .group_by(m.WorkItem.severity)
+            )
+        },
+    )
+
+
+def _open_alerts(practice_id: int) -> Select[m.WorkItem]:
+    return select(m.WorkItem).where(
+        m.WorkItem.practice_id == practice_id,
+        m.WorkItem.kind == "alert",
+        m.WorkItem.status != "resolved",
     )

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from revcycle.db import models as m
-from tests.integration.alerts.conftest import Clinic
+from tests.integration.alerts.conftest import NOW, Clinic
 from tests.integration.api_routes import bearer
 from tests.integration.conftest import csrf_from, login
 from tests.integration.world import PASSWORD, password_hash
@@ -161,3 +161,29 @@ def test_a_therapist_sees_the_page_without_actions_or_billing_lists(
     assert "Missing claims" not in page.text
     token = csrf_from(page.text)
     assert client.post("/alerts/run", data={"csrf_token": token}).status_code == 403
+
+
+def test_the_dashboard_shows_the_unbilled_sessions_alert_and_alert_counts(
+    client: TestClient, clinic: Clinic
+) -> None:
+    from revcycle.services import alerts
+
+    _with_passwords(clinic)
+    for hour in range(11):
+        clinic.office.visit(hour=hour, day=18)
+    alerts.run_alerts(clinic.db, practice_id=clinic.practice.id, now=NOW)
+    assert login(client, clinic.director.email, PASSWORD).status_code == 303
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "11 sessions held and not yet billed" in page.text
+    assert 'data-testid="practice-alert"' in page.text
+    open_alerts = clinic.db.scalars(
+        select(m.WorkItem).where(
+            m.WorkItem.practice_id == clinic.practice.id,
+            m.WorkItem.kind == "alert",
+            m.WorkItem.status == "open",
+            m.WorkItem.severity == "warning",
+        )
+    ).all()
+    tile = page.text.split('data-figure="alerts-warning"')[1].split("</a>")[0]
+    assert f'<div class="rc-figure">{len(open_alerts)}</div>' in tile
