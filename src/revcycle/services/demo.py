@@ -19,9 +19,13 @@ queue), and loads each through `imports.stage_import` and `imports.commit_import
 billing login. What the exports do not carry (guarantors, subscriber details, secondary
 member ids, locations, place of service, diagnoses, modifiers, when notes were locked) the
 demo then fills in as the practice's staff would. Canceled appointments carry no charge and
-are not in the appointment export, so the demo has none. Every
+are not in the appointment export, so the demo has none. Billable sessions become claims
+through the claims services as the billing login works them (`demo_money.ClaimFlow`: marked
+ready, built, scrubbed, sent through each payer's route), except about 3% left behind on
+purpose and listed in the summary (``never_submitted``) for the missing-claims check. Every
 claim status change goes through `claims.transition_claim` and every amount through
-`ledger.post_transaction`, so the demo's books obey the same invariants as real ones.
+`ledger.post_transaction`, so the demo's books obey the same invariants as real ones. The
+alert rules run at the end, as of the demo's now.
 Everything is drawn from one `random.Random(seed)`: the same seed and `today` give the same
 practice. All people are invented (see `demo_data`).
 
