@@ -192,6 +192,21 @@ def check_claim_history(db: Session, summary: DemoSummary) -> None:
         assert at == as_utc(last_sent[claim_id])
     old = [at for claim_id, status, at in changed if status == "paid"]
     assert min(local_day(at) for at in old) < TODAY - timedelta(days=90)
+    # Every status change is dated when it happened, not when the demo was built: nothing
+    # after today, a year of history, and no claim sent before it was ready.
+    events = db.execute(
+        select(m.ClaimEvent.claim_id, m.ClaimEvent.to_status, m.ClaimEvent.created_at).where(
+            m.ClaimEvent.practice_id == pid
+        )
+    ).all()
+    assert all(local_day(at) <= TODAY for _, _, at in events)
+    assert min(local_day(at) for _, _, at in events) < TODAY - timedelta(days=300)
+    first: dict[tuple[int, str], datetime] = {}
+    for claim_id, status, at in events:
+        first[(claim_id, status)] = min(at, first.get((claim_id, status), at))
+    sent = [(claim_id, at) for (claim_id, status), at in first.items() if status == "submitted"]
+    assert sent
+    assert all(first[(claim_id, "ready")] <= at for claim_id, at in sent if (claim_id, "ready") in first)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +18,31 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Cents = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_recording_at: ContextVar[datetime | None] = ContextVar("revcycle_recording_at", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current moment in UTC: the wall clock, or inside :func:`recording_at` its moment."""
+    moment = _recording_at.get()
+    return moment if moment is not None else datetime.now(UTC)
+
+
+@contextmanager
+def recording_at(moment: datetime) -> Iterator[None]:
+    """Stamp what is written inside the block (created_at defaults, status changes, audit
+    rows) with ``moment`` instead of the wall clock.
+
+    For replaying a history whose times are known: the demo's year of work is written in a
+    minute, and each event must carry the time it happened. The caller flushes inside the
+    block, since column defaults are taken at flush time. Never used by the web app or jobs.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("recording_at needs an aware datetime")
+    token = _recording_at.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _recording_at.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -50,6 +50,7 @@ from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
+from revcycle.db.types import recording_at
 from revcycle.domain.names import person_key_of
 from revcycle.domain.npi import make_npi
 from revcycle.domain.permissions import Role
@@ -543,8 +544,9 @@ class DemoBuilder:
         names: set[str] = set()
         plans = [self._client_plan(number, names) for number in range(1, count + 1)]
         lines = [self._client_line(plan) for plan in plans]
-        self._import("client-details.csv", x.client_details_report(lines))
-        self._import("client-demographics.csv", x.client_demographics_report(lines))
+        intake_day = self.windows[0][0] - timedelta(days=1)
+        self._import("client-details.csv", x.client_details_report(lines), uploaded_on=intake_day)
+        self._import("client-demographics.csv", x.client_demographics_report(lines), uploaded_on=intake_day)
         imported = {
             c.name_key: c
             for c in self.db.scalars(select(m.Client).where(m.Client.practice_id == self.practice.id))
@@ -840,14 +842,19 @@ class DemoBuilder:
 
     # -- imports --
 
-    def _import(self, filename: str, data: bytes) -> m.ImportBatch:
-        """Stage and commit one file as the billing login, as a person would upload it."""
+    def _import(self, filename: str, data: bytes, *, uploaded_on: date) -> m.ImportBatch:
+        """Stage and commit one file as the billing login, as a person would upload it: at
+        eight in the morning of ``uploaded_on`` (or the demo's "now", whichever is earlier)."""
         from revcycle.services.imports.batches import commit_import, stage_import
 
-        batch = stage_import(
-            self.db, actor=self.importer, practice_id=self.practice.id, filename=filename, data=data
-        )
-        batch = commit_import(self.db, actor=self.importer, batch_id=batch.id)
+        day = uploaded_on
+        morning = datetime(day.year, day.month, day.day, 8, tzinfo=self.tz).astimezone(UTC)
+        with recording_at(min(morning, self.now)):
+            batch = stage_import(
+                self.db, actor=self.importer, practice_id=self.practice.id, filename=filename, data=data
+            )
+            batch = commit_import(self.db, actor=self.importer, batch_id=batch.id)
+            self.db.flush()
         self.batch_ids.append(batch.id)
         return batch
 
@@ -883,12 +890,15 @@ class DemoBuilder:
             lines = [line for b in listed for line in self._export_lines(b)]
             data = x.appointment_export(lines, later=covers_from >= later_from)
             name = f"appointment-status-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv"
-            self._import(name, data)
+            uploaded_on = covers_to + timedelta(days=1)  # the Monday after the week
+            self._import(name, data, uploaded_on=uploaded_on)
             happened = [b for b in listed if b.row.starts_at <= self.now]
             if happened:
                 attendance = x.attendance_export([self._attendance_line(b) for b in happened])
                 self._import(
-                    f"attendance-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv", attendance
+                    f"attendance-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv",
+                    attendance,
+                    uploaded_on=uploaded_on,
                 )
             self._complete_sessions([b for b in listed if id(b) not in adopted])
             adopted.update(id(b) for b in listed)

@@ -31,7 +31,8 @@ models.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from revcycle.db import models as m
+from revcycle.db.types import recording_at
 from revcycle.domain.claim_status import ClaimStatus, EventSource
 from revcycle.domain.ledger import PostingLine
 from revcycle.domain.ledger_events import (
@@ -149,7 +151,6 @@ class MoneyHistory:
         self.plans: list[ClaimPlan] = []
         self.events: list[tuple[date, int, Callable[[], object]]] = []
         self.day = builder.today  # the day of the event being played
-        self.changed_at: dict[int, datetime] = {}  # claim id -> its last status change
         self.system = system_actor("demo")
         self.billing = self._actor("billing", Role.BILLING)
         self.director = self._actor("director", Role.ADMIN)
@@ -169,30 +170,27 @@ class MoneyHistory:
         self._schedule_remittances()
         self._schedule_patient_only()
         self.events.sort(key=lambda event: (event[0], event[1]))
+        minute_of_day: dict[date, int] = defaultdict(int)
         for number, (day, _, action) in enumerate(self.events, start=1):
             self.day = day
-            action()
+            minute_of_day[day] += 1  # the day's events from 9:00 on, a minute apart, in order
+            with self.recording(day, 9, minute_of_day[day]):
+                action()
             if number % RELEASE_EVERY == 0:
                 self._release()
         self._release()
-        self._date_claim_history()
         self._work_items()
         self.db.flush()
 
-    def changed(self, claim_id: int, at: datetime) -> None:
-        """Note when, on the demo's calendar, the claim's status last changed."""
-        self.changed_at[claim_id] = max(at, self.changed_at.get(claim_id, at))
-
-    def _date_claim_history(self) -> None:
-        """Each claim's ``status_changed_at`` on the demo's calendar.
-
-        The services stamp the wall clock, so a year of claims built in a minute would all
-        have changed status "today" and nothing would ever look overdue. The claim's status
-        changes (claim events) and the audit log are insert-only and keep the wall clock:
-        they say when the rows were written."""
-        rows = [{"id": claim_id, "status_changed_at": at} for claim_id, at in self.changed_at.items()]
-        for start in range(0, len(rows), 5000):
-            self.db.execute(update(m.Claim), rows[start : start + 5000])
+    @contextmanager
+    def recording(self, day: date, hour: int, minute: int = 0) -> Iterator[None]:
+        """Write what happens inside the block as having happened on ``day`` at that local
+        time: the services stamp rows, status changes and audit entries with the current
+        moment, and the demo's year of work is written in a minute."""
+        local = datetime.combine(day, time(hour), tzinfo=self.b.tz) + timedelta(minutes=minute)
+        with recording_at(local.astimezone(UTC)):
+            yield
+            self.db.flush()
 
     def _release(self) -> None:
         """Write what is pending and forget the loaded rows (the ids we keep stay valid)."""
@@ -386,7 +384,7 @@ class MoneyHistory:
         detail: str,
         actor: Actor | None = None,
     ) -> m.Claim:
-        claim = transition_claim(
+        return transition_claim(
             self.db,
             actor=actor or self.system,
             claim_id=plan.claim.id,
@@ -394,25 +392,23 @@ class MoneyHistory:
             source=source,
             detail=detail,
         )
-        self.changed(plan.claim.id, self._local(self.day))
-        return claim
 
     def _resubmit(self, plan: ClaimPlan) -> None:
         """The member id corrected, the claim goes out again as is (frequency 1) in the next
         clearinghouse file, keeping its number and pointing at the rejected sending."""
         assert plan.resubmitted_on is not None
         reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-        row = resubmit_claim(
-            self.db,
-            actor=self.billing,
-            claim_id=plan.claim.id,
-            frequency="1",
-            submitted_on=plan.resubmitted_on,
-            reference=reference,
-        )
-        row.clearinghouse_reference = reference
-        row.submitted_at = self._local(plan.resubmitted_on, 16)
-        self.changed(plan.claim.id, row.submitted_at)
+        with recording_at(self._local(plan.resubmitted_on, 16)):  # in the afternoon's file
+            row = resubmit_claim(
+                self.db,
+                actor=self.billing,
+                claim_id=plan.claim.id,
+                frequency="1",
+                submitted_on=plan.resubmitted_on,
+                reference=reference,
+            )
+            row.clearinghouse_reference = reference
+            self.db.flush()
 
     def _accept(self, plan: ClaimPlan) -> None:
         if plan.route == "clearinghouse":
@@ -837,8 +833,10 @@ class ClaimFlow:
             if sb.submitted_on is not None:
                 sent[sb.submitted_on].append(sb)
         for day in sorted(set(ready) | set(sent)):
-            self._mark_ready(day, ready.get(day, []))
-            self._send(day, sent.get(day, []))
+            with self.h.recording(day, 10):  # the billing login's morning: ready and built
+                self._mark_ready(day, ready.get(day, []))
+            with self.h.recording(day, 14):  # the afternoon: portals, and the 4 pm batch
+                self._send(day, sent.get(day, []))
             self.h._release()
         self.summary.never_submitted = {sb.built.row.id: sb.left_at for sb in self.plans if sb.left_at}
 
@@ -903,11 +901,6 @@ class ClaimFlow:
             self.summary.held_back[refusal.session_id] = refusal.reason
             by_id[refusal.session_id].submitted_on = None
         self.summary.sessions_marked_ready += len(result.marked)
-        # The service stamps the wall clock; the demo's billing login did it on `day`.
-        self.db.execute(
-            update(m.ServiceSession),
-            [{"id": sid, "ready_at": self.h._local(day, self.rng.randint(8, 11))} for sid in result.marked],
-        )
         to_build = [sid for sid in result.marked if by_id[sid].left_at != "ready"]
         if not to_build:
             return
@@ -924,8 +917,6 @@ class ClaimFlow:
                 held = state.errors or state.open_warnings
                 for sid in claim.session_ids:
                     self.summary.held_back[sid] = held[0].message if held else "not scrubbed"
-            if state.is_clean:  # moved to ready as it was built (or after the overrides)
-                self.h.changed(claim.claim.id, self.h._local(day, 12))
             for sid in claim.session_ids:
                 by_id[sid].claim_id = claim.claim.id
                 by_id[sid].clean = state.is_clean
@@ -963,17 +954,15 @@ class ClaimFlow:
                 references[sb.claim_id] = self._reference(route, sb.built.plan.payer_key)
                 self._count(route)
         if references:  # one bulk action on the ready list: each claim with its own reference
-            rows = record_submissions(
-                self.db,
-                actor=self.billing,
-                claim_ids=list(references),
-                submitted_on=day,
-                references=references,
-            )
-            at = self.h._local(day, self.rng.randint(9, 14))
-            for row in rows:  # the service stamps the start of the day; the biller was at work
-                row.submitted_at = at
-                self.h.changed(row.claim_id, at)
+            with recording_at(self.h._local(day, self.rng.randint(9, 14))):
+                record_submissions(
+                    self.db,
+                    actor=self.billing,
+                    claim_ids=list(references),
+                    submitted_on=day,
+                    references=references,
+                )
+                self.db.flush()
         if batch:
             self._send_batch(day, batch)
 
@@ -994,27 +983,28 @@ class ClaimFlow:
         Writing and sending the 837P file belongs to the X12 issue; the demo records what that
         sending leaves behind: the batch's control numbers, each submission's time and the
         clearinghouse's reference, and each claim moved to submitted."""
-        batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
+        with self.h.recording(day, 15, 30):
+            batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
         self.batches += 1
-        sent_at = self.h._local(day, 16)
         batch.interchange_control_number = f"{self.batches:09d}"
         batch.group_control_number = str(self.batches)
         batch.status = "acknowledged"  # the 999 came back the same afternoon
-        rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
-        for row in rows:
-            row.submitted_at = sent_at
-            row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-            self.h.changed(row.claim_id, sent_at)
-            transition_claim(
-                self.db,
-                actor=self.billing,
-                claim_id=row.claim_id,
-                target=S.SUBMITTED,
-                source=EventSource.USER,
-                detail=f"submitted via clearinghouse batch {batch.interchange_control_number} on {day}, "
-                f"reference {row.clearinghouse_reference}",
-            )
-            self._count("clearinghouse")
+        sent_at = self.h._local(day, 16)
+        with recording_at(sent_at):
+            rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
+            for row in rows:
+                row.submitted_at = sent_at
+                row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
+                transition_claim(
+                    self.db,
+                    actor=self.billing,
+                    claim_id=row.claim_id,
+                    target=S.SUBMITTED,
+                    source=EventSource.USER,
+                    detail=f"submitted via clearinghouse batch {batch.interchange_control_number} on {day}, "
+                    f"reference {row.clearinghouse_reference}",
+                )
+                self._count("clearinghouse")
 
     def _count(self, route: str) -> None:
         self.summary.submitted_by_route[route] = self.summary.submitted_by_route.get(route, 0) + 1
