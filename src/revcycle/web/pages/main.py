@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,7 @@ class PageContext:
     def today(self) -> date:
         return datetime.now(ZoneInfo(self.practice.timezone)).date()
 
-    def render(self, template: str, active: str = "", **context: Any) -> Response:
+    def render(self, template: str, active: str = "", *, status_code: int = 200, **context: Any) -> Response:
         response: Response = self.request.app.state.templates.TemplateResponse(
             self.request,
             template,
@@ -78,6 +78,7 @@ class PageContext:
                 "tz": self.practice.timezone,
                 **context,
             },
+            status_code=status_code,
         )
         return response
 
@@ -198,6 +199,26 @@ def _ids(values: list[str], field: str) -> list[int]:
     return chosen
 
 
+class _Sending(TypedDict):
+    """How a claim was sent, as the submission services take it."""
+
+    submitted_on: date | None
+    reference: str
+    channel: str | None
+    portal_id: int | None
+
+
+def _sending(portal_id: str, submitted_on: str, reference: str) -> _Sending:
+    """A submission form's portal, date and reference: a chosen portal means the portal channel."""
+    portal = _id(portal_id, "portal_id")
+    return _Sending(
+        submitted_on=_day(submitted_on, "submitted_on"),
+        reference=reference,
+        channel="portal" if portal is not None else None,
+        portal_id=portal,
+    )
+
+
 def _can(ctx: PageContext, permission: Permission) -> bool:
     return ctx.actor.scope(ctx.practice.id, permission) > 0
 
@@ -275,9 +296,10 @@ def _sessions_view(
     )
     ctx.audit_clients("session", {row.client_id for row in page.items})
     query = _query(**params, limit=limit if limit != DEFAULT_LIMIT else None)
-    response = ctx.render(
+    return ctx.render(
         "pages/sessions.html",
         "sessions",
+        status_code=422 if error else 200,
         page=page,
         filters=params,
         stage=params.get("stage", ""),
@@ -296,9 +318,6 @@ def _sessions_view(
         today=ctx.today,
         **_choices(ctx),
     )
-    if error:
-        response.status_code = 422
-    return response
 
 
 SESSION_FILTER_KEYS = ("stage", "provider_id", "payer_id", "client", "since", "until", "month")
@@ -381,9 +400,10 @@ def _session_view(ctx: PageContext, session_id: int, *, message: str = "", error
     ctx.audit_clients("session", {detail.row.client_id})
     claims = [ctx.db.get_one(m.Claim, summary.id) for summary in detail.claims]
     can_enter = _can(ctx, Permission.ENTER_CHARGES)
-    response = ctx.render(
+    return ctx.render(
         "pages/session_detail.html",
         "sessions",
+        status_code=422 if error else 200,
         detail=detail,
         row=detail.row,
         client=service.client,
@@ -408,9 +428,6 @@ def _session_view(ctx: PageContext, session_id: int, *, message: str = "", error
         error=error,
         today=ctx.today,
     )
-    if error:
-        response.status_code = 422
-    return response
 
 
 def _coverages(ctx: PageContext, client_id: int) -> list[tuple[m.Coverage, str]]:
@@ -568,6 +585,31 @@ CSV_COLUMNS = (
 )
 
 
+def _claim_params(
+    *,
+    status: str = "",
+    client: str = "",
+    provider_id: str = "",
+    payer_id: str = "",
+    since: str = "",
+    until: str = "",
+    reference: str = "",
+) -> dict[str, str]:
+    """The tracker's filters as the query string gives them (the non-empty ones)."""
+    return _query(
+        status=status,
+        client=client,
+        provider_id=provider_id,
+        payer_id=payer_id,
+        since=since,
+        until=until,
+        reference=reference,
+    )
+
+
+ClaimParams = Annotated[dict[str, str], Depends(_claim_params)]
+
+
 def _claim_filters(params: dict[str, str]) -> queries.ClaimFilters:
     status = params.get("status", "")
     if status and status not in {s.value for s in ClaimStatus}:
@@ -597,9 +639,10 @@ def _claims_view(
     filter_query = {key: value for key, value in params.items() if key in CLAIM_FILTER_KEYS and value}
     query = _query(**filter_query, limit=limit if limit != DEFAULT_LIMIT else None)
     tab_query = {key: value for key, value in filter_query.items() if key != "status"}
-    response = ctx.render(
+    return ctx.render(
         "pages/claims.html",
         "claims",
+        status_code=422 if error else 200,
         page=page,
         filters=params,
         status=params.get("status", ""),
@@ -620,37 +663,13 @@ def _claims_view(
         query=query,
         **_choices(ctx),
     )
-    if error:
-        response.status_code = 422
-    return response
 
 
 @router.get("/claims")
 def claims_page(
-    *,
-    ctx: Ctx,
-    status: str = "",
-    client: str = "",
-    provider_id: str = "",
-    payer_id: str = "",
-    since: str = "",
-    until: str = "",
-    reference: str = "",
-    done: str = "",
-    limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    *, ctx: Ctx, filters: ClaimParams, done: str = "", limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ) -> Response:
-    params = _query(
-        status=status,
-        client=client,
-        provider_id=provider_id,
-        payer_id=payer_id,
-        since=since,
-        until=until,
-        reference=reference,
-        done=done,
-    )
-    return _claims_view(ctx, params, limit, offset)
+    return _claims_view(ctx, _query(**filters, done=done), limit, offset)
 
 
 def csv_cell(value: object) -> str:
@@ -680,27 +699,8 @@ def claim_csv_row(row: queries.ClaimRow, today: date) -> list[str]:
 
 
 @router.get("/claims.csv")
-def claims_csv(
-    *,
-    ctx: Ctx,
-    status: str = "",
-    client: str = "",
-    provider_id: str = "",
-    payer_id: str = "",
-    since: str = "",
-    until: str = "",
-    reference: str = "",
-) -> Response:
+def claims_csv(ctx: Ctx, params: ClaimParams) -> Response:
     """Exactly the claims of the tracker's current view (every page), as CSV, streamed."""
-    params = _query(
-        status=status,
-        client=client,
-        provider_id=provider_id,
-        payer_id=payer_id,
-        since=since,
-        until=until,
-        reference=reference,
-    )
     filters = _claim_filters(params)
     ctx.audit_clients(
         "claim_export",
@@ -722,7 +722,7 @@ def claims_csv(
                 buffer.truncate()
         yield buffer.getvalue()
 
-    name = f"claims-{status or 'all'}-{today.isoformat()}.csv"
+    name = f"claims-{params.get('status') or 'all'}-{today.isoformat()}.csv"
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
@@ -744,16 +744,12 @@ async def bulk_submit(ctx: Ctx) -> Response:
             if action == "queue":
                 submissions.queue_for_batch(ctx.db, actor=ctx.actor, claim_ids=ids)
             else:
-                portal_id = _id(str(form.get("portal_id", "")), "portal_id")
-                submissions.record_submissions(
-                    ctx.db,
-                    actor=ctx.actor,
-                    claim_ids=ids,
-                    submitted_on=_day(str(form.get("submitted_on", "")), "submitted_on"),
-                    reference=str(form.get("submission_reference", "")),
-                    channel="portal" if portal_id is not None else None,
-                    portal_id=portal_id,
+                sending = _sending(
+                    str(form.get("portal_id", "")),
+                    str(form.get("submitted_on", "")),
+                    str(form.get("submission_reference", "")),
                 )
+                submissions.record_submissions(ctx.db, actor=ctx.actor, claim_ids=ids, **sending)
     except (InvalidInput, NotFound) as exc:
         return _claims_view(ctx, params, DEFAULT_LIMIT, 0, error=exc.detail)
     return _back("/claims", "queued" if action == "queue" else "submitted", params)
@@ -766,9 +762,10 @@ def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: st
     detail = queries.get_claim_detail(ctx.db, actor=ctx.actor, claim_id=claim_id)
     ctx.audit_clients("claim", {detail.claim.client_id})
     claim = detail.claim
-    response = ctx.render(
+    return ctx.render(
         "pages/claim_detail.html",
         "claims",
+        status_code=422 if error else 200,
         detail=detail,
         claim=claim,
         scrub=scrubbing.scrub_state(ctx.db, claim.id),
@@ -789,9 +786,6 @@ def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: st
         error=error,
         today=ctx.today,
     )
-    if error:
-        response.status_code = 422
-    return response
 
 
 @router.get("/claims/{claim_id}")
@@ -867,16 +861,8 @@ def claim_submission(
     reference: Annotated[str, Form()] = "",
 ) -> Response:
     def act() -> None:
-        portal = _id(portal_id, "portal_id")
-        submissions.record_submissions(
-            ctx.db,
-            actor=ctx.actor,
-            claim_ids=[claim_id],
-            submitted_on=_day(submitted_on, "submitted_on"),
-            reference=reference,
-            channel="portal" if portal is not None else None,
-            portal_id=portal,
-        )
+        sending = _sending(portal_id, submitted_on, reference)
+        submissions.record_submissions(ctx.db, actor=ctx.actor, claim_ids=[claim_id], **sending)
 
     return _claim_action(ctx, claim_id, "submission", act)
 
@@ -893,17 +879,13 @@ def claim_resubmit(
     reference: Annotated[str, Form()] = "",
 ) -> Response:
     def act() -> None:
-        portal = _id(portal_id, "portal_id")
         submissions.resubmit_claim(
             ctx.db,
             actor=ctx.actor,
             claim_id=claim_id,
             frequency=frequency,
-            submitted_on=_day(submitted_on, "submitted_on"),
-            reference=reference,
-            channel="portal" if portal is not None else None,
-            portal_id=portal,
             payer_claim_control_number=payer_claim_control_number,
+            **_sending(portal_id, submitted_on, reference),
         )
 
     return _claim_action(ctx, claim_id, "resubmit", act)
