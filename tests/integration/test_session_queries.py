@@ -97,3 +97,36 @@ def test_each_session_carries_its_filing_deadline(db: Session) -> None:
         db, actor=actor, practice_id=practice.id, filters=SessionFilters(payer_id=payer.id)
     )
     assert {row.id for row in by_payer.items} == {unbilled.id, billed.id}
+
+
+def test_no_filing_deadline_for_missed_self_pay_or_settled_sessions(db: Session) -> None:
+    practice = f.make_practice(db)
+    actor = f.actor_for(db, f.make_user(db, practice, Role.BILLING))
+    provider = f.make_provider(db, practice)
+    payer = f.make_payer(db)
+    db.add(m.PracticePayer(practice_id=practice.id, payer_id=payer.id, timely_filing_days=90))
+    client = f.make_client(db, practice)
+    coverage = f.make_coverage(db, client, payer)
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+    def visit(days: int, **kwargs: Any) -> m.ServiceSession:
+        starts_at = start + timedelta(days=days)
+        return f.make_session(db, practice, client, provider, starts_at=starts_at, **kwargs)
+
+    late_cancel = visit(0, appointment_status="late_cancel")
+    self_pay = visit(1)
+    self_pay.self_pay = True
+    paid = visit(2)
+    f.make_claim(db, paid, coverage, status="paid")
+    denied = visit(3)
+    denied_claim = f.make_claim(db, denied, coverage, status="denied")
+    denied_claim.timely_filing_on = None  # falls back on the payer's limit from the claim's date
+    voided = visit(4)
+    f.make_claim(db, voided, coverage, status="void")
+    db.flush()
+    rows = {row.id: row for row in list_sessions(db, actor=actor, practice_id=practice.id).items}
+    assert rows[late_cancel.id].filing_deadline_on is None
+    assert rows[self_pay.id].filing_deadline_on is None
+    assert rows[paid.id].filing_deadline_on is None
+    assert rows[denied.id].filing_deadline_on == date(2026, 3, 5) + timedelta(days=90)
+    assert rows[voided.id].filing_deadline_on is None  # every claim void: not billable

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -406,62 +406,8 @@ def _charge_totals(session: Session, ids: Sequence[int]) -> dict[int, int]:
     return totals
 
 
-_CLOSED_CLAIMS = (ClaimStatus.PAID, ClaimStatus.VOID, ClaimStatus.WRITTEN_OFF)
-
-
 def filing_deadlines(session: Session, sessions: Sequence[m.ServiceSession]) -> dict[int, date]:
-    """Each session's timely filing deadline, where one applies (two queries per chunk)."""
-    ids = [s.id for s in sessions]
-    found: dict[int, date] = {}
-    billed: set[int] = set()
-    for chunk in _chunks(ids):
-        query = (
-            select(m.Charge.session_id, m.Claim.status, m.Claim.timely_filing_on)
-            .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
-            .join(m.Claim, m.Claim.id == m.ClaimLine.claim_id)
-            .where(m.Charge.session_id.in_(chunk))
-        )
-        for session_id, status, deadline in session.execute(query):
-            billed.add(session_id)
-            if status in _CLOSED_CLAIMS or deadline is None:
-                continue
-            found[session_id] = min(deadline, found.get(session_id, deadline))
-    unbilled = [s for s in sessions if s.id not in billed and not s.self_pay]
-    limits = _primary_filing_limits(session, unbilled)
-    for service in unbilled:
-        for effective_on, ends_on, days in limits.get(service.client_id, []):
-            if (effective_on is None or effective_on <= service.service_on) and (
-                ends_on is None or ends_on >= service.service_on
-            ):
-                found[service.id] = service.service_on + timedelta(days=days)
-                break
-    return found
+    """Each session's timely filing deadline, where one applies (services.timely_filing)."""
+    from revcycle.services.timely_filing import deadlines_of  # it builds on this module
 
-
-def _primary_filing_limits(
-    session: Session, sessions: Sequence[m.ServiceSession]
-) -> dict[int, list[tuple[date | None, date | None, int]]]:
-    """Per client, the primary coverages' dates and their payers' filing limits (latest first)."""
-    clients = sorted({s.client_id for s in sessions})
-    limits: dict[int, list[tuple[date | None, date | None, int]]] = defaultdict(list)
-    for chunk in _chunks(clients):
-        query = (
-            select(
-                m.Coverage.client_id,
-                m.Coverage.effective_on,
-                m.Coverage.ends_on,
-                m.PracticePayer.timely_filing_days,
-            )
-            .join(
-                m.PracticePayer,
-                and_(
-                    m.PracticePayer.practice_id == m.Coverage.practice_id,
-                    m.PracticePayer.payer_id == m.Coverage.payer_id,
-                ),
-            )
-            .where(m.Coverage.client_id.in_(chunk), m.Coverage.priority == "primary")
-            .order_by(m.Coverage.effective_on.desc(), m.Coverage.id.desc())
-        )
-        for client_id, effective_on, ends_on, days in session.execute(query):
-            limits[client_id].append((effective_on, ends_on, int(days)))
-    return limits
+    return deadlines_of(session, sessions)

@@ -31,6 +31,7 @@ __all__ = [
     "Deadline",
     "HeldSession",
     "claim_deadlines",
+    "deadlines_of",
     "filing_limits",
     "held_unsent_sessions",
     "payers_on",
@@ -41,6 +42,10 @@ __all__ = [
 _CHUNK = 500
 # A claim past these has gone to the payer: its sessions are no longer unbilled.
 UNSENT_CLAIM_STATUSES = frozenset({ClaimStatus.DRAFT, ClaimStatus.READY})
+# A claim in these is settled: no filing deadline is left to watch.
+_CLOSED_CLAIM_STATUSES = frozenset(
+    str(status) for status in (ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF, ClaimStatus.VOID)
+)
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -88,43 +93,81 @@ def payers_on(db: Session, practice_id: int, visits: Iterable[tuple[int, int, da
     return found
 
 
-def _live_claims_of(db: Session, session_ids: Sequence[int]) -> dict[int, list[tuple[int, str, date | None]]]:
-    """Session id -> its claims that are not void: (claim id, status, filing deadline)."""
-    result: dict[int, list[tuple[int, str, date | None]]] = defaultdict(list)
+def _claims_of(
+    db: Session, session_ids: Sequence[int]
+) -> dict[int, list[tuple[int, str, date | None, date, int]]]:
+    """Session id -> its claims: (claim id, status, own filing deadline, first date of
+    service, payer id)."""
+    result: dict[int, list[tuple[int, str, date | None, date, int]]] = defaultdict(list)
     for chunk in _chunks(session_ids):
         query = (
-            select(m.Charge.session_id, m.Claim.id, m.Claim.status, m.Claim.timely_filing_on)
+            select(
+                m.Charge.session_id,
+                m.Claim.id,
+                m.Claim.status,
+                m.Claim.timely_filing_on,
+                m.Claim.service_from_on,
+                m.Claim.payer_id,
+            )
             .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
             .join(m.Claim, m.Claim.id == m.ClaimLine.claim_id)
-            .where(m.Charge.session_id.in_(chunk), m.Claim.status != str(ClaimStatus.VOID))
+            .where(m.Charge.session_id.in_(chunk))
             .distinct()
         )
-        for session_id, claim_id, status, deadline in db.execute(query):
-            result[session_id].append((claim_id, status, deadline))
+        for session_id, claim_id, status, own, service_from_on, payer_id in db.execute(query):
+            result[session_id].append((claim_id, status, own, service_from_on, payer_id))
     return result
 
 
 def session_deadlines(db: Session, practice_id: int, session_ids: Sequence[int]) -> dict[int, date | None]:
-    """Each session's filing deadline: its live claim's, else its date of service plus the
-    filing limit of the payer covering it that day; None when neither is known."""
+    """Each session's filing deadline (None where none applies), by id: see :func:`deadlines_of`."""
     ids = list(dict.fromkeys(session_ids))
-    rows: list[tuple[int, int, date]] = []
+    sessions: list[m.ServiceSession] = []
     for chunk in _chunks(ids):
-        query = select(m.ServiceSession.id, m.ServiceSession.client_id, m.ServiceSession.service_on).where(
-            m.ServiceSession.practice_id == practice_id, m.ServiceSession.id.in_(chunk)
+        sessions.extend(
+            db.scalars(
+                select(m.ServiceSession).where(
+                    m.ServiceSession.practice_id == practice_id, m.ServiceSession.id.in_(chunk)
+                )
+            )
         )
-        rows.extend((sid, client_id, day) for sid, client_id, day in db.execute(query))
-    claims = _live_claims_of(db, ids)
-    payers = payers_on(db, practice_id, rows)
-    limits = filing_limits(db, practice_id)
-    deadlines: dict[int, date | None] = dict.fromkeys(ids)
-    for sid, _client_id, day in rows:
-        on_claims = [deadline for _, _, deadline in claims.get(sid, ()) if deadline is not None]
-        if on_claims:
-            deadlines[sid] = min(on_claims)
-        elif sid in payers and payers[sid] in limits:
-            deadlines[sid] = day + timedelta(days=limits[payers[sid]])
-    return deadlines
+    found = deadlines_of(db, sessions)
+    return {sid: found.get(sid) for sid in ids}
+
+
+def deadlines_of(db: Session, sessions: Sequence[m.ServiceSession]) -> dict[int, date]:
+    """Each session's filing deadline, where one applies (sessions without one are left out).
+
+    On claims: the earliest deadline of those still open (not paid, written off or void);
+    none once they are all closed (every claim void: not billable). On no claim: a held,
+    insured session's date of service plus the filing limit of the payer of the primary
+    coverage in force that day; a missed, self-pay or uninsured session has none."""
+    found: dict[int, date] = {}
+    by_practice: dict[int, list[m.ServiceSession]] = defaultdict(list)
+    for service in sessions:
+        by_practice[service.practice_id].append(service)
+    for practice_id, group in by_practice.items():
+        limits = filing_limits(db, practice_id)
+        claims = _claims_of(db, [s.id for s in group])
+        unbilled = [
+            s
+            for s in group
+            if not claims.get(s.id) and s.appointment_status in HELD_STATUSES and not s.self_pay
+        ]
+        payers = payers_on(db, practice_id, [(s.id, s.client_id, s.service_on) for s in unbilled])
+        for service in group:
+            if claims.get(service.id):
+                open_claims = [
+                    _claim_deadline(own, service_from_on, limits.get(payer_id))
+                    for _, status, own, service_from_on, payer_id in claims[service.id]
+                    if status not in _CLOSED_CLAIM_STATUSES
+                ]
+                known = [deadline for deadline in open_claims if deadline is not None]
+                if known:
+                    found[service.id] = min(known)
+            elif service.id in payers and payers[service.id] in limits:
+                found[service.id] = service.service_on + timedelta(days=limits[payers[service.id]])
+    return found
 
 
 def claim_deadlines(db: Session, practice_id: int, claim_ids: Sequence[int]) -> dict[int, date | None]:
