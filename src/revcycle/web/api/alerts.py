@@ -24,11 +24,11 @@ from pydantic import BaseModel, Field
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
 from revcycle.domain.permissions import Permission
-from revcycle.errors import InvalidInput, NotFound
+from revcycle.errors import NotFound
 from revcycle.services import alerts, queries, timely_filing
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import DEFAULT_LIMIT, practice_scopes
-from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs
+from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["alerts"])
@@ -127,13 +127,6 @@ def alert_out(view: alerts.AlertView) -> AlertOut:
     )
 
 
-def _one_practice(actor: Actor, practice_id: int | None, permission: Permission) -> int:
-    scopes = practice_scopes(actor, permission, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; say which one")
-    return next(iter(scopes))
-
-
 def _practice(db: DB, practice_id: int) -> m.Practice:
     practice = db.get(m.Practice, practice_id)
     if practice is None:
@@ -199,7 +192,7 @@ def api_run_alerts(
     at: Annotated[datetime | None, Query(description="evaluate as of this time (default: now)")] = None,
 ) -> AlertRunOut:
     """Run every alert rule for one practice now: raise, update, resolve and reopen its alerts."""
-    practice = _one_practice(actor, practice_id, alerts.MANAGE_ALERTS)
+    practice = one_practice(actor, practice_id, alerts.MANAGE_ALERTS)
     run = alerts.run_alerts(db, practice_id=practice, now=at or utcnow(), actor=actor)
     return AlertRunOut.model_validate(run, from_attributes=True)
 

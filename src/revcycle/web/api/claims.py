@@ -30,9 +30,9 @@ from revcycle.services import payer_settings, portals, queries, submissions
 from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim
 from revcycle.services.claims_pipeline import building, scrubbing
-from revcycle.services.scoping import DEFAULT_LIMIT, get_visible, practice_scopes
+from revcycle.services.scoping import DEFAULT_LIMIT, get_visible
 from revcycle.web.api.auth import ErrorBody
-from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs
+from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["claims"])
@@ -266,10 +266,7 @@ class PortalChangesIn(Strict):
 
 
 def _one_practice(actor: Actor, practice_id: int | None, permission: Permission) -> int:
-    scopes = practice_scopes(actor, permission, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; name one")
-    return next(iter(scopes))
+    return one_practice(actor, practice_id, permission, ask="name one")
 
 
 def _in_practice(db: Session, model: type[Any], ids: Iterable[int], practice_id: int, noun: str) -> None:
@@ -321,6 +318,15 @@ def _scrub_out(db: Session, claim: m.Claim, state: scrubbing.ScrubState) -> Scru
         ],
         clean=state.is_clean,
     )
+
+
+def _claim_for_read(db: Session, actor: Actor, claim_id: int) -> m.Claim:
+    """A claim the caller may view, the read of its client audited."""
+    claim = get_visible(db, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
+    queries.record_client_reads(
+        db, actor=actor, entity="claim", clients=[(claim.practice_id, claim.client_id)]
+    )
+    return claim
 
 
 def _claim_for_write(db: Session, actor: Actor, claim_id: int, permission: Permission) -> m.Claim:
@@ -495,10 +501,7 @@ def api_ready_claims(
 )
 def api_latest_scrub(db: DB, actor: CurrentActor, claim_id: int) -> ScrubOut:
     """The edits that ran, the problems found (each marked when overridden) and the overrides."""
-    claim = get_visible(db, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
-    queries.record_client_reads(
-        db, actor=actor, entity="claim", clients=[(claim.practice_id, claim.client_id)]
-    )
+    claim = _claim_for_read(db, actor, claim_id)
     return _scrub_out(db, claim, scrubbing.scrub_state(db, claim.id))
 
 
@@ -655,10 +658,7 @@ def api_resubmit_claim(db: DB, actor: CurrentActor, claim_id: int, body: Resubmi
 )
 def api_claim_submissions(db: DB, actor: CurrentActor, claim_id: int) -> dict[str, Any]:
     """Every sending of the claim, oldest first, with the submission each resubmission follows."""
-    claim = get_visible(db, m.Claim, claim_id, actor, Permission.VIEW_CLAIMS)
-    queries.record_client_reads(
-        db, actor=actor, entity="claim", clients=[(claim.practice_id, claim.client_id)]
-    )
+    claim = _claim_for_read(db, actor, claim_id)
     rows = _log_out(submissions.list_submissions(db, actor=actor, claim_id=claim.id))
     return {"items": rows, "total": len(rows)}
 

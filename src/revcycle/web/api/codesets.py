@@ -29,8 +29,7 @@ from revcycle.errors import InvalidInput
 from revcycle.services import codesets, supervision
 from revcycle.services.actor import Actor
 from revcycle.services.claims_pipeline.scrubbing import practice_today
-from revcycle.services.scoping import practice_scopes
-from revcycle.web.api.resources import ListOut, PracticeId, needs
+from revcycle.web.api.resources import ListOut, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["code sets"])
@@ -85,14 +84,6 @@ class ReportOut(BaseModel):
     rules: list[RuleOut]
     items: list[ReportRowOut]
     totals: ReportTotalsOut
-
-
-def one_practice(actor: Actor, practice_id: int | None, permission: Permission) -> int:
-    """The practice a request acts for: the one given, or the caller's only one."""
-    scopes = practice_scopes(actor, permission, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; say which one")
-    return next(iter(scopes))
 
 
 def release_out(release: codesets.LoadedRelease) -> ReleaseOut:

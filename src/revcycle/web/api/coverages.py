@@ -25,8 +25,8 @@ from revcycle.services import queries
 from revcycle.services.claims_pipeline.pointers import decode_pointers
 from revcycle.services.claims_pipeline.scrubbing import practice_today
 from revcycle.services.fees import lookup_fee
-from revcycle.services.scoping import get_visible, practice_scopes
-from revcycle.web.api.resources import ListOut, PracticeId, needs
+from revcycle.services.scoping import get_visible
+from revcycle.web.api.resources import ListOut, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["coverages"])
@@ -506,10 +506,7 @@ def api_fee_lookup(
 ) -> FeeLookupOut:
     """The fee a charge defaults to: the most specific schedule in force on the date of service
     (client, then the payer of the client's primary coverage, then standard)."""
-    scopes = practice_scopes(actor, Permission.ENTER_CHARGES, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; name one")
-    chosen = next(iter(scopes))
+    chosen = one_practice(actor, practice_id, Permission.ENTER_CHARGES, ask="name one")
     code = procedure.strip().upper()
     empty = FeeLookupOut(
         procedure_code=code or None,

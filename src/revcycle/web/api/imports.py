@@ -23,10 +23,11 @@ from revcycle.db import models as m
 from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput
 from revcycle.services import queries
+from revcycle.services.actor import Actor
 from revcycle.services.imports import batches, review
 from revcycle.services.imports.flags import RULES
-from revcycle.services.scoping import DEFAULT_LIMIT, practice_scopes
-from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs
+from revcycle.services.scoping import DEFAULT_LIMIT
+from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["imports"])
@@ -197,11 +198,8 @@ def _target(word: str | None) -> ImportFormat | None:
     return target
 
 
-def _one_practice(actor: Any, practice_id: int | None) -> int:
-    scopes = practice_scopes(actor, Permission.ENTER_CHARGES, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; say which one this file is for")
-    return next(iter(scopes))
+def _one_practice(actor: Actor, practice_id: int | None) -> int:
+    return one_practice(actor, practice_id, Permission.ENTER_CHARGES, ask="say which one this file is for")
 
 
 @router.post("/api/imports", response_model=BatchOut, **needs(Permission.ENTER_CHARGES))

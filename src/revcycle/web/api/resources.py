@@ -27,6 +27,7 @@ from revcycle.domain.pipeline import STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput
 from revcycle.services import audit, queries
 from revcycle.services import sessions as session_queries
+from revcycle.services.actor import Actor
 from revcycle.services.scoping import DEFAULT_LIMIT, MAX_LIMIT, practice_scopes
 from revcycle.web.deps import DB, CurrentActor
 
@@ -40,6 +41,17 @@ T = TypeVar("T")
 def needs(permission: Permission) -> dict[str, Any]:
     """Route keyword arguments declaring the permission a route checks (read by the tests)."""
     return {"openapi_extra": {PERMISSION_KEY: permission.value}}
+
+
+def one_practice(
+    actor: Actor, practice_id: int | None, permission: Permission, *, ask: str = "say which one"
+) -> int:
+    """The practice a request acts for: the one given, or the caller's only one (``ask`` ends
+    the refusal when the caller works for several)."""
+    scopes = practice_scopes(actor, permission, practice_id)
+    if len(scopes) > 1:
+        raise InvalidInput(f"practice_id: you work for several practices; {ask}")
+    return next(iter(scopes))
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 500)")]

@@ -17,10 +17,9 @@ from pydantic import BaseModel, Field
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission
-from revcycle.errors import InvalidInput
 from revcycle.services import saved_filters
-from revcycle.services.scoping import practice_scopes
-from revcycle.web.api.resources import ListOut, PracticeId, needs
+from revcycle.services.actor import Actor
+from revcycle.web.api.resources import ListOut, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
 
 router = APIRouter(tags=["saved filters"])
@@ -60,11 +59,8 @@ def _out(row: m.SavedFilter) -> SavedFilterOut:
     )
 
 
-def _one_practice(actor: Any, practice_id: int | None) -> int:
-    scopes = practice_scopes(actor, Permission.VIEW_SESSIONS, practice_id)
-    if len(scopes) > 1:
-        raise InvalidInput("practice_id: you work for several practices; say which one")
-    return next(iter(scopes))
+def _one_practice(actor: Actor, practice_id: int | None) -> int:
+    return one_practice(actor, practice_id, Permission.VIEW_SESSIONS)
 
 
 @router.get("/api/saved-filters", response_model=ListOut[SavedFilterOut], **needs(Permission.VIEW_SESSIONS))
