@@ -58,7 +58,8 @@ from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims import transition_claim
-from revcycle.services.claims_pipeline.pointers import decode_pointers, encode_pointers
+from revcycle.services.claims_pipeline.building import claim_diagnoses, claim_lines
+from revcycle.services.claims_pipeline.pointers import encode_pointers
 from revcycle.services.claims_pipeline.scrubbing import ScrubState, practice_today, run_scrub
 from revcycle.services.fees import FeeQuote, default_fee, join_modifiers
 from revcycle.services.ledger import post_transaction
@@ -343,16 +344,9 @@ def _rebuild_claim(
             detail="its charges were removed",
         )
         return None
-    diagnoses: list[str] = []
-    for charge in charges:
-        for code in charge.diagnosis_codes:
-            text = str(code).strip().upper()
-            if text and text not in diagnoses:
-                diagnoses.append(text)
-    for number, charge in enumerate(charges, start=1):
-        session.add(
-            _claim_line(claim, number, charge, by_id[charge.session_id], diagnoses=diagnoses, charges=charges)
-        )
+    pairs = [(charge, by_id[charge.session_id]) for charge in charges]
+    diagnoses = claim_diagnoses(pairs)
+    session.add_all(claim_lines(claim, pairs, diagnoses))
     claim.diagnosis_codes = diagnoses
     claim.billed_cents = sum(charge.fee_cents for charge in charges)
     session.flush()
@@ -401,41 +395,6 @@ def _delete_lines(session: Session, condition: Any) -> None:
 
 def _source(actor: Actor) -> EventSource:
     return EventSource.SYSTEM if actor.is_system else EventSource.USER
-
-
-def _claim_line(
-    claim: m.Claim,
-    number: int,
-    charge: m.Charge,
-    service: m.ServiceSession,
-    *,
-    diagnoses: list[str],
-    charges: Sequence[m.Charge],
-) -> m.ClaimLine:
-    own = [str(code).strip().upper() for code in charge.diagnosis_codes]
-    pointers = [
-        diagnoses.index(own[p - 1]) + 1
-        for p in decode_pointers(charge.diagnosis_pointers)
-        if p <= len(own) and own[p - 1]
-    ]
-    minutes = charge.minutes
-    if minutes is None and charge.procedure_code in TIME_BANDS:
-        # the session's length, when it is the session's only time-based code
-        timed = [c for c in charges if c.session_id == service.id and c.procedure_code in TIME_BANDS]
-        minutes = service.duration_minutes if len(timed) == 1 else None
-    return m.ClaimLine(
-        practice_id=claim.practice_id,
-        claim_id=claim.id,
-        charge_id=charge.id,
-        line_number=number,
-        procedure_code=charge.procedure_code,
-        modifiers=charge.modifiers,
-        units=charge.units,
-        charge_cents=charge.fee_cents,
-        service_on=service.service_on,
-        diagnosis_pointers=encode_pointers(pointers),
-        minutes=minutes,
-    )
 
 
 def _claim_diagnoses_fit(

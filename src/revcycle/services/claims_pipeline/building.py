@@ -244,7 +244,7 @@ def _build_one(
     first, coverage = members[0]
     services = [service for service, _ in members]
     charges = _insurance_charges(session, services)
-    diagnoses = _diagnoses(charges)
+    diagnoses = claim_diagnoses(charges)
     settings = session.scalars(
         select(m.PracticePayer).where(
             m.PracticePayer.practice_id == first.practice_id, m.PracticePayer.payer_id == coverage.payer_id
@@ -280,8 +280,7 @@ def _build_one(
     session.add(claim)
     session.flush()
     claim.number = claim_number(claim.id)
-    for number, (charge, service) in enumerate(charges, start=1):
-        session.add(_line(claim, number, charge, service, diagnoses=diagnoses, charges=charges))
+    session.add_all(claim_lines(claim, charges, diagnoses))
     session.flush()
     session.refresh(claim, ["lines"])
     audit.record(
@@ -323,7 +322,8 @@ def _insurance_charges(
     return sorted(charges, key=lambda pair: order.index(pair[1].id))
 
 
-def _diagnoses(charges: Sequence[tuple[m.Charge, m.ServiceSession]]) -> list[str]:
+def claim_diagnoses(charges: Sequence[tuple[m.Charge, m.ServiceSession]]) -> list[str]:
+    """The claim's diagnoses: every charge's codes, normalized, first seen first, once each."""
     codes: list[str] = []
     for charge, _ in charges:
         for code in charge.diagnosis_codes:
@@ -331,6 +331,17 @@ def _diagnoses(charges: Sequence[tuple[m.Charge, m.ServiceSession]]) -> list[str
             if text and text not in codes:
                 codes.append(text)
     return codes
+
+
+def claim_lines(
+    claim: m.Claim, charges: Sequence[tuple[m.Charge, m.ServiceSession]], diagnoses: list[str]
+) -> list[m.ClaimLine]:
+    """One line a charge, numbered in order, its pointers into the claim's ``diagnoses`` (built
+    with a claim and rebuilt when its charges change, services.charges)."""
+    return [
+        _line(claim, number, charge, service, diagnoses=diagnoses, charges=charges)
+        for number, (charge, service) in enumerate(charges, start=1)
+    ]
 
 
 def _line(
