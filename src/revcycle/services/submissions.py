@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -224,31 +225,12 @@ def list_submissions(session: Session, *, actor: Actor, claim_id: int) -> list[S
     claim = load_claim(session, actor=actor, claim_id=claim_id)
     actor.require(claim.practice_id, Permission.VIEW_CLAIMS)
     rows = session.execute(
-        select(m.Submission, m.InsurancePortal.name, m.User.email, m.SubmissionBatch.status)
-        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.Submission.portal_id)
-        .outerjoin(m.User, m.User.id == m.Submission.submitted_by_user_id)
-        .outerjoin(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+        _log_select()
         .where(m.Submission.claim_id == claim.id)
         .order_by(m.Submission.submitted_at, m.Submission.id)
     )
     return [
-        SubmissionRow(
-            id=row.id,
-            claim_id=claim.id,
-            claim_number=claim.number,
-            channel=row.channel,
-            portal_name=portal or "",
-            frequency=row.frequency,
-            submitted_at=row.submitted_at,
-            reference=row.reference,
-            clearinghouse_reference=row.clearinghouse_reference,
-            payer_claim_control_number=row.payer_claim_control_number,
-            submitted_by=email or "",
-            batch_id=row.batch_id,
-            batch_status=batch_status or "",
-            previous_submission_id=row.previous_submission_id,
-        )
-        for row, portal, email, batch_status in rows
+        _log_row(row, claim.number, portal, email, batch_status) for row, portal, email, batch_status in rows
     ]
 
 
@@ -356,11 +338,8 @@ def list_practice_submissions(
     base = select(m.Submission).join(m.Claim, m.Claim.id == m.Submission.claim_id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(
-        select(m.Submission, m.Claim.number, m.InsurancePortal.name, m.User.email, m.SubmissionBatch.status)
+        _log_select(m.Claim.number)
         .join(m.Claim, m.Claim.id == m.Submission.claim_id)
-        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.Submission.portal_id)
-        .outerjoin(m.User, m.User.id == m.Submission.submitted_by_user_id)
-        .outerjoin(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
         .where(*conditions)
         .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
         .limit(clamp_limit(limit))
@@ -371,6 +350,17 @@ def list_practice_submissions(
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _log_select(*columns: Any) -> Select[Any]:
+    """Submissions, then ``columns``, then what the log shows of each: the portal's name, the
+    sender's e-mail and the batch's status (each empty where there is none)."""
+    return (
+        select(m.Submission, *columns, m.InsurancePortal.name, m.User.email, m.SubmissionBatch.status)
+        .outerjoin(m.InsurancePortal, m.InsurancePortal.id == m.Submission.portal_id)
+        .outerjoin(m.User, m.User.id == m.Submission.submitted_by_user_id)
+        .outerjoin(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+    )
 
 
 def _log_row(
