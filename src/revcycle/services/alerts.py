@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
@@ -61,8 +61,14 @@ from revcycle.domain.permissions import Permission, Role
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor, system_actor
-from revcycle.services.queries import OPEN_WORK_STATUSES, SEVERITY_ORDER
-from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
+from revcycle.services.queries import (
+    OPEN_WORK_STATUSES,
+    SEVERITY_ORDER,
+    load_work_item,
+    severity_rank,
+    work_item_conditions,
+)
+from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit
 from revcycle.services.sessions import HELD_STATUSES, session_facts
 from revcycle.services.timely_filing import HeldSession, held_unsent_sessions, payers_on
 
@@ -494,11 +500,7 @@ _STATUS_WORDS = {"open", "acknowledged", "resolved", "all"}
 def _alert_conditions(
     actor: Actor, practice_id: int | None, filters: AlertFilters
 ) -> list[ColumnElement[bool]]:
-    scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
-    conditions: list[ColumnElement[bool]] = [
-        visible(m.WorkItem, actor, scopes),
-        m.WorkItem.kind == ALERT_KIND,
-    ]
+    conditions = work_item_conditions(actor, practice_id, ALERT_KIND)
     status = filters.status or "open"
     if status not in _STATUS_WORDS:
         raise InvalidInput(f"status: {status!r} is not one of {', '.join(sorted(_STATUS_WORDS))}")
@@ -533,16 +535,13 @@ def list_alerts(
     """Alerts the actor may see, most severe first, then oldest."""
     conditions = _alert_conditions(actor, practice_id, filters or AlertFilters())
     total = db.scalar(select(func.count()).select_from(m.WorkItem).where(*conditions)) or 0
-    rank = case(
-        {name: index for index, name in enumerate(SEVERITY_ORDER)}, value=m.WorkItem.severity, else_=9
-    )
     assignee = aliased(m.User)
     query = (
         select(m.WorkItem, m.Client.first_name, m.Client.last_name, assignee.full_name, assignee.email)
         .outerjoin(m.Client, m.Client.id == m.WorkItem.client_id)
         .outerjoin(assignee, assignee.id == m.WorkItem.owner_user_id)
         .where(*conditions)
-        .order_by(rank, m.WorkItem.created_at, m.WorkItem.id)
+        .order_by(severity_rank(), m.WorkItem.created_at, m.WorkItem.id)
         .limit(clamp_limit(limit))
         .offset(max(offset, 0))
     )
@@ -561,13 +560,7 @@ def list_alerts(
 
 
 def _load_alert(db: Session, actor: Actor, work_item_id: int) -> m.WorkItem:
-    item = db.get(m.WorkItem, work_item_id, populate_existing=True)
-    if (
-        item is None
-        or item.kind != ALERT_KIND
-        or not (actor.is_system or item.practice_id in actor.practice_ids)
-    ):
-        raise NotFound(f"alert {work_item_id} not found")
+    item = load_work_item(db, actor, work_item_id, kind=ALERT_KIND, noun="alert")
     actor.require(item.practice_id, MANAGE_ALERTS)
     return item
 

@@ -587,6 +587,34 @@ def list_payments(
     return Page(items, total)
 
 
+def work_item_conditions(actor: Actor, practice_id: int | None, kind: str) -> list[ColumnElement[bool]]:
+    """The work items of one kind (alerts, import flags) the actor sees in the work queue."""
+    scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
+    return [visible(m.WorkItem, actor, scopes), m.WorkItem.kind == kind]
+
+
+def load_work_item(
+    session: Session, actor: Actor, work_item_id: int, *, kind: str | None = None, noun: str = "work item"
+) -> m.WorkItem:
+    """A work item of one of the actor's practices (of ``kind`` when given), read afresh; any
+    other id is "not found" (named ``noun``)."""
+    item = session.get(m.WorkItem, work_item_id, populate_existing=True)
+    if (
+        item is None
+        or (kind is not None and item.kind != kind)
+        or not (actor.is_system or item.practice_id in actor.practice_ids)
+    ):
+        raise NotFound(f"{noun} {work_item_id} not found")
+    return item
+
+
+def severity_rank() -> ColumnElement[int]:
+    """A work item's severity as its place in :data:`SEVERITY_ORDER` (unknown ones last)."""
+    return case(
+        {name: index for index, name in enumerate(SEVERITY_ORDER)}, value=m.WorkItem.severity, else_=9
+    )
+
+
 def list_work_items(
     session: Session,
     *,
@@ -604,13 +632,10 @@ def list_work_items(
         conditions.append(m.WorkItem.status.in_(OPEN_WORK_STATUSES))
     if severity:
         conditions.append(m.WorkItem.severity == severity)
-    rank = case(
-        {name: index for index, name in enumerate(SEVERITY_ORDER)}, value=m.WorkItem.severity, else_=9
-    )
     query = (
         select(m.WorkItem)
         .where(*conditions)
-        .order_by(rank, m.WorkItem.due_on.is_(None), m.WorkItem.due_on, m.WorkItem.id)
+        .order_by(severity_rank(), m.WorkItem.due_on.is_(None), m.WorkItem.due_on, m.WorkItem.id)
     )
     rows, total = _page(session, query, conditions=conditions, model=m.WorkItem, limit=limit, offset=offset)
     return Page([row[0] for row in rows], total)

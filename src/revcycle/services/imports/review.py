@@ -44,8 +44,8 @@ from revcycle.services.actor import Actor
 from revcycle.services.imports.flags import FLAG_KIND, RULES
 from revcycle.services.imports.simplepractice import DUPLICATE_MODIFIER
 from revcycle.services.ledger import post_transaction
-from revcycle.services.queries import OPEN_WORK_STATUSES
-from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
+from revcycle.services.queries import OPEN_WORK_STATUSES, load_work_item, work_item_conditions
+from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit
 
 __all__ = [
     "BULK_RESOLUTIONS",
@@ -93,10 +93,8 @@ def _resolutions_of(rule: str) -> tuple[str, ...]:
 def _flag_conditions(
     actor: Actor, practice_id: int | None, rule: str | None, title: str | None
 ) -> list[ColumnElement[bool]]:
-    scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
-    conditions: list[ColumnElement[bool]] = [
-        visible(m.WorkItem, actor, scopes),
-        m.WorkItem.kind == FLAG_KIND,
+    conditions = [
+        *work_item_conditions(actor, practice_id, FLAG_KIND),
         m.WorkItem.status.in_(OPEN_WORK_STATUSES),
     ]
     if rule:
@@ -291,13 +289,6 @@ def group_flags(
 # --- resolving -----------------------------------------------------------------------------
 
 
-def _load_flag(session: Session, actor: Actor, work_item_id: int) -> m.WorkItem:
-    item = session.get(m.WorkItem, work_item_id, populate_existing=True)
-    if item is None or not (actor.is_system or item.practice_id in actor.practice_ids):
-        raise NotFound(f"work item {work_item_id} not found")
-    return item
-
-
 def resolve_flag(
     session: Session,
     *,
@@ -312,7 +303,7 @@ def resolve_flag(
     ``map_to_payer``, the member id for ``add_member_id``). A flag about a payer or clinician
     settles that subject's other open flags too, unless ``settle_siblings`` is off (when each
     of them is being settled on its own, as a group is)."""
-    item = _load_flag(session, actor, work_item_id)
+    item = load_work_item(session, actor, work_item_id)
     actor.require(item.practice_id, Permission.ENTER_CHARGES)
     if item.kind != FLAG_KIND or item.rule not in RULES:
         raise InvalidInput(f"work item {item.id} is not an import flag")
