@@ -335,14 +335,7 @@ def _rebuild_claim(
     _delete_lines(session, m.ClaimLine.claim_id == claim.id)
     session.expire(claim, ["lines"])
     if not charges:
-        transition_claim(
-            session,
-            actor=actor,
-            claim_id=claim.id,
-            target=ClaimStatus.VOID,
-            source=_source(actor),
-            detail="its charges were removed",
-        )
+        _move(session, actor, claim, ClaimStatus.VOID, "its charges were removed")
         return None
     pairs = [(charge, by_id[charge.session_id]) for charge in charges]
     diagnoses = claim_diagnoses(pairs)
@@ -365,23 +358,9 @@ def _rebuild_claim(
     )
     state = run_scrub(session, actor=actor, claim=claim, today=today)
     if claim.status == ClaimStatus.READY.value and not state.is_clean:
-        transition_claim(
-            session,
-            actor=actor,
-            claim_id=claim.id,
-            target=ClaimStatus.DRAFT,
-            source=_source(actor),
-            detail="a charge changed and the scrub found problems",
-        )
+        _move(session, actor, claim, ClaimStatus.DRAFT, "a charge changed and the scrub found problems")
     elif claim.status == ClaimStatus.DRAFT.value and state.is_clean:
-        transition_claim(
-            session,
-            actor=actor,
-            claim_id=claim.id,
-            target=ClaimStatus.READY,
-            source=_source(actor),
-            detail="scrubbed clean after a charge was changed",
-        )
+        _move(session, actor, claim, ClaimStatus.READY, "scrubbed clean after a charge was changed")
     return state
 
 
@@ -393,8 +372,10 @@ def _delete_lines(session: Session, condition: Any) -> None:
     session.flush()
 
 
-def _source(actor: Actor) -> EventSource:
-    return EventSource.SYSTEM if actor.is_system else EventSource.USER
+def _move(session: Session, actor: Actor, claim: m.Claim, target: ClaimStatus, detail: str) -> None:
+    """Move the claim rebuilt from its charges, as the system or the user changing them."""
+    source = EventSource.SYSTEM if actor.is_system else EventSource.USER
+    transition_claim(session, actor=actor, claim_id=claim.id, target=target, source=source, detail=detail)
 
 
 def _claim_diagnoses_fit(
