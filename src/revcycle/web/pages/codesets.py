@@ -32,16 +32,15 @@ DEFAULT_REPORT_DAYS = 90
 
 def _page(ctx: PageContext, *, error: str = "", loaded: str = "", status_code: int = 200) -> Response:
     releases = codesets.list_releases(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
-    response = ctx.render(
+    return ctx.render(
         "codesets/code_sets.html",
         "settings",
+        status_code=status_code,
         releases=releases,
         kind_labels=KIND_LABELS,
         error=error,
         loaded=loaded,
     )
-    response.status_code = status_code
-    return response
 
 
 @router.get("/settings/code-sets")
@@ -152,7 +151,10 @@ def supervised_billing(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="supervised-billing-{start}-{end}.csv"'},
         )
-    response = ctx.render("codesets/supervised_billing.html", "reports", report=report, error=error)
-    if error:
-        response.status_code = 422
-    return response
+    return ctx.render(
+        "codesets/supervised_billing.html",
+        "reports",
+        status_code=422 if error else 200,
+        report=report,
+        error=error,
+    )

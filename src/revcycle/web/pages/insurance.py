@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse, Response
 
 from revcycle.domain.permissions import Permission
@@ -58,9 +58,10 @@ def _page(
 ) -> Response:
     payers = queries.list_payers(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, limit=MAX_LIMIT)
     rows = portals.list_portals(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
-    response = ctx.render(
+    return ctx.render(
         "pages/insurance.html",
         "insurance",
+        status_code=status_code,
         payers=payers,
         portals=rows,
         is_admin=_is_admin(ctx),
@@ -71,8 +72,6 @@ def _page(
         form=form,
         values=values or {},
     )
-    response.status_code = status_code
-    return response
 
 
 def _done(what: str, anchor: str) -> Response:
@@ -84,25 +83,31 @@ def insurance_page(ctx: Ctx, saved: str = "") -> Response:
     return _page(ctx, saved=saved)
 
 
-@router.post("/insurance/portals")
-def add_portal(
+def _portal_form(
     *,
-    ctx: Ctx,
     name: Annotated[str, Form(max_length=200)] = "",
     url: Annotated[str, Form(max_length=500)] = "",
     billing_route: Annotated[str, Form(max_length=30)] = "portal",
     login_instructions: Text = "",
     vault_reference: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    """Add a portal (admin)."""
-    ctx.actor.require(ctx.practice.id, Permission.MANAGE_PRACTICE)
-    values = {
+) -> dict[str, str]:
+    """A portal's form, as the portal services take its values."""
+    return {
         "name": name,
         "url": url,
         "billing_route": billing_route,
         "login_instructions": login_instructions,
         "vault_reference": vault_reference,
     }
+
+
+PortalForm = Annotated[dict[str, str], Depends(_portal_form)]
+
+
+@router.post("/insurance/portals")
+def add_portal(ctx: Ctx, values: PortalForm) -> Response:
+    """Add a portal (admin)."""
+    ctx.actor.require(ctx.practice.id, Permission.MANAGE_PRACTICE)
     try:
         with ctx.db.begin_nested():
             portals.create_portal(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, values=values)
@@ -112,26 +117,10 @@ def add_portal(
 
 
 @router.post("/insurance/portals/{portal_id}")
-def change_portal(
-    *,
-    ctx: Ctx,
-    portal_id: int,
-    name: Annotated[str, Form(max_length=200)] = "",
-    url: Annotated[str, Form(max_length=500)] = "",
-    billing_route: Annotated[str, Form(max_length=30)] = "portal",
-    login_instructions: Text = "",
-    vault_reference: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
+def change_portal(ctx: Ctx, portal_id: int, values: PortalForm) -> Response:
     """Change a portal of the current practice (admin)."""
     portals.get_portal(ctx.db, actor=ctx.actor, portal_id=portal_id)  # another practice's: 404
     ctx.actor.require(ctx.practice.id, Permission.MANAGE_PRACTICE)
-    values = {
-        "name": name,
-        "url": url,
-        "billing_route": billing_route,
-        "login_instructions": login_instructions,
-        "vault_reference": vault_reference,
-    }
     try:
         with ctx.db.begin_nested():
             portals.update_portal(ctx.db, actor=ctx.actor, portal_id=portal_id, changes=values)
