@@ -191,6 +191,19 @@ class FeeLookupOut(BaseModel):
 # --- conversions -----------------------------------------------------------------------------------------
 
 
+def _authorization_out(row: m.Authorization) -> AuthorizationOut:
+    return AuthorizationOut(
+        id=row.id,
+        number=row.number,
+        visits_allowed=row.visits_allowed,
+        visits_used=row.visits_used,
+        visits_left=max(row.visits_allowed - row.visits_used, 0),
+        starts_on=row.starts_on,
+        ends_on=row.ends_on,
+        procedure_codes=[str(code) for code in row.procedure_codes],
+    )
+
+
 def _coverage_out(view: coverage_service.CoverageView, names: dict[int, str]) -> CoverageOut:
     c = view.coverage
     return CoverageOut(
@@ -209,19 +222,7 @@ def _coverage_out(view: coverage_service.CoverageView, names: dict[int, str]) ->
         effective_on=c.effective_on,
         ends_on=c.ends_on,
         copay_cents=c.copay_cents,
-        authorizations=[
-            AuthorizationOut(
-                id=a.id,
-                number=a.number,
-                visits_allowed=a.visits_allowed,
-                visits_used=a.visits_used,
-                visits_left=max(a.visits_allowed - a.visits_used, 0),
-                starts_on=a.starts_on,
-                ends_on=a.ends_on,
-                procedure_codes=[str(code) for code in a.procedure_codes],
-            )
-            for a in view.authorizations
-        ],
+        authorizations=[_authorization_out(a) for a in view.authorizations],
         cards=[
             CardOut(
                 id=card.id,
@@ -379,16 +380,7 @@ def api_save_authorization(
             procedure_codes=body.procedure_codes,
         ),
     )
-    return AuthorizationOut(
-        id=row.id,
-        number=row.number,
-        visits_allowed=row.visits_allowed,
-        visits_used=row.visits_used,
-        visits_left=max(row.visits_allowed - row.visits_used, 0),
-        starts_on=row.starts_on,
-        ends_on=row.ends_on,
-        procedure_codes=[str(code) for code in row.procedure_codes],
-    )
+    return _authorization_out(row)
 
 
 @router.post(
