@@ -52,3 +52,15 @@ def office(db: Session) -> Office:
     coverage = f.make_coverage(db, client, payer)
     db.flush()
     return Office(db, practice, user, f.actor_for(db, user), client, provider, payer, settings, coverage)
+
+
+@pytest.fixture
+def availity(office: Office) -> m.InsurancePortal:
+    """The payer's portal, made its billing route and default portal."""
+    portal = m.InsurancePortal(practice_id=office.practice.id, name="Availity", url="https://availity.com")
+    office.db.add(portal)
+    office.db.flush()
+    office.settings.billing_route = "portal"
+    office.settings.portal_id = portal.id
+    office.db.flush()
+    return portal

@@ -33,13 +33,9 @@ class Api:
 
 
 @pytest.fixture
-def api(office: Office, client: TestClient, db: Session) -> Api:
+def api(office: Office, availity: m.InsurancePortal, client: TestClient, db: Session) -> Api:
     # A filing limit long enough that March 2026 sessions stay billable whatever the date.
     office.settings.timely_filing_days = 3650
-    portal = m.InsurancePortal(practice_id=office.practice.id, name="Availity", url="https://availity.com")
-    db.add(portal)
-    db.flush()
-    office.settings.billing_route, office.settings.portal_id = "portal", portal.id
     office.user.password_hash = password_hash()
     admin = make_login_user(db, office.practice, Role.ADMIN, name="director")
     therapist = make_login_user(db, office.practice, Role.THERAPIST, name="clinician")
@@ -57,7 +53,7 @@ def api(office: Office, client: TestClient, db: Session) -> Api:
         bearer(client, office.user.email),
         bearer(client, admin.email),
         bearer(client, therapist.email),
-        portal,
+        availity,
         other_claim,
         other_payer,
     )

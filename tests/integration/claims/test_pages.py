@@ -37,17 +37,6 @@ def billing(office: Office, client: TestClient) -> TestClient:
     return client
 
 
-@pytest.fixture
-def availity(office: Office) -> m.InsurancePortal:
-    portal = m.InsurancePortal(practice_id=office.practice.id, name="Availity", url="https://availity.com")
-    office.db.add(portal)
-    office.db.flush()
-    office.settings.billing_route = "portal"
-    office.settings.portal_id = portal.id
-    office.db.flush()
-    return portal
-
-
 def persona(office: Office, client: TestClient, role: Role) -> m.User:
     """Another person of the practice, signed in on ``client``."""
     user = f.make_user(office.db, office.practice, role)

@@ -24,17 +24,6 @@ def _ready_claims(office: Office, count: int = 2) -> list[m.Claim]:
     return claims
 
 
-@pytest.fixture
-def availity(office: Office) -> m.InsurancePortal:
-    portal = m.InsurancePortal(practice_id=office.practice.id, name="Availity", url="https://availity.com")
-    office.db.add(portal)
-    office.db.flush()
-    office.settings.billing_route = "portal"
-    office.settings.portal_id = portal.id
-    office.db.flush()
-    return portal
-
-
 def test_ready_claims_are_recorded_as_submitted_via_the_payers_portal(
     office: Office, availity: m.InsurancePortal
 ) -> None:
