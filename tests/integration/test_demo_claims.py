@@ -151,7 +151,8 @@ def check_routes(db: Session, summary: DemoSummary) -> None:
 
 
 def check_dates(db: Session, summary: DemoSummary) -> None:
-    """Marked ready on or after the note was locked, sent after, before today, within a week."""
+    """Marked ready once the weekly export brought the session in and on or after the note was
+    locked, sent after, by today's morning at the latest, within a week."""
     rows = db.execute(
         select(m.ServiceSession, m.Submission.submitted_at)
         .join(m.Charge, m.Charge.session_id == m.ServiceSession.id)
@@ -165,9 +166,12 @@ def check_dates(db: Session, summary: DemoSummary) -> None:
     for service, submitted_at in rows:
         assert service.ready_at is not None
         assert service.note_locked_at is not None
+        assert as_utc(service.created_at) < as_utc(service.ready_at) < as_utc(submitted_at)
         ready_on, sent_on = local_day(service.ready_at), local_day(submitted_at)
-        assert local_day(service.note_locked_at) <= ready_on < sent_on < TODAY
+        assert local_day(service.note_locked_at) <= ready_on <= sent_on <= TODAY
         assert sent_on <= service.service_on + timedelta(days=7)
+        if sent_on == TODAY:  # before the demo's noon
+            assert submitted_at.astimezone(ZONE).hour < 12
 
 
 def check_claim_history(db: Session, summary: DemoSummary) -> None:

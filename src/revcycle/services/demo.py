@@ -34,8 +34,6 @@ The caller owns the transaction (the CLI runs it in one unit of work).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 import re
 import time
@@ -57,6 +55,7 @@ from revcycle.domain.permissions import Role
 from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
 from revcycle.services.actor import Actor, system_actor
+from revcycle.services.alerts import run_alerts
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 
@@ -315,19 +314,26 @@ class DemoBuilder:
     # -- orchestration --
 
     def build(self) -> DemoSummary:
-        self.practice = self._practice()
-        self._locations()
-        self._providers()
-        self._payers()
-        self._portals_and_settings()
-        self._fee_schedules_and_contracts()
-        self._enrollments()
-        self._users()
-        self._clients()
-        self._authorizations()
-        sessions = self._sessions()
-        self._money(sessions)
-        self._run_alerts()
+        """The practice as set up a year ago, then its year of work, each step written at the
+        moment it happened (db.types.recording_at); what has no moment of its own is "now"."""
+        opening = self.windows[0][0] - timedelta(days=2)
+        with recording_at(datetime(opening.year, opening.month, opening.day, 9, tzinfo=self.tz)):
+            self.practice = self._practice()
+            self._locations()
+            self._providers()
+            self._payers()
+            self._portals_and_settings()
+            self._fee_schedules_and_contracts()
+            self._enrollments()
+            self._users()
+            self._clients()
+            self.db.flush()
+        with recording_at(self.now):
+            self._authorizations()
+            sessions = self._sessions()
+            self._money(sessions)
+            run_alerts(self.db, practice_id=self.practice.id, now=self.now)
+            self.db.flush()
         self._count()
         return self.summary
 
@@ -890,7 +896,7 @@ class DemoBuilder:
             lines = [line for b in listed for line in self._export_lines(b)]
             data = x.appointment_export(lines, later=covers_from >= later_from)
             name = f"appointment-status-{number:02d}-{covers_from:%Y%m%d}-{covers_to:%Y%m%d}.csv"
-            uploaded_on = covers_to + timedelta(days=1)  # the Monday after the week
+            uploaded_on = covers_to + timedelta(days=1)  # the morning after the week's last day
             self._import(name, data, uploaded_on=uploaded_on)
             happened = [b for b in listed if b.row.starts_at <= self.now]
             if happened:
@@ -1315,15 +1321,6 @@ class DemoBuilder:
         build_money_history(self, sessions)
 
     # -- alerts --
-
-    def _run_alerts(self) -> None:
-        """Raise the practice's alerts as of the demo's now, when the alert rules are installed."""
-        if importlib.util.find_spec("revcycle.services.alerts") is None:
-            return
-        alerts = importlib.import_module("revcycle.services.alerts")
-        run_alerts = getattr(alerts, "run_alerts", None)
-        if run_alerts is not None:
-            run_alerts(self.db, practice_id=self.practice.id, now=self.now)
 
     # -- counting --
 

@@ -398,7 +398,9 @@ class MoneyHistory:
         clearinghouse file, keeping its number and pointing at the rejected sending."""
         assert plan.resubmitted_on is not None
         reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-        with recording_at(self._local(plan.resubmitted_on, 16)):  # in the afternoon's file
+        # In the afternoon's file; today's before the demo's noon.
+        hour = 11 if plan.resubmitted_on == self.today else 16
+        with recording_at(self._local(plan.resubmitted_on, hour)):
             row = resubmit_claim(
                 self.db,
                 actor=self.billing,
@@ -835,7 +837,7 @@ class ClaimFlow:
         for day in sorted(set(ready) | set(sent)):
             with self.h.recording(day, 10):  # the billing login's morning: ready and built
                 self._mark_ready(day, ready.get(day, []))
-            with self.h.recording(day, 14):  # the afternoon: portals, and the 4 pm batch
+            with self.h.recording(day, self._send_hour(day)):  # portals, then the batch
                 self._send(day, sent.get(day, []))
             self.h._release()
         self.summary.never_submitted = {sb.built.row.id: sb.left_at for sb in self.plans if sb.left_at}
@@ -872,9 +874,20 @@ class ClaimFlow:
         if submitted_on > latest:
             submitted_on = latest
             ready_on = max(locked, min(ready_on, latest - timedelta(days=1)))
+        # Nothing is marked ready before the weekly export brought the session in (at eight);
+        # a session a week old goes out by this morning at the latest (the missing-claims
+        # check looks at 7 days, and the demo's "now" is noon).
+        imported_on = _utc(row.created_at).astimezone(self.h.b.tz).date()
+        ready_on = max(ready_on, imported_on)
+        submitted_on = max(submitted_on, ready_on)
+        week_old = row.service_on <= self.today - timedelta(days=7)
+        if week_old:
+            submitted_on = min(submitted_on, self.today)
+            ready_on = min(ready_on, submitted_on)
         if ready_on > self.today:
             return SessionBilling(built, None, None)
-        return SessionBilling(built, ready_on, submitted_on if submitted_on < self.today else None)
+        sent = submitted_on < self.today or (week_old and submitted_on == self.today)
+        return SessionBilling(built, ready_on, submitted_on if sent else None)
 
     def _leave_some_behind(self) -> None:
         """About 3% of the billable sessions older than a week, never submitted on purpose."""
@@ -954,7 +967,7 @@ class ClaimFlow:
                 references[sb.claim_id] = self._reference(route, sb.built.plan.payer_key)
                 self._count(route)
         if references:  # one bulk action on the ready list: each claim with its own reference
-            with recording_at(self.h._local(day, self.rng.randint(9, 14))):
+            with recording_at(self.h._local(day, self._send_hour(day, self.rng.randint(11, 14)))):
                 record_submissions(
                     self.db,
                     actor=self.billing,
@@ -965,6 +978,11 @@ class ClaimFlow:
                 self.db.flush()
         if batch:
             self._send_batch(day, batch)
+
+    def _send_hour(self, day: date, hour: int = 14) -> int:
+        """Claims go out after the morning's marking, mostly in the afternoon; today's before the
+        demo's noon."""
+        return 11 if day == self.today else hour
 
     def _reference(self, route: str, payer_key: str) -> str:
         """What the portal, SimplePractice or the mail room hands back for one claim."""
@@ -983,13 +1001,13 @@ class ClaimFlow:
         Writing and sending the 837P file belongs to the X12 issue; the demo records what that
         sending leaves behind: the batch's control numbers, each submission's time and the
         clearinghouse's reference, and each claim moved to submitted."""
-        with self.h.recording(day, 15, 30):
+        with self.h.recording(day, self._send_hour(day, 15)):
             batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
         self.batches += 1
         batch.interchange_control_number = f"{self.batches:09d}"
         batch.group_control_number = str(self.batches)
         batch.status = "acknowledged"  # the 999 came back the same afternoon
-        sent_at = self.h._local(day, 16)
+        sent_at = self.h._local(day, self._send_hour(day, 16))
         with recording_at(sent_at):
             rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
             for row in rows:
