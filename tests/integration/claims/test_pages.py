@@ -492,3 +492,18 @@ def test_session_and_claim_pages_link_to_charges_client_and_paper_form(
     pdf = billing.get(f"/api/claims/{claim.id}/cms1500.pdf")
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_the_tracker_shows_each_open_claims_filing_deadline(office: Office, billing: TestClient) -> None:
+    due_soon, settled = ready_claims(office, 2)
+    local_today = datetime.now(ZoneInfo(office.practice.timezone)).date()
+    due_soon.timely_filing_on = local_today + timedelta(days=10)
+    settled.timely_filing_on = local_today + timedelta(days=200)
+    settled.status = "paid"
+    office.db.flush()
+    page = billing.get("/claims")
+    cells = dict(
+        re.findall(r'data-claim-id="(\d+)".*?data-testid="filing-deadline">(.*?)</td>', page.text, re.S)
+    )
+    assert "text-danger" in cells[str(due_soon.id)]
+    assert cells[str(settled.id)] == ""
