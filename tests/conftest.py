@@ -72,6 +72,19 @@ def postgresql_engine() -> Iterator[Engine]:
         _drop_pg_database(name)
 
 
+@pytest.fixture
+def committing_postgresql_engine() -> Iterator[Engine]:
+    """A database of its own for a test that commits (racing writers): what it commits must
+    not stay behind in the session's database, where other tests count rows."""
+    name, engine = _create_pg_database()
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        _drop_pg_database(name)
+
+
 @pytest.fixture(params=DIALECTS)
 def engine(request: pytest.FixtureRequest) -> Engine:
     """A migrated engine, once per database."""

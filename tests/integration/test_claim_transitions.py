@@ -163,8 +163,8 @@ def _wait_until_blocked(engine: Engine, timeout_s: float = 10.0) -> None:
     raise AssertionError("the second writer never blocked on the claim row")
 
 
-def test_two_writers_racing_on_one_claim_exactly_one_wins(postgresql_engine: Engine) -> None:
-    engine = postgresql_engine
+def test_two_writers_racing_on_one_claim_exactly_one_wins(committing_postgresql_engine: Engine) -> None:
+    engine = committing_postgresql_engine
     claim_id = _committed_claim(engine)
     first_updated = threading.Event()
     outcomes: dict[str, object] = {}

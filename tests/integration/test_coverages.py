@@ -112,7 +112,9 @@ def test_an_overlapping_coverage_of_the_same_priority_is_refused_naming_the_othe
         )
     # another priority over the same dates is fine
     assert front.add(priority="secondary").priority == "secondary"
-    assert front.db.scalar(select(func.count()).select_from(m.Coverage)) == 3
+    client_id = front.coverage.client_id
+    mine = select(func.count()).select_from(m.Coverage).where(m.Coverage.client_id == client_id)
+    assert front.db.scalar(mine) == 3
 
 
 def test_every_update_records_each_field_before_and_after(front: Front) -> None:
