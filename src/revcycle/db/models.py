@@ -701,6 +701,83 @@ class NcciEdit(Base):
     __table_args__ = (Index(None, "column1_code", "column2_code"),)
 
 
+class X12ControlNumber(Base):
+    """The last control number one sender used, per envelope level (ISA13, GS06, ST02):
+    incremented under a row lock, so two writers never send the same number."""
+
+    __tablename__ = "x12_control_numbers"
+    id: Mapped[int] = pk()
+    sender_id: Mapped[str] = mapped_column(String(35))  # ISA06 (and GS02) of the sender
+    kind: Mapped[str] = mapped_column(String(3))  # ISA | GS | ST
+    last_value: Mapped[int] = mapped_column(BigId, default=0)
+    __table_args__ = (UniqueConstraint("sender_id", "kind"),)
+
+
+class X12InboundFile(Base):
+    """An X12 file received (999, 277CA, 277, 271, 835): kept raw and applied exactly once."""
+
+    __tablename__ = "x12_inbound_files"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    stored_file_id: Mapped[int] = fk("stored_files.id")
+    sha256: Mapped[str] = mapped_column(String(64))
+    transaction_set: Mapped[str] = mapped_column(String(6))  # 999 | 277 | 271 | 835 ...
+    implementation: Mapped[str] = mapped_column(String(20), default="")  # GS08, e.g. 005010X214
+    sender_id: Mapped[str] = mapped_column(String(35), default="")
+    interchange_control_number: Mapped[str] = mapped_column(String(9), default="")
+    status: Mapped[str] = mapped_column(String(20), default="received")  # received|applied|refused
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    received_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "sha256"),)
+
+
+class ClaimStatusInquiry(Base):
+    """A 276 claim status inquiry and the 277 answer it got."""
+
+    __tablename__ = "claim_status_inquiries"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    claim_id: Mapped[int] = fk("claims.id", index=True)
+    trace_number: Mapped[str] = mapped_column(String(50))  # TRN02, echoed by the 277
+    request_file_id: Mapped[int | None] = fk("stored_files.id", nullable=True)
+    response_file_id: Mapped[int | None] = fk("x12_inbound_files.id", nullable=True)
+    category_code: Mapped[str] = mapped_column(String(5), default="")  # STC01-1, e.g. A1, F1, P1
+    status_code: Mapped[str] = mapped_column(String(5), default="")  # STC01-2
+    status_effective_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "trace_number"),)
+
+
+class EligibilityCheck(Base):
+    """A 270 eligibility inquiry for a coverage and what the 271 said."""
+
+    __tablename__ = "eligibility_checks"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    coverage_id: Mapped[int] = fk("coverages.id", index=True)
+    trace_number: Mapped[str] = mapped_column(String(50))
+    as_of_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="requested")  # requested|active|inactive|error
+    plan_name: Mapped[str] = mapped_column(String(200), default="")
+    copay_cents: Mapped[int | None] = mapped_column(Cents, nullable=True)
+    coinsurance_basis_points: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 2000 = 20%
+    deductible_remaining_cents: Mapped[int | None] = mapped_column(Cents, nullable=True)
+    out_of_pocket_remaining_cents: Mapped[int | None] = mapped_column(Cents, nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # every benefit (EB) line read
+    error: Mapped[str] = mapped_column(Text, default="")
+    request_file_id: Mapped[int | None] = fk("stored_files.id", nullable=True)
+    response_file_id: Mapped[int | None] = fk("x12_inbound_files.id", nullable=True)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "trace_number"),)
+
+
 class ClaimEvent(Base):
     """Every status change of a claim. Insert-only."""
 
