@@ -1,0 +1,274 @@
+"""X12 segments and the tokenizer that cuts a file into them.
+
+An X12 file is a run of segments ("CLM*A37YH556*500***11:B:1~"). Its four delimiters are not
+fixed: each interchange declares them in its ISA header, which is fixed width so a reader can
+find them before knowing them -- the element separator is the ISA's fourth character, the
+repetition separator is ISA11 (in 4010 files ISA11 is the standards id "U" and nothing repeats),
+the component separator is ISA16 and the segment terminator is the character right after it.
+
+Elements are kept as text: a simple element is a ``str`` ("" when empty), a composite a tuple of
+its components, and a repeated element a :class:`Repeated` tuple of its repetitions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from revcycle.x12.errors import X12Error
+
+SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+ISA_LENGTH = 106  # "ISA" + 16 fixed-width elements and their separators + the terminator
+# Where the element separator must stand inside a fixed-width ISA (offsets from its "I").
+ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    element: str = "*"
+    repetition: str = "^"  # "" when the interchange has none (4010)
+    component: str = ":"
+    segment: str = "~"
+
+    def all(self) -> tuple[str, ...]:
+        return tuple(d for d in (self.element, self.repetition, self.component, self.segment) if d)
+
+    def check(self) -> None:
+        """Refuse delimiters a reader could not tell apart from data or from each other."""
+        named = {
+            "element separator": self.element,
+            "repetition separator": self.repetition,
+            "component separator": self.component,
+            "segment terminator": self.segment,
+        }
+        for name, char in named.items():
+            if name == "repetition separator" and char == "":
+                continue
+            if len(char) != 1 or char.isalnum() or char == " ":
+                raise X12Error(f"{name} {char!r} must be one character, not a letter, digit or space")
+        if len(set(self.all())) != len(self.all()):
+            raise X12Error(f"delimiters must all differ: {self.all()!r}")
+
+
+class Repeated(tuple[str | tuple[str, ...], ...]):
+    """A repeated element ("30^1^33"): each repetition a simple value or a composite."""
+
+    __slots__ = ()
+
+
+Element = str | tuple[str, ...] | Repeated
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    elements: tuple[Element, ...]
+    # 1-based segment number in the file when read; 0 when built. Not part of equality, so a
+    # segment read back equals the one that was written.
+    position: int = field(default=0, compare=False)
+
+    def _value(self, n: int) -> str | tuple[str, ...]:
+        if n < 1 or n > len(self.elements):
+            return ""
+        value = self.elements[n - 1]
+        if isinstance(value, Repeated):
+            return value[0] if value else ""
+        return value
+
+    def element(self, n: int) -> str:
+        """Element ``n`` (1-based); a composite's first component; "" when absent."""
+        value = self._value(n)
+        if isinstance(value, str):
+            return value
+        return value[0] if value else ""
+
+    def component(self, n: int, k: int) -> str:
+        """Component ``k`` (1-based) of element ``n``; a simple element is its own component 1."""
+        value = self.composite(n)
+        return value[k - 1] if 1 <= k <= len(value) else ""
+
+    def composite(self, n: int) -> tuple[str, ...]:
+        value = self._value(n)
+        if isinstance(value, str):
+            return (value,) if value else ()
+        return value
+
+    def repetitions(self, n: int) -> tuple[tuple[str, ...], ...]:
+        """Every repetition of element ``n`` as a tuple of its components (one per repetition)."""
+        if n < 1 or n > len(self.elements):
+            return ()
+        value = self.elements[n - 1]
+        items = value if isinstance(value, Repeated) else (value,)
+        return tuple(_components(item) for item in items if item not in ("", ()))
+
+    def values(self, n: int) -> tuple[str, ...]:
+        """The first component of each repetition of element ``n``: ``EB03`` "30^1" -> ("30", "1")."""
+        return tuple(rep[0] for rep in self.repetitions(n) if rep)
+
+    def name(self, n: int, k: int = 0) -> str:
+        """How errors name an element: ``CLM02``, or ``SV101-2`` for a component."""
+        return f"{self.id}{n:02d}" + (f"-{k}" if k else "")
+
+
+def _components(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else value
+
+
+def _normal(value: str | tuple[str, ...] | None) -> str | tuple[str, ...]:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    parts = [part or "" for part in value]
+    while parts and parts[-1] == "":
+        parts.pop()
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    return tuple(parts)
+
+
+def composite(*components: str | None) -> str | tuple[str, ...]:
+    """A composite element, trailing empty components trimmed ("HC", "90837") -> ("HC", "90837")."""
+    return _normal(tuple(c or "" for c in components))
+
+
+def repeated(*items: str | tuple[str, ...] | None) -> Element:
+    """A repeated element; one repetition is just that value, none is ""."""
+    kept = [_normal(item) for item in items]
+    kept = [item for item in kept if item != ""]
+    if len(kept) <= 1:
+        return kept[0] if kept else ""
+    return Repeated(kept)
+
+
+def seg(id: str, *elements: Element | None) -> Segment:
+    """Build a segment: None -> "", composites normalized, trailing empty elements trimmed."""
+    values: list[Element] = []
+    for element in elements:
+        if isinstance(element, Repeated):
+            values.append(repeated(*element))
+        else:
+            values.append(_normal(element))
+    while values and values[-1] == "":
+        values.pop()
+    return Segment(id, tuple(values))
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def read_isa_delimiters(text: str, start: int, position: int) -> Delimiters:
+    """The delimiters an ISA at ``text[start]`` declares, after checking it is fixed width."""
+    header = text[start : start + ISA_LENGTH]
+    if not header.startswith("ISA"):
+        raise X12Error(
+            f"expected an ISA interchange header, found {header[:20]!r}", position=position, segment_id="ISA"
+        )
+    if len(header) < ISA_LENGTH:
+        raise X12Error(
+            f"the ISA header is {len(header)} characters, shorter than its fixed {ISA_LENGTH}",
+            position=position,
+            segment_id="ISA",
+        )
+    element = header[3]
+    for number, offset in enumerate(ISA_SEPARATOR_OFFSETS, start=1):
+        if header[offset] != element or header[offset + 1 : offset + 1 + ISA_WIDTHS[number - 1]].count(
+            element
+        ):
+            raise X12Error(
+                f"not fixed width: ISA{number:02d} should be {ISA_WIDTHS[number - 1]} characters "
+                f"after the element separator {element!r} at column {offset + 1}",
+                position=position,
+                segment_id="ISA",
+                element=f"ISA{number:02d}",
+            )
+    isa11, isa12 = header[82], header[84:89]
+    repetition = "" if isa11.isalnum() or isa12 < "00501" else isa11
+    delimiters = Delimiters(
+        element=element, repetition=repetition, component=header[104], segment=header[105]
+    )
+    try:
+        delimiters.check()
+    except X12Error as error:
+        raise X12Error(
+            f"wrong or inconsistent delimiters: {error.message}", position=position, segment_id="ISA"
+        ) from None
+    return delimiters
+
+
+def split_element(text: str, delimiters: Delimiters) -> Element:
+    if delimiters.repetition and delimiters.repetition in text:
+        return Repeated(_split_components(part, delimiters) for part in text.split(delimiters.repetition))
+    return _split_components(text, delimiters)
+
+
+def _split_components(text: str, delimiters: Delimiters) -> str | tuple[str, ...]:
+    if delimiters.component in text:
+        return tuple(text.split(delimiters.component))
+    return text
+
+
+def _parse_segment(text: str, delimiters: Delimiters, position: int) -> Segment:
+    parts = text.split(delimiters.element)
+    segment_id = parts[0]
+    if not SEGMENT_ID.fullmatch(segment_id):
+        raise X12Error(f"{text[:20]!r} does not start with a segment id", position=position)
+    if segment_id == "ISA":
+        return Segment("ISA", tuple(parts[1:]), position)
+    return Segment(segment_id, tuple(split_element(part, delimiters) for part in parts[1:]), position)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One interchange's segments as cut by the tokenizer, from its ISA to its IEA (if any)."""
+
+    delimiters: Delimiters
+    segments: list[Segment]
+
+
+def _skip_blank(text: str, at: int, keep: str = "") -> int:
+    while at < len(text) and text[at].isspace() and text[at] not in keep:
+        at += 1
+    return at
+
+
+def tokenize(text: str) -> list[Chunk]:
+    """Cut a file into interchanges of segments, each with the delimiters its ISA declares.
+
+    A UTF-8 BOM and line breaks (or other white space) after terminators are tolerated."""
+    text = text.removeprefix("\ufeff")
+    chunks: list[Chunk] = []
+    position, at = 0, _skip_blank(text, 0)
+    if at >= len(text):
+        raise X12Error("the file is empty: an X12 file starts with an ISA header")
+    while at < len(text):
+        position += 1
+        delimiters = read_isa_delimiters(text, at, position)
+        segments = [_parse_segment(text[at : at + ISA_LENGTH - 1], delimiters, position)]
+        at = _skip_blank(text, at + ISA_LENGTH, keep=delimiters.segment)
+        at = _read_until_iea(text, at, delimiters, segments)
+        position = segments[-1].position
+        chunks.append(Chunk(delimiters, segments))
+    return chunks
+
+
+def _read_until_iea(text: str, at: int, delimiters: Delimiters, segments: list[Segment]) -> int:
+    """Append the segments from ``at`` up to and including an IEA; return the offset after it."""
+    terminator = delimiters.segment
+    position = segments[-1].position
+    while at < len(text):
+        position += 1
+        end = text.find(terminator, at)
+        if end < 0:
+            raise X12Error(
+                f"no segment terminator {terminator!r} after {text[at : at + 20]!r}: the file is truncated",
+                position=position,
+                segment_id=text[at:].split(delimiters.element, 1)[0][:3],
+            )
+        segment = _parse_segment(text[at:end], delimiters, position)
+        segments.append(segment)
+        at = _skip_blank(text, end + 1, keep=terminator)
+        if segment.id == "IEA":
+            break
+    return at
