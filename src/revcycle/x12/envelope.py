@@ -46,6 +46,8 @@ class Interchange:
     ack_requested: str = "0"  # ISA14
     delimiters: Delimiters = field(default_factory=Delimiters)
     groups: list[FunctionalGroup] = field(default_factory=list)
+    # TA1 interchange acknowledgments, which stand between the ISA and the first GS.
+    ta1: list[Segment] = field(default_factory=list)
 
 
 def format_control_number(n: int, width: int = 9) -> str:
@@ -158,7 +160,11 @@ class _Reader:
             raise _error(
                 segment, f"a new ISA before the IEA of the interchange at segment {self.isa.position}"
             )
-        if segment.id == "GS":
+        if segment.id == "TA1" and self.gs is None:
+            if interchange.groups:
+                raise _error(segment, "TA1 after a functional group: it belongs right after the ISA")
+            interchange.ta1.append(segment)
+        elif segment.id == "GS":
             self._open_group(segment)
         elif segment.id == "ST":
             self._open_transaction(segment)
@@ -290,13 +296,16 @@ class _Writer:
         if not delimiters.repetition:
             raise X12Error("a 5010 interchange needs a repetition separator (ISA11)")
         self.delimiters = delimiters
-        self.end = delimiters.segment + ("\n" if line_breaks else "")
+        breaks = line_breaks and not delimiters.segment.isspace()
+        self.end = delimiters.segment + ("\n" if breaks else "")
         self.position = 0
         self.out: list[str] = []
 
     def interchange(self, interchange: Interchange, start: int) -> str:
         self.position = start
         self._isa(interchange)
+        for segment in interchange.ta1:
+            self._emit(segment)
         for group in interchange.groups:
             self._group(group)
         self._emit(seg("IEA", str(len(interchange.groups)), interchange.control_number))

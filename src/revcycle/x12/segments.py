@@ -173,9 +173,9 @@ def read_isa_delimiters(text: str, start: int, position: int) -> Delimiters:
         )
     element = header[3]
     for number, offset in enumerate(ISA_SEPARATOR_OFFSETS, start=1):
-        if header[offset] != element or header[offset + 1 : offset + 1 + ISA_WIDTHS[number - 1]].count(
-            element
-        ):
+        value = header[offset + 1 : offset + 1 + ISA_WIDTHS[number - 1]]
+        # ISA16 is itself a delimiter: a clash there is reported as one, below.
+        if header[offset] != element or (number < 16 and element in value):
             raise X12Error(
                 f"not fixed width: ISA{number:02d} should be {ISA_WIDTHS[number - 1]} characters "
                 f"after the element separator {element!r} at column {offset + 1}",
@@ -188,6 +188,14 @@ def read_isa_delimiters(text: str, start: int, position: int) -> Delimiters:
     delimiters = Delimiters(
         element=element, repetition=repetition, component=header[104], segment=header[105]
     )
+    if repetition and repetition == delimiters.component:
+        raise X12Error(
+            f"wrong or inconsistent delimiters: the component separator {repetition!r} is also "
+            "the repetition separator ISA11",
+            position=position,
+            segment_id="ISA",
+            element="ISA16",
+        )
     try:
         delimiters.check()
     except X12Error as error:
@@ -260,6 +268,8 @@ def _read_until_iea(text: str, at: int, delimiters: Delimiters, segments: list[S
     while at < len(text):
         position += 1
         end = text.find(terminator, at)
+        if end < 0 and text[at:].rstrip().startswith("IEA" + delimiters.element):
+            end = len(text.rstrip())  # a last IEA without its terminator: nothing is missing but the "~"
         if end < 0:
             raise X12Error(
                 f"no segment terminator {terminator!r} after {text[at : at + 20]!r}: the file is truncated",
