@@ -689,15 +689,15 @@ class _Writer:
         return LevelReport(level=level, party=party)
 
     def segments(self) -> Iterator[Segment]:
-        for payer, by_payer in _runs(self.response.claims, lambda c: c.payer):
+        for payer, by_payer in consecutive_runs(self.response.claims, lambda c: c.payer):
             payer_id, hl = self._hl("", "20", True)
             yield hl
             yield from self._level_segments(self._level("20", payer))
-            for receiver, by_receiver in _runs(by_payer, lambda c: c.information_receiver):
+            for receiver, by_receiver in consecutive_runs(by_payer, lambda c: c.information_receiver):
                 receiver_id, hl = self._hl(payer_id, "21", True)
                 yield hl
                 yield from self._level_segments(self._level("21", receiver))
-                for provider, by_provider in _runs(by_receiver, lambda c: c.provider):
+                for provider, by_provider in consecutive_runs(by_receiver, lambda c: c.provider):
                     provider_id, hl = self._hl(receiver_id, "19", True)
                     yield hl
                     yield from self._level_segments(self._level("19", provider))
@@ -726,14 +726,14 @@ class _Writer:
                 yield from self._claim(claim)
             return
         # The subscriber's own claims and their dependents' claims go under separate HL 22s.
-        for (subscriber, dependents), by_subscriber in _runs(
+        for (subscriber, dependents), by_subscriber in consecutive_runs(
             claims, lambda c: (c.subscriber or c.patient, c.subscriber is not None)
         ):
             subscriber_id, hl = self._hl(parent, "22", dependents)
             yield hl
             yield replace(subscriber, entity="IL").segment()  # the guide fixes who each level names
             if dependents:
-                for patient, by_patient in _runs(by_subscriber, lambda c: c.patient):
+                for patient, by_patient in consecutive_runs(by_subscriber, lambda c: c.patient):
                     _, hl = self._hl(subscriber_id, "23", None)
                     yield hl
                     yield replace(patient, entity="QC").segment()
@@ -803,7 +803,7 @@ def _status_segment(status: Status) -> Segment:
     )
 
 
-def _runs(items: Sequence[T], key: Callable[[T], K]) -> Iterator[tuple[K, list[T]]]:
+def consecutive_runs(items: Sequence[T], key: Callable[[T], K]) -> Iterator[tuple[K, list[T]]]:
     """Consecutive items with the same key, in order (a new HL opens when the key changes)."""
     run: list[T] = []
     current: K | None = None
