@@ -10,7 +10,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from revcycle.x12.errors import X12Error
-from revcycle.x12.segments import Chunk, Delimiters, Element, Repeated, Segment, seg, tokenize
+from revcycle.x12.segments import SEGMENT_ID, Chunk, Delimiters, Element, Repeated, Segment, seg, tokenize
+
+ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 
 
 @dataclass
@@ -386,12 +388,18 @@ class _Writer:
             seg("ST", transaction.set_id, transaction.control_number, transaction.implementation or None)
         )
         for segment in transaction.segments:
+            if segment.id in ENVELOPE_IDS:
+                raise X12Error(
+                    "an envelope segment inside a transaction body",
+                    position=self.position + 1,
+                    segment_id=segment.id,
+                )
             self._emit(segment)
         self._emit(seg("SE", str(len(transaction.segments) + 2), transaction.control_number))
 
     def _emit(self, segment: Segment) -> None:
         self.position += 1
-        if segment.id in ("ISA",) or not segment.id.isalnum():
+        if not SEGMENT_ID.fullmatch(segment.id):
             raise X12Error(f"{segment.id!r} cannot be written as a segment id", position=self.position)
         d = self.delimiters
         texts = [self._element(segment, n, value) for n, value in enumerate(segment.elements, start=1)]

@@ -338,3 +338,17 @@ def test_random_segments_with_random_delimiters_round_trip(
     text = write_interchange(interchange, line_breaks=line_breaks)
 
     assert read_interchanges(text) == [interchange]
+
+
+@pytest.mark.parametrize(
+    ("segment", "expected"),
+    [
+        (seg("SE", "3", "0001"), "segment 4 (SE): an envelope segment"),
+        (seg("clm", "A1"), "segment 4: 'clm' cannot be written"),
+    ],
+)
+def test_the_writer_refuses_what_could_not_be_read_back(segment: Segment, expected: str) -> None:
+    interchange = an_interchange("000000001", a_group("1", a_transaction("0001", segment)))
+
+    with pytest.raises(X12Error, match=re.escape(expected)):
+        write_interchange(interchange)
