@@ -130,6 +130,12 @@ def _subscriber_problems(claim: Claim) -> Found:
                 f"SBR02 is 18 or empty (the patient's relationship goes in PAT01), not {relationship!r}",
             )
         ]
+    if relationship == PATIENT_IS_SUBSCRIBER:
+        # 2010BA: the subscriber's address and demographics are required when they are the patient.
+        if claim.subscriber.address is None:
+            return [("N3", "N301", "the subscriber is the patient: their address (N3/N4) is needed")]
+        if claim.subscriber.birth_date is None or claim.subscriber.sex not in {"M", "F", "U"}:
+            return [("DMG", "DMG02", "the subscriber is the patient: birth date and sex (DMG) are needed")]
     if claim.subscriber.responsibility not in {"P", "S", "T"}:
         return [
             ("SBR", "SBR01", f"payer responsibility {claim.subscriber.responsibility!r} is not P, S or T")

@@ -103,9 +103,15 @@ def _build(kind: Callable[..., T], fields: dict[str, Any], at: Segment) -> T:
     try:
         return kind(**fields)
     except TypeError as error:
-        missing = str(error).partition("argument")[2].strip(": ") or str(error)
+        missing = ", ".join(re.findall(r"'(\w+)'", str(error))) or str(error)
         name = getattr(kind, "__name__", "loop")
-        raise _error(at, 1, f"the {name} loop before this claim lacks {missing}") from None
+        raise _error(at, 1, f"the {name} loop before this segment lacks {missing}") from None
+
+
+def _within(loop: dict[str, Any] | None, at: Segment, where: str) -> dict[str, Any]:
+    if loop is None:
+        raise X12Error(f"{at.id} outside {where}", position=at.position or None, segment_id=at.id)
+    return loop
 
 
 def _address(n3: Segment, n4: Segment) -> Address:
@@ -138,10 +144,12 @@ class _Reader:
         self.n3: Segment | None = None
         self.facility_name = ""
         self.facility_npi = ""
+        self.at = Segment("ST", ())  # the segment being read, for errors raised on closing a loop
 
     # ---------------------------------------------------------------- dispatch
 
     def read(self, segment: Segment) -> None:
+        self.at = segment
         handler = getattr(self, f"_{segment.id.lower()}", None)
         if handler is None:
             raise X12Error(
@@ -164,7 +172,9 @@ class _Reader:
         time_text = s.element(5)
         day = _date(s, 4)
         try:
-            clock = datetime.datetime.strptime(time_text, "%H%M%S" if len(time_text) == 6 else "%H%M").time()  # noqa: DTZ007
+            # HHMM, HHMMSS or HHMMSSDD (decimal seconds, dropped)
+            layout = "%H%M%S" if len(time_text) >= 6 else "%H%M"
+            clock = datetime.datetime.strptime(time_text[:6], layout).time()  # noqa: DTZ007
         except ValueError:
             raise _error(s, 5, f"{time_text!r} is not an HHMM time") from None
         self.header["reference"] = s.element(3)
@@ -182,7 +192,7 @@ class _Reader:
         self._close_claim()
         level = s.element(3)
         if level == "20":
-            self.billing = {}
+            self.billing = {"taxonomy": ""}  # PRV*BI is situational
             self.loop = "billing"
         elif level == "22":
             self.subscriber, self.payer, self.patient = {}, None, None
@@ -223,8 +233,7 @@ class _Reader:
             self.loop = "other"
 
     def _pat(self, s: Segment) -> None:
-        assert self.patient is not None
-        self.patient["relationship"] = s.element(1)
+        _within(self.patient, s, "a patient loop (HL*23)")["relationship"] = s.element(1)
 
     def _nm1(self, s: Segment) -> None:
         entity = s.element(1)
@@ -249,12 +258,12 @@ class _Reader:
             self.payer = Payer(name=last, id=npi)
             self.loop = "payer"
         elif entity == "QC":
-            assert self.patient is not None
-            self.patient.update(last_name=last, first_name=first, middle_name=middle)
+            _within(self.patient, s, "a patient loop (HL*23)").update(
+                last_name=last, first_name=first, middle_name=middle
+            )
         elif entity in {"82", "DQ"}:
-            assert self.claim is not None
             role = "rendering" if entity == "82" else "supervising"
-            self.claim[role] = Provider(last_name=last, first_name=first, npi=npi)
+            _within(self.claim, s, "a claim")[role] = Provider(last_name=last, first_name=first, npi=npi)
             self.loop = role
         elif entity == "77":
             self.facility_name, self.facility_npi = last, npi
@@ -277,16 +286,14 @@ class _Reader:
         elif self.loop == "subscriber":
             self.subscriber["address"] = address
         elif self.loop == "patient":
-            assert self.patient is not None
-            self.patient["address"] = address
+            _within(self.patient, s, "a patient loop (HL*23)")["address"] = address
         elif self.loop == "facility" and self.claim is not None:
             self.claim["service_facility"] = ServiceFacility(self.facility_name, address, self.facility_npi)
 
     def _dmg(self, s: Segment) -> None:
         fields = {"birth_date": _date(s, 2), "sex": s.element(3)}
         if self.loop == "patient":
-            assert self.patient is not None
-            self.patient.update(fields)
+            _within(self.patient, s, "a patient loop (HL*23)").update(fields)
         else:
             self.subscriber.update(fields)
 
@@ -316,13 +323,13 @@ class _Reader:
         return self.payer
 
     def _hi(self, s: Segment) -> None:
-        assert self.claim is not None
+        claim = _within(self.claim, s, "a claim")
         codes = [s.composite(n) for n in range(1, len(s.elements) + 1)]
         first = codes[0][0] if codes and codes[0] else ""
         if first not in {ICD10_PRINCIPAL, ICD9_PRINCIPAL}:
             raise _error(s, 1, f"the principal diagnosis qualifier {first!r} is not ABK", 1)
-        self.claim["diagnosis_qualifier"] = first
-        self.claim["diagnoses"] = tuple(code[1] for code in codes if len(code) > 1)
+        claim["diagnosis_qualifier"] = first
+        claim["diagnoses"] = tuple(code[1] for code in codes if len(code) > 1)
 
     def _cas(self, s: Segment) -> None:
         group = s.element(1)
@@ -352,10 +359,8 @@ class _Reader:
         self.loop = "line"
 
     def _sv1(self, s: Segment) -> None:
-        assert self.line is not None
-        assert self.claim is not None
         procedure = s.composite(1)
-        self.line.update(
+        _within(self.line, s, "a service line (LX)").update(
             procedure_code=procedure[1] if len(procedure) > 1 else "",
             modifiers=tuple(procedure[2:]),
             charge_cents=parse_cents(s, 2),
@@ -391,19 +396,19 @@ class _Reader:
 
     def _close_adjudication(self) -> None:
         if self.adjudication is not None and self.line is not None:
-            adjudication = LineAdjudication(**self.adjudication)
+            adjudication = _build(LineAdjudication, self.adjudication, self.at)
             self.line["adjudications"] = (*self.line.get("adjudications", ()), adjudication)
         self.adjudication = None
 
     def _close_line(self) -> None:
         self._close_adjudication()
         if self.line is not None:
-            self.lines.append(ServiceLine(**self.line))
+            self.lines.append(_build(ServiceLine, self.line, self.at))
         self.line = None
 
     def _close_coverage(self) -> None:
         if self.coverage is not None:
-            self.coverages.append(OtherCoverage(**self.coverage))
+            self.coverages.append(_build(OtherCoverage, self.coverage, self.at))
         self.coverage = None
 
     def _close_claim(self) -> None:

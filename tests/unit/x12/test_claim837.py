@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,10 @@ from revcycle.x12.errors import X12Error
 from revcycle.x12.read837 import read_837
 from revcycle.x12.write837 import Routing, claim_set_segments, format_cents, write_837
 
+GUIDE_EXAMPLES = (
+    Path(__file__).resolve().parents[4]
+    / "shared/x12-samples/LinuxForHealth-x12/src/tests/resources/837_005010X222A2"
+)
 ROUTING = Routing("ZZ", "CALMMINDS", "ZZ", "CLEARINGHOUSE", usage="T")
 OFFICE = Address("12 Main St", "Springfield", "IL", "627011234", line2="Suite 200")
 HOME = Address("4 Elm Rd", "Springfield", "IL", "62702")
@@ -289,6 +294,34 @@ def test_the_reader_refuses_sub_cent_amounts() -> None:
         read_837(text)
 
 
+def test_the_reader_names_the_loop_a_segment_is_missing_from() -> None:
+    text = write(a_secondary_claim()).replace("NM1*PR*2*Blue Cross*****PI*BCBS1~", "DTP*573*D8*20240520~")
+    with pytest.raises(X12Error, match="lacks payer_name, payer_id"):
+        read_837(text)
+
+
+def test_the_reader_refuses_what_it_cannot_represent() -> None:
+    text = write(a_claim()).replace("HI*ABK:F4310~", "PWK*OZ*BM~")
+    with pytest.raises(X12Error, match="does not know the segment") as caught:
+        read_837(text)
+    assert caught.value.segment_id == "PWK"
+
+
+@pytest.mark.skipif(not GUIDE_EXAMPLES.exists(), reason="needs ../shared (present in CI)")
+@pytest.mark.parametrize(
+    ("name", "claims", "lines"),
+    [("demo.example1.837", 1, 4), ("demo.cob.example3.B.837", 1, 3), ("demo.autoaccident.837", 1, 2)],
+)
+def test_the_reader_reads_the_guides_837p_examples(name: str, claims: int, lines: int) -> None:
+    [claim_set] = read_837((GUIDE_EXAMPLES / name).read_text(encoding="utf-8-sig"))
+    assert len(claim_set.claims) == claims
+    assert sum(len(claim.lines) for claim in claim_set.claims) == lines
+    assert all(
+        claim.total_charge_cents == sum(line.charge_cents for line in claim.lines)
+        for claim in claim_set.claims
+    )
+
+
 # ----------------------------------------------------------------------------- writer-side checks
 
 
@@ -341,6 +374,11 @@ def test_a_replacement_or_void_without_the_payers_claim_number_is_refused(freque
 def test_sbr02_must_agree_with_the_patient_loop() -> None:
     assert refused(a_claim(patient=CHILD)).element == "SBR02"
     assert refused(a_claim(subscriber=PARENT)).element == "SBR02"
+
+
+def test_a_subscriber_who_is_the_patient_needs_address_and_demographics() -> None:
+    assert refused(a_claim(subscriber=replace(SUBSCRIBER, address=None))).element == "N301"
+    assert refused(a_claim(subscriber=replace(SUBSCRIBER, birth_date=None))).element == "DMG02"
 
 
 def test_a_patient_control_number_over_17_characters_is_refused() -> None:
