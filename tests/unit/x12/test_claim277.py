@@ -265,3 +265,16 @@ def test_public_277ca_and_277_samples_read() -> None:
     assert dependent.subscriber.name == "MANN"
     assert dependent.lines[0].procedure == ("HC", "99203")
     assert dependent.lines[0].statuses[0].category == "F2"
+
+
+def test_every_category_we_accept_has_a_claim_status_in_the_domain_table() -> None:
+    from revcycle.domain.claim_status import status_from_277, status_from_277ca
+    from revcycle.x12.codes import STC_CATEGORIES, stc_category
+
+    for code in STC_CATEGORIES:
+        status_from_277(code)  # raises for a code the domain does not know
+        if code.startswith("A"):
+            status_from_277ca(code)
+    assert stc_category(" a2 ").outcome == "accepted"
+    with pytest.raises(KeyError, match="Z9"):
+        stc_category("Z9")
