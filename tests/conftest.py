@@ -5,6 +5,9 @@ each test runs twice, each time inside a transaction that is rolled back at the 
 schema built by the Alembic migrations (so the migrations are tested too).
 
 PostgreSQL is required: when it is unreachable the tests that need it fail, never skip.
+
+Hypothesis explores new examples on every local run; under CI (``CI`` set) it replays the
+same derived examples, so a red build always means a change, not a lucky draw.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
@@ -25,6 +29,10 @@ PG_SERVER_URL = os.environ.get(
     "REVCYCLE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 DIALECTS = ("sqlite", "postgresql")
+
+settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _create_pg_database() -> tuple[str, Engine]:
