@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from revcycle.cli import alerts, audit, claims, codesets, db, demo, imports, ledger, serve, users
+from revcycle.cli import alerts, audit, claims, codesets, db, demo, imports, ledger, serve, users, x12
 
 
 def build_app() -> typer.Typer:
@@ -18,6 +18,7 @@ def build_app() -> typer.Typer:
     claims.register(app)
     alerts.register(app)
     codesets.register(app)
+    x12.register(app)
     serve.register(app)
     return app
 
