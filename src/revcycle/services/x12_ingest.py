@@ -1,0 +1,513 @@
+"""Ingesting X12 files that answer what we sent: 999 acknowledgments and 277CA claim
+acknowledgments.
+
+A file is read whole before anything changes: any structural problem refuses it, naming the
+file, the segment position, the segment id and the element, and nothing is written. A file
+we accept is stored raw (a :class:`StoredFile`) and recorded once per practice by its SHA-256
+(an :class:`X12InboundFile`); the same file ingested again changes nothing and says so.
+
+* A 999 answers one functional group we sent. We find the batch by its group control number
+  (AK102) and check the 999 comes back from the party we sent it to; a 999 for a group we
+  never sent is refused. Each transaction set's IK5 moves its claims: accepted (A, E) to
+  acknowledged, rejected (R, M, W, X) to rejected, with the IK3/IK4 errors that concern each
+  claim (found from the 837 we stored) in the event's detail.
+* A 277CA reports on claims one by one, by our patient control number (claims.number). The
+  category code of each claim's first STC sets its status through the domain's mapping; the
+  payer's claim control number (REF*1K) is kept on the claim. Claims we cannot find are
+  listed, never guessed.
+
+A move the status table refuses (a late 999 after the 277CA already accepted the claim) is
+listed in the result as not applied; it is not an error. All or nothing per file: the caller
+commits once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from revcycle.db import models as m
+from revcycle.db.types import utcnow
+from revcycle.domain.claim_status import (
+    ClaimStatus,
+    EventSource,
+    InvalidTransition,
+    check_transition,
+    status_from_277ca,
+    status_from_999,
+)
+from revcycle.domain.permissions import Permission
+from revcycle.errors import InvalidInput
+from revcycle.services import audit
+from revcycle.services.actor import Actor
+from revcycle.services.claims import transition_claim
+from revcycle.x12.ack999 import Ack999, SegmentError, TransactionAck, claims_concerned, parse_999
+from revcycle.x12.claim277 import ACKNOWLEDGMENT, STATUS_RESPONSE, ClaimReport, Status, parse_277
+from revcycle.x12.envelope import FunctionalGroup, Interchange, Transaction, read_interchanges
+from revcycle.x12.errors import X12Error
+
+__all__ = ["IngestResult", "decode", "detect", "ingest", "read_file"]
+
+ACK_999 = "999"
+CLAIM_ACK_277 = "277CA"
+_NOT_YET = {
+    "277": "277 claim status responses (005010X212)",
+    "271": "271 eligibility responses",
+    "835": "835 remittances",
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one file did: ``status`` is "applied", or "duplicate" for a file seen before
+    (its summary is the earlier one)."""
+
+    inbound_file_id: int
+    status: str
+    kind: str  # "999" | "277CA"
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 when the file starts with its byte-order mark, else Latin-1 (which reads any byte)."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidInput(f"the file claims UTF-8 but byte {error.start} is not UTF-8") from None
+    return data.decode("latin-1")
+
+
+def read_file(filename: str, data: bytes) -> list[Interchange]:
+    """The file's interchanges; an X12 problem becomes an InvalidInput naming the file and where."""
+    try:
+        interchanges = read_interchanges(decode(data))
+    except X12Error as error:
+        raise InvalidInput(f"{filename}: {error}") from None
+    if not any(group.transactions for ic in interchanges for group in ic.groups):
+        raise InvalidInput(f"{filename}: no transaction set in the file")
+    return interchanges
+
+
+def _kind_of(group: FunctionalGroup, transaction: Transaction) -> str:
+    implementation = transaction.implementation or group.version
+    if transaction.set_id == "999":
+        return ACK_999
+    if transaction.set_id == "277" and implementation.startswith(ACKNOWLEDGMENT):
+        return CLAIM_ACK_277
+    if transaction.set_id == "277" and implementation.startswith(STATUS_RESPONSE):
+        return "277"
+    return transaction.set_id
+
+
+def detect(filename: str, interchanges: Sequence[Interchange]) -> str:
+    """The one kind of file this is ("999" or "277CA"); other kinds are refused by name."""
+    kinds = {_kind_of(g, t) for ic in interchanges for g in ic.groups for t in g.transactions}
+    if len(kinds) != 1:
+        raise InvalidInput(f"{filename}: one file holds one kind of transaction set, not {sorted(kinds)}")
+    kind = kinds.pop()
+    if kind in (ACK_999, CLAIM_ACK_277):
+        return kind
+    what = _NOT_YET.get(kind, f"transaction set {kind}")
+    raise InvalidInput(f"{filename}: {what} are not yet supported; only 999 and 277CA files are ingested")
+
+
+def _transactions(
+    interchanges: Sequence[Interchange],
+) -> Iterator[tuple[Interchange, FunctionalGroup, Transaction]]:
+    for interchange in interchanges:
+        for group in interchange.groups:
+            for transaction in group.transactions:
+                yield interchange, group, transaction
+
+
+# ----------------------------------------------------------------------------- ingesting
+
+
+def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: bytes) -> IngestResult:
+    """Read, store and apply one 999 or 277CA file for ``practice_id`` (see the module doc)."""
+    actor.require(practice_id, Permission.SUBMIT_CLAIMS)
+    sha256 = hashlib.sha256(data).hexdigest()
+    earlier = db.scalars(
+        select(m.X12InboundFile).where(
+            m.X12InboundFile.practice_id == practice_id, m.X12InboundFile.sha256 == sha256
+        )
+    ).one_or_none()
+    if earlier is not None:
+        kind = CLAIM_ACK_277 if earlier.transaction_set == "277" else earlier.transaction_set
+        return IngestResult(earlier.id, "duplicate", kind, dict(earlier.summary))
+    interchanges = read_file(filename, data)
+    kind = detect(filename, interchanges)
+    if kind == ACK_999:
+        summary = _apply_999(db, actor, practice_id, filename, interchanges)
+    else:
+        summary = _apply_277ca(db, actor, practice_id, filename, interchanges)
+    inbound = _record(
+        db,
+        actor,
+        practice_id,
+        filename=filename,
+        data=data,
+        sha256=sha256,
+        kind=kind,
+        interchanges=interchanges,
+        summary=summary,
+    )
+    return IngestResult(inbound.id, "applied", kind, summary)
+
+
+def _record(
+    db: Session,
+    actor: Actor,
+    practice_id: int,
+    *,
+    filename: str,
+    data: bytes,
+    sha256: str,
+    kind: str,
+    interchanges: Sequence[Interchange],
+    summary: dict[str, Any],
+) -> m.X12InboundFile:
+    stored = m.StoredFile(
+        practice_id=practice_id,
+        kind=kind,
+        direction="in",
+        filename=filename[:255],
+        sha256=sha256,
+        size_bytes=len(data),
+        content=data,
+        created_by_user_id=actor.user_id,
+    )
+    db.add(stored)
+    db.flush()
+    first = interchanges[0]
+    inbound = m.X12InboundFile(
+        practice_id=practice_id,
+        stored_file_id=stored.id,
+        sha256=sha256,
+        transaction_set="999" if kind == ACK_999 else "277",
+        implementation=first.groups[0].version if first.groups else "",
+        sender_id=first.sender_id,
+        interchange_control_number=first.control_number,
+        status="applied",
+        summary=summary,
+        received_by_user_id=actor.user_id,
+        applied_at=utcnow(),
+    )
+    db.add(inbound)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        action="create",
+        entity="x12_inbound_file",
+        entity_id=inbound.id,
+        after={
+            "filename": filename,
+            "kind": kind,
+            "sha256": sha256,
+            "stored_file_id": stored.id,
+            **_counts(summary),
+        },
+    )
+    return inbound
+
+
+def _counts(summary: dict[str, Any]) -> dict[str, int]:
+    return {key: len(value) for key, value in summary.items() if isinstance(value, list)}
+
+
+@dataclass
+class _Outcome:
+    """The claims one file moved, left alone or could not find."""
+
+    moved: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    not_applied: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self, **more: Any) -> dict[str, Any]:
+        return {
+            "acknowledged": self.moved.get("acknowledged", []),
+            "accepted": self.moved.get("accepted", []),
+            "rejected": self.moved.get("rejected", []),
+            "unchanged": self.unchanged,
+            "not_applied": self.not_applied,
+            **more,
+        }
+
+
+def _move(
+    db: Session,
+    actor: Actor,
+    outcome: _Outcome,
+    claim: m.Claim,
+    *,
+    target: ClaimStatus,
+    source: EventSource,
+    detail: str,
+) -> None:
+    current = ClaimStatus(claim.status)
+    if current == target:
+        outcome.unchanged.append(claim.number)
+        return
+    try:
+        check_transition(current, target)
+    except InvalidTransition as refused:
+        outcome.not_applied.append({"claim": claim.number, "reason": str(refused)})
+        return
+    transition_claim(db, actor=actor, claim_id=claim.id, target=target, source=source, detail=detail)
+    outcome.moved.setdefault(str(target), []).append({"claim": claim.number, "detail": detail})
+
+
+# ----------------------------------------------------------------------------- 999
+
+
+def _apply_999(
+    db: Session, actor: Actor, practice_id: int, filename: str, interchanges: Sequence[Interchange]
+) -> dict[str, Any]:
+    outcome = _Outcome()
+    batches: list[dict[str, str]] = []
+    for interchange, _group, transaction in _transactions(interchanges):
+        try:
+            ack = parse_999(transaction)
+        except X12Error as error:
+            raise InvalidInput(f"{filename}: {error}") from None
+        batch, sent = _batch_for(db, practice_id, filename, interchange, ack)
+        claims = _batch_claims(db, batch)
+        for transaction_ack in ack.transactions:
+            _apply_transaction_ack(
+                db, actor, outcome, filename=filename, group=sent, ack=transaction_ack, claims=claims
+            )
+        _set_batch_status(db, actor, batch, ack)
+        batches.append({"batch_id": str(batch.id), "group": ack.group_control_number, "code": ack.code})
+    return outcome.summary(batches=batches)
+
+
+def _same_number(a: str, b: str) -> bool:
+    return a.lstrip("0") == b.lstrip("0") and a.isdigit() and b.isdigit()
+
+
+def _batch_for(
+    db: Session, practice_id: int, filename: str, interchange: Interchange, ack: Ack999
+) -> tuple[m.SubmissionBatch, FunctionalGroup]:
+    """The batch (and its stored 837 group) that ``ack`` answers, sent to whoever sent the 999."""
+    candidates = db.scalars(
+        select(m.SubmissionBatch).where(
+            m.SubmissionBatch.practice_id == practice_id,
+            m.SubmissionBatch.group_control_number != "",
+            m.SubmissionBatch.stored_file_id.is_not(None),
+        )
+    )
+    for batch in candidates:
+        if not _same_number(batch.group_control_number, ack.group_control_number):
+            continue
+        sent = _sent_group(db, batch, ack.group_control_number)
+        if sent is not None and _answers(interchange, *sent):
+            return batch, sent[1]
+    raise InvalidInput(
+        f"{filename}: the 999 acknowledges group {ack.group_control_number} from "
+        f"{interchange.receiver_id or '?'} to {interchange.sender_id or '?'}, "
+        "which this practice never sent; nothing was applied"
+    )
+
+
+def _sent_group(
+    db: Session, batch: m.SubmissionBatch, group_control_number: str
+) -> tuple[Interchange, FunctionalGroup] | None:
+    stored = db.get(m.StoredFile, batch.stored_file_id)
+    if stored is None:
+        return None
+    try:
+        interchanges = read_interchanges(decode(stored.content))
+    except X12Error:
+        return None
+    for interchange in interchanges:
+        for group in interchange.groups:
+            if _same_number(group.control_number, group_control_number):
+                return interchange, group
+    return None
+
+
+def _answers(reply: Interchange, sent: Interchange, group: FunctionalGroup) -> bool:
+    """A 999 comes back from the receiver of our interchange to its sender."""
+    del group
+    return reply.sender_id == sent.receiver_id and reply.receiver_id == sent.sender_id
+
+
+def _batch_claims(db: Session, batch: m.SubmissionBatch) -> dict[str, m.Claim]:
+    rows = db.scalars(
+        select(m.Claim)
+        .join(m.Submission, m.Submission.claim_id == m.Claim.id)
+        .where(m.Submission.batch_id == batch.id)
+    )
+    return {claim.number: claim for claim in rows}
+
+
+def _claim_numbers(transaction: Transaction) -> list[str]:
+    return [segment.element(1) for segment in transaction.segments if segment.id == "CLM"]
+
+
+def _apply_transaction_ack(
+    db: Session,
+    actor: Actor,
+    outcome: _Outcome,
+    *,
+    filename: str,
+    group: FunctionalGroup,
+    ack: TransactionAck,
+    claims: dict[str, m.Claim],
+) -> None:
+    sent = next((t for t in group.transactions if t.control_number == ack.control_number), None)
+    if sent is None:
+        raise InvalidInput(
+            f"{filename}: AK2 names transaction set {ack.control_number}, which group "
+            f"{group.control_number} did not hold; nothing was applied"
+        )
+    try:
+        target = status_from_999(ack.code)
+    except ValueError as error:
+        raise InvalidInput(f"{filename}: {error}") from None
+    errors_by_claim = _errors_by_claim(sent, ack.segment_errors)
+    for number in _claim_numbers(sent):
+        claim = claims.get(number)
+        if claim is None:
+            raise InvalidInput(
+                f"{filename}: claim {number} of the 837 is not in its batch; nothing was applied"
+            )
+        detail = _detail_999(ack, errors_by_claim.get(number, []))
+        _move(db, actor, outcome, claim, target=target, source=EventSource.X12_999, detail=detail)
+
+
+def _errors_by_claim(sent: Transaction, errors: Sequence[SegmentError]) -> dict[str, list[SegmentError]]:
+    found: dict[str, list[SegmentError]] = {}
+    for error in errors:
+        for number in claims_concerned(sent, error):
+            found.setdefault(number, []).append(error)
+    return found
+
+
+def _describe_error(error: SegmentError) -> str:
+    text = f"{error.segment_id} at {error.position}"
+    if error.loop:
+        text += f" (loop {error.loop})"
+    text += f": {error.code} {error.meaning}"
+    for element in error.elements:
+        text += f"; element {element.element}: {element.code} {element.meaning}"
+    return text
+
+
+def _detail_999(ack: TransactionAck, errors: Sequence[SegmentError]) -> str:
+    head = f"999 transaction set {ack.control_number}: {ack.code} {ack.meaning}"
+    if not ack.accepted and not errors:
+        texts = list(ack.error_texts) or ["rejected with the rest of its transaction set"]
+        return f"{head}; " + "; ".join(texts)
+    return "; ".join([head, *(_describe_error(error) for error in errors)])
+
+
+_BATCH_STATUS = {"A": "accepted", "E": "accepted_with_errors", "P": "partially_accepted"}
+
+
+def _set_batch_status(db: Session, actor: Actor, batch: m.SubmissionBatch, ack: Ack999) -> None:
+    status = _BATCH_STATUS.get(ack.code, "rejected")
+    if batch.status == status:
+        return
+    before = batch.status
+    batch.status = status
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        practice_id=batch.practice_id,
+        action="update",
+        entity="submission_batch",
+        entity_id=batch.id,
+        before={"status": before},
+        after={"status": status},
+        reason=f"999 AK9 {ack.code}",
+    )
+
+
+# ----------------------------------------------------------------------------- 277CA
+
+
+def _apply_277ca(
+    db: Session, actor: Actor, practice_id: int, filename: str, interchanges: Sequence[Interchange]
+) -> dict[str, Any]:
+    outcome = _Outcome()
+    unmatched: list[dict[str, str]] = []
+    noted: list[dict[str, str]] = []
+    for _interchange, group, transaction in _transactions(interchanges):
+        try:
+            response = parse_277(transaction, version=group.version)
+        except X12Error as error:
+            raise InvalidInput(f"{filename}: {error}") from None
+        for report in response.claims:
+            claim = _claim_by_number(db, practice_id, report.patient_control_number)
+            if claim is None:
+                unmatched.append({"claim": report.patient_control_number, "segment": str(report.position)})
+                continue
+            _keep_icn(db, actor, claim, report)
+            try:
+                target = status_from_277ca(report.category)
+            except ValueError as error:
+                raise InvalidInput(f"{filename}: segment {report.position}: {error}") from None
+            detail = _detail_277(report)
+            if target is None:
+                noted.append({"claim": claim.number, "detail": detail})
+                continue
+            _move(db, actor, outcome, claim, target=target, source=EventSource.X12_277CA, detail=detail)
+    return outcome.summary(unmatched=unmatched, noted=noted)
+
+
+def _claim_by_number(db: Session, practice_id: int, number: str) -> m.Claim | None:
+    if not number:
+        return None
+    return db.scalars(
+        select(m.Claim).where(m.Claim.practice_id == practice_id, m.Claim.number == number)
+    ).one_or_none()
+
+
+def _keep_icn(db: Session, actor: Actor, claim: m.Claim, report: ClaimReport) -> None:
+    icn = report.payer_claim_control_number
+    if not icn or icn == claim.payer_claim_control_number:
+        return
+    before = claim.payer_claim_control_number
+    claim.payer_claim_control_number = icn
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        practice_id=claim.practice_id,
+        action="update",
+        entity="claim",
+        entity_id=claim.id,
+        client_ids=[claim.client_id],
+        before={"payer_claim_control_number": before},
+        after={"payer_claim_control_number": icn},
+        reason="277CA REF*1K",
+    )
+
+
+def _status_text(status: Status) -> str:
+    codes = ", ".join(
+        ":".join(part for part in (code.category, code.status, code.entity) if part) for code in status.codes
+    )
+    return f"{codes} {status.message}".strip()
+
+
+def _detail_277(report: ClaimReport) -> str:
+    texts = [_status_text(status) for status in report.statuses]
+    detail = "277CA " + "; ".join(texts)
+    if report.payer_claim_control_number:
+        detail += f"; payer claim {report.payer_claim_control_number}"
+    return detail
