@@ -12,6 +12,8 @@ payer claim control number), frequency and the staff member. The claim keeps its
 * :func:`queue_for_batch` — ready claims queued for an electronic batch (a
   :class:`SubmissionBatch` in status ``queued``). The claims stay ``ready`` until the file is
   sent (the X12 issue writes and sends it); a queued claim cannot be queued or recorded again.
+* :func:`record_batch_sent` — a queued batch's file was sent: the batch is ``sent``, each of
+  its submissions takes the time and reference, and each claim moves to ``submitted``.
 * :func:`resubmit_claim` — a later sending: ``1`` sent again as is (after a front-end
   rejection), ``7`` a replacement, ``8`` a void; 7 and 8 need the payer's claim control number.
 * :func:`list_submissions` — a claim's submissions, oldest first.
@@ -50,6 +52,7 @@ __all__ = [
     "list_ready_claims",
     "list_submissions",
     "queue_for_batch",
+    "record_batch_sent",
     "record_submissions",
     "resubmit_claim",
 ]
@@ -160,6 +163,40 @@ def queue_for_batch(
         after={"channel": channel, "status": _QUEUED, "claims": [claim.id for claim in claims]},
     )
     return batch
+
+
+def record_batch_sent(session: Session, *, actor: Actor, batch_id: int, reference: str) -> list[m.Submission]:
+    """Record a queued batch as sent (its file written): now, with ``reference`` on each claim."""
+    batch = session.get_one(m.SubmissionBatch, batch_id)
+    actor.require(batch.practice_id, Permission.SUBMIT_CLAIMS)
+    if batch.status != _QUEUED:
+        raise InvalidInput(f"batch {batch.id} is {batch.status}, not queued")
+    rows = list(
+        session.scalars(
+            select(m.Submission).where(m.Submission.batch_id == batch.id).order_by(m.Submission.id)
+        )
+    )
+    now = utcnow()
+    for row in rows:
+        claim = session.get_one(m.Claim, row.claim_id)
+        row.submitted_at, row.reference = now, reference.strip()[:80]
+        row.payer_claim_control_number = (
+            claim.payer_claim_control_number if row.frequency in {"7", "8"} else ""
+        )
+        _move_to_submitted(session, actor, claim, row, None)
+    batch.status = "sent"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        practice_id=batch.practice_id,
+        action="update",
+        entity="submission_batch",
+        entity_id=batch.id,
+        before={"status": _QUEUED},
+        after={"status": "sent", "reference": reference.strip()[:80], "stored_file_id": batch.stored_file_id},
+    )
+    return rows
 
 
 def resubmit_claim(
