@@ -22,7 +22,8 @@ from revcycle.cli.x12 import app
 from revcycle.db import models
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.errors import InvalidInput
-from revcycle.services import x12_batches
+from revcycle.services import claim_status_inquiries, x12_batches
+from revcycle.services.claims_pipeline.scrubbing import practice_today
 
 __all__ = ["app"]
 
@@ -92,3 +93,52 @@ def _claim_ids(session: Session, practice_id: int, claims: str) -> list[int]:
         return [int(part) for part in claims.split(",") if part.strip()]
     except ValueError:
         raise InvalidInput("--claims: 'ready' or claim ids separated by commas") from None
+
+
+# ----------------------------------------------------------------------------- 276
+
+
+@app.command("276")
+def write_276_inquiries(
+    *,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the 276 file.")] = None,
+    practice: Annotated[
+        int | None, typer.Option("--practice", help="Practice id (needed when several).")
+    ] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (e-mail).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Ask payers about overdue claims: one 276 per payer, each claim's inquiry recorded.
+
+    Without --out the file is kept (stored) but not written out; nothing due writes nothing.
+    """
+
+    def work(session: Session) -> dict[str, Any]:
+        actor = acting_as(session, as_user)
+        practice_id = only_practice(session, practice)
+        written = claim_status_inquiries.write_status_inquiries(
+            session, actor=actor, practice_id=practice_id, today=practice_today(session, practice_id)
+        )
+        return {
+            "text": written.text,
+            "stored_file_id": written.stored_file_id,
+            "file": str(out) if out and written.text else None,
+            "interchange_control_number": written.interchange_control_number,
+            "claims": list(written.claim_numbers),
+            "trace_numbers": list(written.trace_numbers),
+        }
+
+    result = run_in_transaction(work)
+    text = result.pop("text")
+    if out is not None and text:
+        out.write_text(text, encoding="ascii")  # once the inquiries are committed
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    if not text:
+        typer.echo("no claim is due a status inquiry")
+        return
+    where = f"wrote {result['file']}" if result["file"] else f"stored file {result['stored_file_id']}"
+    typer.echo(
+        f"{where}: {len(result['claims'])} status inquiries, ISA13 {result['interchange_control_number']:09d}"
+    )

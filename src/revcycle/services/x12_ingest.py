@@ -1,5 +1,5 @@
-"""Ingesting X12 files that answer what we sent: 999 acknowledgments and 277CA claim
-acknowledgments.
+"""Ingesting X12 files that answer what we sent: 999 acknowledgments, 277CA claim
+acknowledgments and 277 claim status responses.
 
 A file is read whole before anything changes: any structural problem refuses it, naming the
 file, the segment position, the segment id and the element, and nothing is written. A file
@@ -15,6 +15,12 @@ we accept is stored raw (a :class:`StoredFile`) and recorded once per practice b
   category code of each claim's first STC sets its status through the domain's mapping; the
   payer's claim control number (REF*1K) is kept on the claim. Claims we cannot find are
   listed, never guessed.
+* A 277 (005010X212) answers our 276 inquiries. Each claim report finds its inquiry by the
+  trace number we sent (TRN02), else its claim by patient control number (and then the
+  claim's latest unanswered inquiry, if any). The inquiry is answered (category, status code,
+  effective date, the inbound file) and the claim moves through the domain's 277 mapping:
+  pending means the payer has it (accepted), finalized moves it to adjudicated, denied or
+  rejected. The payer's claim control number is kept as for a 277CA.
 
 A move the status table refuses (a late 999 after the 277CA already accepted the claim) is
 listed in the result as not applied; it is not an error. All or nothing per file: the caller
@@ -39,6 +45,7 @@ from revcycle.domain.claim_status import (
     EventSource,
     InvalidTransition,
     check_transition,
+    status_from_277,
     status_from_277ca,
     status_from_999,
 )
@@ -56,8 +63,8 @@ __all__ = ["IngestResult", "decode", "detect", "ingest", "read_file"]
 
 ACK_999 = "999"
 CLAIM_ACK_277 = "277CA"
+STATUS_277 = "277"
 _NOT_YET = {
-    "277": "277 claim status responses (005010X212)",
     "271": "271 eligibility responses",
     "835": "835 remittances",
 }
@@ -70,7 +77,7 @@ class IngestResult:
 
     inbound_file_id: int
     status: str
-    kind: str  # "999" | "277CA"
+    kind: str  # "999" | "277CA" | "277"
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -110,15 +117,17 @@ def _kind_of(group: FunctionalGroup, transaction: Transaction) -> str:
 
 
 def detect(filename: str, interchanges: Sequence[Interchange]) -> str:
-    """The one kind of file this is ("999" or "277CA"); other kinds are refused by name."""
+    """The one kind of file this is ("999", "277CA" or "277"); other kinds are refused by name."""
     kinds = {_kind_of(g, t) for ic in interchanges for g in ic.groups for t in g.transactions}
     if len(kinds) != 1:
         raise InvalidInput(f"{filename}: one file holds one kind of transaction set, not {sorted(kinds)}")
     kind = kinds.pop()
-    if kind in (ACK_999, CLAIM_ACK_277):
+    if kind in (ACK_999, CLAIM_ACK_277, STATUS_277):
         return kind
     what = _NOT_YET.get(kind, f"transaction set {kind}")
-    raise InvalidInput(f"{filename}: {what} are not yet supported; only 999 and 277CA files are ingested")
+    raise InvalidInput(
+        f"{filename}: {what} are not yet supported; only 999, 277CA and 277 files are ingested"
+    )
 
 
 def _transactions(
@@ -134,7 +143,7 @@ def _transactions(
 
 
 def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: bytes) -> IngestResult:
-    """Read, store and apply one 999 or 277CA file for ``practice_id`` (see the module doc)."""
+    """Read, store and apply one 999, 277CA or 277 file for ``practice_id`` (see the module doc)."""
     actor.require(practice_id, Permission.SUBMIT_CLAIMS)
     sha256 = hashlib.sha256(data).hexdigest()
     earlier = db.scalars(
@@ -143,14 +152,16 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
         )
     ).one_or_none()
     if earlier is not None:
-        kind = CLAIM_ACK_277 if earlier.transaction_set == "277" else earlier.transaction_set
-        return IngestResult(earlier.id, "duplicate", kind, dict(earlier.summary))
+        return IngestResult(earlier.id, "duplicate", _recorded_kind(earlier), dict(earlier.summary))
     interchanges = read_file(filename, data)
     kind = detect(filename, interchanges)
+    answered: list[m.ClaimStatusInquiry] = []
     if kind == ACK_999:
         summary = _apply_999(db, actor, practice_id, filename, interchanges)
-    else:
+    elif kind == CLAIM_ACK_277:
         summary = _apply_277ca(db, actor, practice_id, filename, interchanges)
+    else:
+        summary, answered = _apply_277(db, actor, practice_id, filename, interchanges)
     inbound = _record(
         db,
         actor,
@@ -162,7 +173,16 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
         interchanges=interchanges,
         summary=summary,
     )
+    for inquiry in answered:
+        inquiry.response_file_id = inbound.id
+    db.flush()
     return IngestResult(inbound.id, "applied", kind, summary)
+
+
+def _recorded_kind(inbound: m.X12InboundFile) -> str:
+    if inbound.transaction_set != "277":
+        return inbound.transaction_set
+    return STATUS_277 if inbound.implementation.startswith(STATUS_RESPONSE) else CLAIM_ACK_277
 
 
 def _record(
@@ -194,7 +214,7 @@ def _record(
         practice_id=practice_id,
         stored_file_id=stored.id,
         sha256=sha256,
-        transaction_set="999" if kind == ACK_999 else "277",
+        transaction_set="277" if kind == CLAIM_ACK_277 else kind,
         implementation=first.groups[0].version if first.groups else "",
         sender_id=first.sender_id,
         interchange_control_number=first.control_number,
@@ -240,10 +260,14 @@ class _Outcome:
             "acknowledged": self.moved.get("acknowledged", []),
             "accepted": self.moved.get("accepted", []),
             "rejected": self.moved.get("rejected", []),
+            **{str(status): self.moved[str(status)] for status in _LATER if str(status) in self.moved},
             "unchanged": self.unchanged,
             "not_applied": self.not_applied,
             **more,
         }
+
+
+_LATER = (ClaimStatus.ADJUDICATED, ClaimStatus.DENIED)
 
 
 def _move(
@@ -456,7 +480,7 @@ def _apply_277ca(
             if claim is None:
                 unmatched.append({"claim": report.patient_control_number, "segment": str(report.position)})
                 continue
-            _keep_icn(db, actor, claim, report)
+            _keep_icn(db, actor, claim, report, reason="277CA REF*1K")
             try:
                 target = status_from_277ca(report.category)
             except ValueError as error:
@@ -477,7 +501,7 @@ def _claim_by_number(db: Session, practice_id: int, number: str) -> m.Claim | No
     ).one_or_none()
 
 
-def _keep_icn(db: Session, actor: Actor, claim: m.Claim, report: ClaimReport) -> None:
+def _keep_icn(db: Session, actor: Actor, claim: m.Claim, report: ClaimReport, *, reason: str) -> None:
     icn = report.payer_claim_control_number
     if not icn or icn == claim.payer_claim_control_number:
         return
@@ -494,7 +518,7 @@ def _keep_icn(db: Session, actor: Actor, claim: m.Claim, report: ClaimReport) ->
         client_ids=[claim.client_id],
         before={"payer_claim_control_number": before},
         after={"payer_claim_control_number": icn},
-        reason="277CA REF*1K",
+        reason=reason,
     )
 
 
@@ -505,9 +529,88 @@ def _status_text(status: Status) -> str:
     return f"{codes} {status.message}".strip()
 
 
-def _detail_277(report: ClaimReport) -> str:
+def _detail_277(report: ClaimReport, kind: str = CLAIM_ACK_277) -> str:
     texts = [_status_text(status) for status in report.statuses]
-    detail = "277CA " + "; ".join(texts)
+    detail = f"{kind} " + "; ".join(texts)
     if report.payer_claim_control_number:
         detail += f"; payer claim {report.payer_claim_control_number}"
     return detail
+
+
+# ----------------------------------------------------------------------------- 277 (X212)
+
+
+def _apply_277(
+    db: Session, actor: Actor, practice_id: int, filename: str, interchanges: Sequence[Interchange]
+) -> tuple[dict[str, Any], list[m.ClaimStatusInquiry]]:
+    outcome = _Outcome()
+    unmatched: list[dict[str, str]] = []
+    noted: list[dict[str, str]] = []
+    answered: list[m.ClaimStatusInquiry] = []
+    for _interchange, group, transaction in _transactions(interchanges):
+        try:
+            response = parse_277(transaction, version=group.version)
+        except X12Error as error:
+            raise InvalidInput(f"{filename}: {error}") from None
+        for report in response.claims:
+            inquiry, claim = _inquiry_and_claim(db, practice_id, report)
+            if claim is None:
+                unmatched.append(
+                    {
+                        "trace": report.trace_number,
+                        "claim": report.patient_control_number,
+                        "segment": str(report.position),
+                    }
+                )
+                continue
+            try:
+                target = status_from_277(report.category)
+            except ValueError as error:
+                raise InvalidInput(f"{filename}: segment {report.position}: {error}") from None
+            if inquiry is not None:
+                _answer(inquiry, report)
+                answered.append(inquiry)
+            _keep_icn(db, actor, claim, report, reason="277 REF*1K")
+            detail = _detail_277(report, STATUS_277)
+            if target is None:
+                noted.append({"claim": claim.number, "detail": detail})
+                continue
+            _move(db, actor, outcome, claim, target=target, source=EventSource.X12_277, detail=detail)
+    answers = [
+        {"trace": i.trace_number, "category": i.category_code, "status": i.status_code} for i in answered
+    ]
+    return outcome.summary(unmatched=unmatched, noted=noted, answered=answers), answered
+
+
+def _inquiry_and_claim(
+    db: Session, practice_id: int, report: ClaimReport
+) -> tuple[m.ClaimStatusInquiry | None, m.Claim | None]:
+    """The inquiry a report answers (by trace number) and its claim; else the claim by its
+    number and that claim's latest unanswered inquiry."""
+    if report.trace_number:
+        inquiry = db.scalars(
+            select(m.ClaimStatusInquiry).where(
+                m.ClaimStatusInquiry.practice_id == practice_id,
+                m.ClaimStatusInquiry.trace_number == report.trace_number,
+            )
+        ).one_or_none()
+        if inquiry is not None:
+            return inquiry, db.get_one(m.Claim, inquiry.claim_id)
+    claim = _claim_by_number(db, practice_id, report.patient_control_number)
+    if claim is None:
+        return None, None
+    latest = db.scalars(
+        select(m.ClaimStatusInquiry)
+        .where(m.ClaimStatusInquiry.claim_id == claim.id, m.ClaimStatusInquiry.answered_at.is_(None))
+        .order_by(m.ClaimStatusInquiry.id.desc())
+        .limit(1)
+    ).one_or_none()
+    return latest, claim
+
+
+def _answer(inquiry: m.ClaimStatusInquiry, report: ClaimReport) -> None:
+    first = report.statuses[0]
+    inquiry.category_code = first.codes[0].category[:5]
+    inquiry.status_code = first.codes[0].status[:5]
+    inquiry.status_effective_on = first.effective_on
+    inquiry.answered_at = utcnow()

@@ -311,12 +311,6 @@ def test_a_truncated_file_is_refused_naming_where(db: Session, practice: m.Pract
     assert written(db) == before
 
 
-def test_a_277_status_response_is_not_yet_supported(db: Session, practice: m.Practice, biller: Actor) -> None:
-    data = a_277ca(a_report("X1", "A2")).replace(b"005010X214", b"005010X212")
-    with pytest.raises(InvalidInput, match="not yet supported"):
-        ingest(db, actor=biller, practice_id=practice.id, filename="status.277", data=data)
-
-
 # ----------------------------------------------------------------------------- 277CA
 
 
