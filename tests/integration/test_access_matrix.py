@@ -99,6 +99,7 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     },
     "/api/coverages/{coverage_id}": lambda: {"json": {"group_number": "G-1"}},
     "/api/coverages/{coverage_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/coverages/{coverage_id}/eligibility": lambda: {"json": {"as_of": "2026-04-06"}},
     "/api/coverages/{coverage_id}/authorizations": lambda: {
         "json": {"number": "PA-1", "visits_allowed": 10, "starts_on": "2026-01-01", "ends_on": "2026-12-31"}
     },
@@ -123,6 +124,7 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/alerts/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.alert.id},
     "/api/coverages/{coverage_id}": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/end": lambda rows: {"coverage_id": rows.claim.coverage_id},
+    "/api/coverages/{coverage_id}/eligibility": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/authorizations": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/cards": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/cards/{card_id}": lambda rows: {

@@ -34,6 +34,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
+from revcycle.services.scoping import get_visible
 from revcycle.services.x12_batches import RoutingSettings
 from revcycle.services.x12_control import Envelope, take_control_numbers
 from revcycle.x12 import eligibility as e
@@ -42,7 +43,14 @@ from revcycle.x12.claim277 import Party
 from revcycle.x12.envelope import Interchange, format_control_number
 from revcycle.x12.errors import X12Error
 
-__all__ = ["SERVICE_TYPES", "EligibilityRequest", "apply_271", "latest_checks", "request_eligibility"]
+__all__ = [
+    "SERVICE_TYPES",
+    "EligibilityRequest",
+    "apply_271",
+    "coverage_checks",
+    "latest_checks",
+    "request_eligibility",
+]
 
 SERVICE_TYPES = ("30", "MH")
 REQUESTED = "requested"
@@ -360,3 +368,18 @@ def latest_checks(db: Session, coverage_ids: Iterable[int]) -> dict[int, m.Eligi
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+def coverage_checks(db: Session, *, actor: Actor, coverage_id: int) -> list[m.EligibilityCheck]:
+    """The coverage's eligibility checks, newest first (for whoever may see its client)."""
+    coverage = db.get(m.Coverage, coverage_id)
+    if coverage is None or not (actor.is_system or coverage.practice_id in actor.practice_ids):
+        raise NotFound(f"coverage {coverage_id} not found")
+    get_visible(db, m.Client, coverage.client_id, actor, Permission.VIEW_CLIENTS)
+    return list(
+        db.scalars(
+            select(m.EligibilityCheck)
+            .where(m.EligibilityCheck.coverage_id == coverage.id)
+            .order_by(m.EligibilityCheck.id.desc())
+        )
+    )

@@ -53,6 +53,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import claims as api_claims
     from revcycle.web.api import codesets as api_codesets
     from revcycle.web.api import coverages as api_coverages
+    from revcycle.web.api import eligibility as api_eligibility
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import resources as api_resources
@@ -71,6 +72,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_imports.router)
     app.include_router(api_alerts.router)
     app.include_router(api_coverages.router)
+    app.include_router(api_eligibility.router)
     app.include_router(api_codesets.router)
     app.include_router(api_saved_filters.router)
     app.include_router(api_paper_claims.router)

@@ -8,6 +8,7 @@ import datetime
 import hashlib
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from revcycle.db import models as m
@@ -17,7 +18,9 @@ from revcycle.services import eligibility
 from revcycle.x12.eligibility import read_270
 from revcycle.x12.envelope import read_interchanges
 from tests import factories as f
+from tests.integration.api_routes import bearer
 from tests.integration.claims.conftest import Office, office
+from tests.integration.world import make_login_user
 from tests.unit.x12.test_claim277 import x12sdk_models
 
 __all__ = ["office"]
@@ -226,3 +229,27 @@ def test_requests_are_refused_without_permission_or_identifiers(routed: Office) 
         eligibility.request_eligibility(
             office.db, actor=office.actor, coverage_id=office.coverage.id, as_of=VISIT
         )
+
+
+def test_the_api_requests_and_lists_checks(client: TestClient, routed: Office) -> None:
+    office = routed
+    biller = make_login_user(office.db, office.practice, Role.BILLING, name="elig-biller")
+    therapist = make_login_user(office.db, office.practice, Role.THERAPIST, name="elig-therapist")
+    stranger = make_login_user(office.db, f.make_practice(office.db), Role.BILLING, name="elig-stranger")
+    url = f"/api/coverages/{office.coverage.id}/eligibility"
+
+    made = client.post(url, headers=bearer(client, biller.email), json={"as_of": "2026-04-06"})
+    assert made.status_code == 200, made.text
+    assert made.json()["text"].startswith("ISA*")
+    listed = client.get(url, headers=bearer(client, biller.email))
+    assert listed.status_code == 200
+    [item] = listed.json()["items"]
+    assert (item["id"], item["status"], item["as_of_on"]) == (
+        made.json()["check_id"],
+        "requested",
+        "2026-04-06",
+    )
+
+    assert client.post(url, headers=bearer(client, therapist.email), json={}).status_code == 403
+    assert client.get(url, headers=bearer(client, stranger.email)).status_code == 404
+    assert client.post(url, headers=bearer(client, stranger.email), json={}).status_code == 404
