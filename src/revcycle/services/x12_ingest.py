@@ -1,5 +1,6 @@
 """Ingesting X12 files that answer what we sent: 999 acknowledgments, 277CA claim
-acknowledgments and 277 claim status responses.
+acknowledgments, 277 claim status responses and 271 eligibility responses (applied by
+:func:`revcycle.services.eligibility.apply_271`).
 
 A file is read whole before anything changes: any structural problem refuses it, naming the
 file, the segment position, the segment id and the element, and nothing is written. A file
@@ -54,6 +55,7 @@ from revcycle.errors import InvalidInput
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims import transition_claim
+from revcycle.services.eligibility import apply_271
 from revcycle.x12.ack999 import Ack999, SegmentError, TransactionAck, claims_concerned, parse_999
 from revcycle.x12.claim277 import ACKNOWLEDGMENT, STATUS_RESPONSE, ClaimReport, Status, parse_277
 from revcycle.x12.envelope import FunctionalGroup, Interchange, Transaction, read_interchanges
@@ -64,8 +66,8 @@ __all__ = ["IngestResult", "decode", "detect", "ingest", "read_file"]
 ACK_999 = "999"
 CLAIM_ACK_277 = "277CA"
 STATUS_277 = "277"
+ELIGIBILITY_271 = "271"
 _NOT_YET = {
-    "271": "271 eligibility responses",
     "835": "835 remittances",
 }
 
@@ -122,11 +124,11 @@ def detect(filename: str, interchanges: Sequence[Interchange]) -> str:
     if len(kinds) != 1:
         raise InvalidInput(f"{filename}: one file holds one kind of transaction set, not {sorted(kinds)}")
     kind = kinds.pop()
-    if kind in (ACK_999, CLAIM_ACK_277, STATUS_277):
+    if kind in (ACK_999, CLAIM_ACK_277, STATUS_277, ELIGIBILITY_271):
         return kind
     what = _NOT_YET.get(kind, f"transaction set {kind}")
     raise InvalidInput(
-        f"{filename}: {what} are not yet supported; only 999, 277CA and 277 files are ingested"
+        f"{filename}: {what} are not yet supported; only 999, 277CA, 277 and 271 files are ingested"
     )
 
 
@@ -155,6 +157,8 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
         return IngestResult(earlier.id, "duplicate", _recorded_kind(earlier), dict(earlier.summary))
     interchanges = read_file(filename, data)
     kind = detect(filename, interchanges)
+    if kind == ELIGIBILITY_271:
+        return _ingest_271(db, actor, practice_id, filename=filename, data=data, interchanges=interchanges)
     answered: list[m.ClaimStatusInquiry] = []
     if kind == ACK_999:
         summary = _apply_999(db, actor, practice_id, filename, interchanges)
@@ -177,6 +181,36 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
         inquiry.response_file_id = inbound.id
     db.flush()
     return IngestResult(inbound.id, "applied", kind, summary)
+
+
+def _ingest_271(
+    db: Session,
+    actor: Actor,
+    practice_id: int,
+    *,
+    filename: str,
+    data: bytes,
+    interchanges: Sequence[Interchange],
+) -> IngestResult:
+    """A 271 is applied by the eligibility service, which points each check at the inbound
+    file: so the file is recorded first and its summary filled in after."""
+    inbound = _record(
+        db,
+        actor,
+        practice_id,
+        filename=filename,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind=ELIGIBILITY_271,
+        interchanges=interchanges,
+        summary={},
+    )
+    summary = apply_271(
+        db, actor=actor, practice_id=practice_id, inbound_file=inbound, interchanges=interchanges
+    )
+    inbound.summary = summary
+    db.flush()
+    return IngestResult(inbound.id, "applied", ELIGIBILITY_271, summary)
 
 
 def _recorded_kind(inbound: m.X12InboundFile) -> str:

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from revcycle.cli import build_app
 from revcycle.db import models as m
 from revcycle.services import claim_status_inquiries as inquiries
+from revcycle.services import eligibility
 from revcycle.services.x12_ingest import ingest
 from revcycle.x12.claim277 import (
     STATUS_RESPONSE,
@@ -33,6 +34,7 @@ from revcycle.x12.inquiry276 import read_276
 from tests import factories as f
 from tests.integration.claims.conftest import Office, office
 from tests.integration.imports.conftest import installation
+from tests.integration.x12.test_eligibility import ACTIVE_PLAN, answer_271
 from tests.unit.x12.test_claim277 import x12sdk_models
 
 __all__ = ["installation", "office"]
@@ -265,3 +267,22 @@ def test_the_cli_writes_the_inquiries(installation: Engine, tmp_path: Path) -> N
     second = runner.invoke(build_app(), ["x12", "276"])
     assert second.exit_code == 0, second.output
     assert "no claim is due" in second.output
+
+
+def test_a_271_is_ingested_through_the_eligibility_service(office: Office) -> None:
+    _routed(office)
+    written = eligibility.request_eligibility(
+        office.db, actor=office.actor, coverage_id=office.coverage.id, as_of=TODAY
+    )
+    data = answer_271(written.trace_number, *ACTIVE_PLAN).encode()
+
+    result = ingest(
+        office.db, actor=office.actor, practice_id=office.practice.id, filename="e.271", data=data
+    )
+
+    assert (result.status, result.kind) == ("applied", "271")
+    assert [a["trace_number"] for a in result.summary["answered"]] == [written.trace_number]
+    check = office.db.get_one(m.EligibilityCheck, written.check_id)
+    assert (check.status, check.response_file_id) == ("active", result.inbound_file_id)
+    again = ingest(office.db, actor=office.actor, practice_id=office.practice.id, filename="e.271", data=data)
+    assert (again.status, again.kind, again.summary) == ("duplicate", "271", result.summary)
