@@ -20,6 +20,7 @@ from revcycle.x12.envelope import read_interchanges
 from tests import factories as f
 from tests.integration.api_routes import bearer
 from tests.integration.claims.conftest import Office, office
+from tests.integration.conftest import csrf_from, login
 from tests.integration.world import make_login_user
 from tests.unit.x12.test_claim277 import x12sdk_models
 
@@ -253,3 +254,31 @@ def test_the_api_requests_and_lists_checks(client: TestClient, routed: Office) -
     assert client.post(url, headers=bearer(client, therapist.email), json={}).status_code == 403
     assert client.get(url, headers=bearer(client, stranger.email)).status_code == 404
     assert client.post(url, headers=bearer(client, stranger.email), json={}).status_code == 404
+
+
+def test_the_client_page_checks_eligibility_and_shows_the_latest(client: TestClient, routed: Office) -> None:
+    office = routed
+    biller = make_login_user(office.db, office.practice, Role.BILLING, name="elig-page")
+    assert login(client, biller.email).status_code == 303
+    page_url = f"/clients/{office.client.id}"
+    page = client.get(page_url)
+    assert page.status_code == 200
+    assert "Never checked." in page.text
+    token = csrf_from(page.text)
+
+    download = client.post(
+        f"/coverages/{office.coverage.id}/eligibility", data={"csrf_token": token, "as_of": "2026-04-06"}
+    )
+    assert download.status_code == 200, download.text
+    assert download.headers["content-disposition"].startswith('attachment; filename="270-')
+    [request] = read_270(download.text)
+    trace = request.inquiries[0].trace_number
+    assert "awaiting the 271" in client.get(page_url).text
+
+    _apply(office, answer_271(trace, *ACTIVE_PLAN))
+    shown = client.get(page_url).text
+    section = shown.split(f'data-testid="eligibility-{office.coverage.id}"')[1].split("Authorizations")[0]
+    assert "Active" in section
+    assert "GOLD PPO 1500" in section
+    assert "$30.00" in section
+    assert "20%" in section

@@ -29,7 +29,9 @@ from revcycle.errors import InvalidInput, NotFound, RevcycleError
 from revcycle.money import format_plain, parse_cents
 from revcycle.services import charges as charge_service
 from revcycle.services import coverages as coverage_service
+from revcycle.services import eligibility as eligibility_service
 from revcycle.services.claims_pipeline.pointers import decode_pointers
+from revcycle.services.claims_pipeline.scrubbing import practice_today
 from revcycle.services.fees import default_fee
 from revcycle.services.sessions import get_session_detail
 from revcycle.web.pages.main import Ctx, PageContext
@@ -95,6 +97,7 @@ def _client_page(ctx: PageContext, client_id: int, *, error: str = "", status_co
         "clients",
         client=found.client,
         coverages=found.coverages,
+        eligibility=eligibility_service.latest_checks(ctx.db, [v.coverage.id for v in found.coverages]),
         user_names=found.user_names,
         payers=_payer_choices(ctx, found.coverages),
         can_edit=_can(ctx, Permission.UPDATE_INSURANCE),
@@ -243,6 +246,28 @@ def upload_card(
         )
 
     return _after(ctx, client_id, _attempt(ctx, change), "card")
+
+
+@router.post("/coverages/{coverage_id}/eligibility")
+async def check_eligibility(ctx: Ctx, coverage_id: int) -> Response:
+    """Write a 270 for the coverage and hand it over as a download (to send to the payer)."""
+    client_id = _client_of_coverage(ctx, coverage_id)
+    form = await ctx.request.form()
+
+    def change() -> eligibility_service.EligibilityRequest:
+        as_of = _date(form, "as_of") or practice_today(ctx.db, ctx.practice.id)
+        return eligibility_service.request_eligibility(
+            ctx.db, actor=ctx.actor, coverage_id=coverage_id, as_of=as_of
+        )
+
+    written, error = _attempt(ctx, change)
+    if written is None:
+        return _client_page(ctx, client_id, error=error, status_code=422)
+    return Response(
+        written.text,
+        media_type="application/edi-x12",
+        headers={"Content-Disposition": f'attachment; filename="{written.filename}"'},
+    )
 
 
 @router.get("/coverages/{coverage_id}/cards/{card_id}")
