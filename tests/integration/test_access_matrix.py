@@ -21,6 +21,7 @@ world has no id for fails with a message naming it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,12 +30,15 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
+from revcycle.db import models as m
 from revcycle.domain.permissions import Permission, Role, can
 from revcycle.web.api.resources import PERMISSION_KEY
 from tests.integration.api_routes import api_routes, bearer
 from tests.integration.world import World, build_world
+from tests.integration.x12.test_ingest import a_277ca, a_report
 
 # Routes that need no permission: signing in, the caller's own identity, the health check
 # and the API's own documentation.
@@ -113,6 +117,11 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/charges/{charge_id}": lambda: {
         "json": {"procedure_code": "90837", "fee_cents": 15000, "diagnosis_codes": ["F41.1"]}
     },
+    # X12: a 277CA about a claim nobody has is applied (listed unmatched), then a duplicate
+    "/api/x12/files": lambda: {"files": {"file": ("payer.277", _A_277CA, "text/plain")}},
+    "/api/x12/validate": lambda: {"files": {"file": ("payer.277", _A_277CA, "text/plain")}},
+    # every ready claim: the world has none, so an allowed role gets 409
+    "/api/x12/batches": lambda: {"json": {}},
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -133,8 +142,43 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     },
     "/api/charges/{charge_id}": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
+    "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
 }
 _READS = frozenset({"GET", "HEAD"})
+_A_277CA = a_277ca(a_report("NOSUCHCLAIM", "A2"))
+
+
+def _x12_batch(rows: Any) -> m.SubmissionBatch:
+    """A sent clearinghouse batch with its stored file in the rows' practice (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(
+        select(m.SubmissionBatch).where(
+            m.SubmissionBatch.practice_id == rows.practice.id, m.SubmissionBatch.channel == "clearinghouse"
+        )
+    ).first()
+    if found is not None:
+        return found
+    content = b"ISA*00*~"
+    stored = m.StoredFile(
+        practice_id=rows.practice.id,
+        kind="837",
+        direction="out",
+        filename="837P-000000001.x12",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size_bytes=len(content),
+        content=content,
+    )
+    db.add(stored)
+    db.flush()
+    batch = m.SubmissionBatch(
+        practice_id=rows.practice.id, channel="clearinghouse", status="sent", stored_file_id=stored.id
+    )
+    db.add(batch)
+    db.flush()
+    return batch
+
+
 _ATTENDANCE_COLUMNS = {
     "date_of_service": "When",
     "client_name": "Who",

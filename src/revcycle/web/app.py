@@ -58,6 +58,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import resources as api_resources
     from revcycle.web.api import saved_filters as api_saved_filters
+    from revcycle.web.api import x12 as api_x12
     from revcycle.web.pages import alerts as alert_pages
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
@@ -65,6 +66,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
+    from revcycle.web.pages import x12 as x12_pages
 
     app.include_router(api_auth.router)
     app.include_router(api_claims.router)  # before resources: /api/claims/ready, not {claim_id}
@@ -76,6 +78,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_codesets.router)
     app.include_router(api_saved_filters.router)
     app.include_router(api_paper_claims.router)
+    app.include_router(api_x12.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
     app.include_router(import_pages.router)
@@ -83,3 +86,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(insurance_pages.router)
     app.include_router(client_pages.router)
     app.include_router(codeset_pages.router)
+    app.include_router(x12_pages.router)

@@ -33,6 +33,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("imports", "Import", "/imports", Permission.ENTER_CHARGES),
     NavItem("sessions", "Sessions", "/sessions", Permission.VIEW_SESSIONS),
     NavItem("claims", "Claims", "/claims", Permission.VIEW_CLAIMS),
+    NavItem("x12", "X12 files", "/x12", Permission.SUBMIT_CLAIMS),
     NavItem("payments", "Payments", "/payments", Permission.VIEW_FINANCIALS),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE),
