@@ -39,7 +39,7 @@ FileArg = Annotated[Path, typer.Argument(help="The X12 file.", exists=True, dir_
 def ingest(
     file: FileArg, *, practice: PracticeId = None, as_user: AsUser = None, as_json: AsJson = False
 ) -> None:
-    """Store a 999 or 277CA file and apply it to the claims it answers."""
+    """Store a 999, 277CA, 277 or 271 file and apply it to what it answers."""
     data = file.read_bytes()
 
     def work(session: Session) -> dict[str, Any]:
@@ -63,14 +63,16 @@ def ingest(
         typer.echo(json.dumps(result))
         return
     typer.echo(f"{file.name}: {result['kind']} {result['status']} (inbound file {result['file_id']})")
-    summary = result["summary"]
-    for key in ("acknowledged", "accepted", "rejected"):
-        for row in summary.get(key, []):
-            typer.echo(f"  {row['claim']}: {key} - {row['detail']}")
-    for row in summary.get("not_applied", []):
-        typer.echo(f"  {row['claim']}: not applied - {row['reason']}")
-    for row in summary.get("unmatched", []):
-        typer.echo(f"  {row['claim']}: no such claim (segment {row['segment']})")
+    for key, rows in result["summary"].items():
+        for row in rows if isinstance(rows, list) else []:
+            typer.echo(f"  {key.replace('_', ' ')}: {_describe(row)}")
+
+
+def _describe(row: object) -> str:
+    """One line of a summary list (claims, inquiries or eligibility answers), whatever its keys."""
+    if isinstance(row, dict):
+        return ", ".join(f"{key} {value}" for key, value in row.items() if value not in (None, ""))
+    return str(row)
 
 
 @app.command("validate")

@@ -386,6 +386,7 @@ def test_the_cli_ingests_and_validates(installation: Installation, tmp_path: Pat
     again = runner.invoke(build_app(), ["x12", "ingest", str(path)])
     assert again.exit_code == 0, again.output
     assert "duplicate" in again.output
+    assert "acknowledged: claim " in again.output  # each claim it answered, in plain text
     with Session(installation.engine) as session:
         rows = session.scalars(select(m.Claim.status).where(m.Claim.practice_id == installation.practice_id))
         assert set(rows) == {"acknowledged"}
