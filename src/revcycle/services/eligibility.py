@@ -40,7 +40,7 @@ from revcycle.services.x12_control import Envelope, take_control_numbers
 from revcycle.x12 import eligibility as e
 from revcycle.x12.claim277 import Envelope as X12Envelope
 from revcycle.x12.claim277 import Party
-from revcycle.x12.envelope import Interchange, format_control_number
+from revcycle.x12.envelope import Interchange, Transaction, format_control_number
 from revcycle.x12.errors import X12Error
 
 __all__ = [
@@ -239,7 +239,12 @@ def apply_271(
     if inbound_file.practice_id != practice_id:
         raise InvalidInput("the inbound file belongs to another practice")
     responses = [
-        response
+        # a refusal at the payer or provider level names no person and echoes no TRN; our 270's
+        # BHT03 is its trace number, which the 271 echoes in its own BHT03
+        (
+            response,
+            response.trace_number.strip() or (_reference(transaction) if not response.subscriber else ""),
+        )
         for interchange in interchanges
         for group in interchange.groups
         for transaction in group.transactions
@@ -250,8 +255,7 @@ def apply_271(
     unmatched: list[dict[str, Any]] = []
     already: list[dict[str, Any]] = []
     now = utcnow()
-    for response in responses:
-        trace = response.trace_number.strip()
+    for response, trace in responses:
         check = _check_by_trace(db, practice_id, trace) if trace else None
         if check is None:
             unmatched.append({"trace_number": trace, "rejections": [_reason(r) for r in response.rejections]})
@@ -289,6 +293,11 @@ def apply_271(
         )
     db.flush()
     return {"answered": answered, "unmatched": unmatched, "already_answered": already}
+
+
+def _reference(transaction: Transaction) -> str:
+    bht = transaction.segments[0] if transaction.segments else None
+    return bht.element(3).strip() if bht is not None and bht.id == "BHT" else ""
 
 
 def _check_by_trace(db: Session, practice_id: int, trace: str) -> m.EligibilityCheck | None:

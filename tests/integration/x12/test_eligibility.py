@@ -46,12 +46,30 @@ def _dependent(office: Office) -> m.Coverage:
     return coverage
 
 
-def answer_271(trace: str, *segments: str, subscriber_dates: str = "DTP*346*D8*20260101~") -> str:
+def answer_271(
+    trace: str, *segments: str, subscriber_dates: str = "DTP*346*D8*20260101~", dependent: bool = False
+) -> str:
+    person = f"TRN*2*{trace}*1123456789~NM1*IL*1*DOE*JANE****MI*W1~"
+    if dependent:
+        person = f"NM1*IL*1*PARENT*PAT****MI*W1~HL*4*3*23*0~TRN*2*{trace}*1123456789~NM1*03*1*DOE*SAM~"
     body = (
         "BHT*0022*11*R1*20260401*0701~HL*1**20*1~NM1*PR*2*AETNA*****PI*60001~"
-        "HL*2*1*21*1~NM1*1P*2*PRACTICE LLC*****XX*1234567893~HL*3*2*22*0~"
-        f"TRN*2*{trace}*1123456789~NM1*IL*1*DOE*JANE****MI*W1~" + subscriber_dates + "".join(segments)
+        f"HL*2*1*21*1~NM1*1P*2*PRACTICE LLC*****XX*1234567893~HL*3*2*22*{int(dependent)}~"
+        + person
+        + subscriber_dates
+        + "".join(segments)
     )
+    return _interchange(body)
+
+
+def payer_refusal_271(reference: str, reason: str) -> str:
+    """The payer could not answer at all: no person, no TRN, only our BHT03 echoed."""
+    return _interchange(
+        f"BHT*0022*11*{reference}*20260401*0701~HL*1**20*0~NM1*PR*2*AETNA*****PI*60001~AAA*Y**{reason}*R~"
+    )
+
+
+def _interchange(body: str) -> str:
     count = body.count("~") + 2
     return (
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*CALMMINDS      "
@@ -199,6 +217,34 @@ def test_an_inactive_271_and_a_refusal(routed: Office) -> None:
     assert second.error.startswith("72: ")
     assert second.details["rejections"] == [second.error]
     assert eligibility.latest_checks(office.db, [office.coverage.id]) == {office.coverage.id: second}
+
+
+def test_a_dependent_is_answered_under_its_own_level(routed: Office) -> None:
+    office = routed
+    coverage = _dependent(office)
+    written = eligibility.request_eligibility(
+        office.db, actor=office.actor, coverage_id=coverage.id, as_of=VISIT
+    )
+
+    summary = _apply(office, answer_271(written.trace_number, *ACTIVE_PLAN, dependent=True))
+
+    check = office.db.get_one(m.EligibilityCheck, written.check_id)
+    assert [a["check_id"] for a in summary["answered"]] == [check.id]  # type: ignore[attr-defined]
+    assert (check.status, check.copay_cents) == ("active", 3000)
+
+
+def test_a_refusal_by_the_payer_itself_is_matched_by_the_echoed_reference(routed: Office) -> None:
+    office = routed
+    written = eligibility.request_eligibility(
+        office.db, actor=office.actor, coverage_id=office.coverage.id, as_of=VISIT
+    )
+
+    summary = _apply(office, payer_refusal_271(written.trace_number, "42"))
+
+    check = office.db.get_one(m.EligibilityCheck, written.check_id)
+    assert summary["unmatched"] == []
+    assert check.status == "error"
+    assert check.error.startswith("42: ")
 
 
 def test_an_answer_to_a_trace_we_never_sent_is_listed(routed: Office) -> None:
