@@ -15,6 +15,7 @@ from revcycle.db import models as m
 from revcycle.domain.permissions import Role
 from revcycle.errors import InvalidInput, NotFound, PermissionDenied
 from revcycle.services import eligibility
+from revcycle.services.x12_ingest import ingest
 from revcycle.x12.eligibility import read_270
 from revcycle.x12.envelope import read_interchanges
 from tests import factories as f
@@ -328,3 +329,22 @@ def test_the_client_page_checks_eligibility_and_shows_the_latest(client: TestCli
     assert "GOLD PPO 1500" in section
     assert "$30.00" in section
     assert "20%" in section
+
+
+def test_a_271_file_ingested_fills_the_check(routed: Office) -> None:
+    office = routed
+    written = eligibility.request_eligibility(
+        office.db, actor=office.actor, coverage_id=office.coverage.id, as_of=VISIT
+    )
+    data = answer_271(written.trace_number, *ACTIVE_PLAN).encode()
+
+    result = ingest(
+        office.db, actor=office.actor, practice_id=office.practice.id, filename="a.271", data=data
+    )
+
+    check = office.db.get_one(m.EligibilityCheck, written.check_id)
+    assert (result.status, result.kind) == ("applied", "271")
+    assert [a["check_id"] for a in result.summary["answered"]] == [check.id]
+    assert (check.status, check.response_file_id) == ("active", result.inbound_file_id)
+    again = ingest(office.db, actor=office.actor, practice_id=office.practice.id, filename="a.271", data=data)
+    assert again.status == "duplicate"
