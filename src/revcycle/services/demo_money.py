@@ -24,8 +24,9 @@ Status changes go through `claims.transition_claim` with the source that would c
 (the biller, a 999, a 277CA, a 277, an 835, a portal), resubmissions through
 `submissions.resubmit_claim`, and money through `ledger.post_transaction` with the
 `domain.ledger_events` builders. Rows with no service of their own yet (payments, denials,
-appeals, approvals, work items, and a clearinghouse batch's sending) are written through the
-models.
+appeals, approvals, work items, and the 999 that acknowledges a clearinghouse batch) are
+written through the models; a clearinghouse batch's 837P file is written by
+`x12_batches.write_batch`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from revcycle.services.claims_pipeline.scrubbing import ScrubState, override_war
 from revcycle.services.ledger import post_transaction
 from revcycle.services.sessions import session_facts
 from revcycle.services.submissions import queue_for_batch, record_submissions, resubmit_claim
+from revcycle.services.x12_batches import write_batch
 
 if TYPE_CHECKING:
     from revcycle.services.demo import BuiltSession, DemoBuilder
@@ -998,31 +1000,22 @@ class ClaimFlow:
     def _send_batch(self, day: date, claim_ids: list[int]) -> None:
         """Queue the day's clearinghouse claims, then send the file at four in the afternoon.
 
-        Writing and sending the 837P file belongs to the X12 issue; the demo records what that
-        sending leaves behind: the batch's control numbers, each submission's time and the
-        clearinghouse's reference, and each claim moved to submitted."""
+        The 837P file is written for real (``x12_batches.write_batch``: control numbers taken,
+        the file stored, the batch recorded as sent and each claim moved to submitted); the
+        clearinghouse's reference for each claim and the same afternoon's 999 are what the demo
+        adds to it."""
         with self.h.recording(day, self._send_hour(day, 15)):
             batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
         self.batches += 1
-        batch.interchange_control_number = f"{self.batches:09d}"
-        batch.group_control_number = str(self.batches)
-        batch.status = "acknowledged"  # the 999 came back the same afternoon
         sent_at = self.h._local(day, self._send_hour(day, 16))
         with recording_at(sent_at):
+            write_batch(self.db, actor=self.billing, practice_id=self.h.pid, claim_ids=claim_ids)
+            batch.status = "acknowledged"  # the 999 came back the same afternoon
             rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
             for row in rows:
-                row.submitted_at = sent_at
                 row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-                transition_claim(
-                    self.db,
-                    actor=self.billing,
-                    claim_id=row.claim_id,
-                    target=S.SUBMITTED,
-                    source=EventSource.USER,
-                    detail=f"submitted via clearinghouse batch {batch.interchange_control_number} on {day}, "
-                    f"reference {row.clearinghouse_reference}",
-                )
                 self._count("clearinghouse")
+            self.db.flush()
 
     def _count(self, route: str) -> None:
         self.summary.submitted_by_route[route] = self.summary.submitted_by_route.get(route, 0) + 1
