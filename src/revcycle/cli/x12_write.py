@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revcycle.cli.transaction import acting_as, only_practice, run_in_transaction
 from revcycle.cli.x12 import app
-from revcycle.db import models
-from revcycle.domain.claim_status import ClaimStatus
 from revcycle.errors import InvalidInput
 from revcycle.services import claim_status_inquiries, x12_batches
 from revcycle.services.claims_pipeline.scrubbing import practice_today
@@ -70,22 +67,7 @@ def write_837_batch(
 
 def _claim_ids(session: Session, practice_id: int, claims: str) -> list[int]:
     if claims.strip().lower() == "ready":
-        queued = (
-            select(models.Submission.claim_id)
-            .join(models.SubmissionBatch, models.SubmissionBatch.id == models.Submission.batch_id)
-            .where(models.SubmissionBatch.status == "queued")
-        )
-        ids = list(
-            session.scalars(
-                select(models.Claim.id)
-                .where(
-                    models.Claim.practice_id == practice_id,
-                    models.Claim.status == str(ClaimStatus.READY),
-                    models.Claim.id.not_in(queued),
-                )
-                .order_by(models.Claim.id)
-            )
-        )
+        ids = x12_batches.ready_claim_ids(session, practice_id)
         if not ids:
             raise InvalidInput("--claims ready: no ready claim waits to be sent")
         return ids

@@ -42,7 +42,14 @@ from revcycle.x12.envelope import format_control_number
 from revcycle.x12.errors import X12Error
 from revcycle.x12.write837 import Routing, write_837
 
-__all__ = ["MAX_CLAIMS_PER_TRANSACTION", "RoutingSettings", "WrittenBatch", "claim_sets_for", "write_batch"]
+__all__ = [
+    "MAX_CLAIMS_PER_TRANSACTION",
+    "RoutingSettings",
+    "WrittenBatch",
+    "claim_sets_for",
+    "ready_claim_ids",
+    "write_batch",
+]
 
 MAX_CLAIMS_PER_TRANSACTION = 5000  # the guide's recommended CLM limit per ST/SE
 _QUEUED = "queued"
@@ -143,6 +150,26 @@ def claim_sets_for(
         )
         for n, chunk in enumerate(chunks, start=1)
     ]
+
+
+def ready_claim_ids(db: Session, practice_id: int) -> list[int]:
+    """Every ready claim of the practice not queued in a batch (those go with their batch)."""
+    queued = (
+        select(m.Submission.claim_id)
+        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+        .where(m.SubmissionBatch.status == _QUEUED)
+    )
+    return list(
+        db.scalars(
+            select(m.Claim.id)
+            .where(
+                m.Claim.practice_id == practice_id,
+                m.Claim.status == str(ClaimStatus.READY),
+                m.Claim.id.not_in(queued),
+            )
+            .order_by(m.Claim.id)
+        )
+    )
 
 
 def write_batch(db: Session, *, actor: Actor, practice_id: int, claim_ids: Sequence[int]) -> WrittenBatch:

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
-from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit, x12_batches, x12_ingest
@@ -41,7 +40,6 @@ __all__ = [
     "inbound_files",
     "outbound_batches",
     "read_upload",
-    "ready_claim_ids",
     "router",
     "validate_file",
 ]
@@ -214,30 +212,10 @@ def _batch_out(batch: m.SubmissionBatch, claim_count: int, filename: str | None)
     )
 
 
-def ready_claim_ids(db: Session, practice_id: int) -> list[int]:
-    """Every ready claim of the practice not queued in a batch (those go with their batch)."""
-    queued = (
-        select(m.Submission.claim_id)
-        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
-        .where(m.SubmissionBatch.status == "queued")
-    )
-    return list(
-        db.scalars(
-            select(m.Claim.id)
-            .where(
-                m.Claim.practice_id == practice_id,
-                m.Claim.status == str(ClaimStatus.READY),
-                m.Claim.id.not_in(queued),
-            )
-            .order_by(m.Claim.id)
-        )
-    )
-
-
 def write_ready_or_given(
     db: Session, actor: Actor, practice_id: int, claim_ids: list[int]
 ) -> x12_batches.WrittenBatch:
-    ids = claim_ids or ready_claim_ids(db, practice_id)
+    ids = claim_ids or x12_batches.ready_claim_ids(db, practice_id)
     if not ids:
         raise Conflict("no ready claim waits to be sent")
     return x12_batches.write_batch(db, actor=actor, practice_id=practice_id, claim_ids=ids)
