@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,8 @@ from revcycle.x12.ack999 import (
 from revcycle.x12.envelope import FunctionalGroup, Interchange, Transaction, read_interchanges
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import seg
+from tests.unit.x12.samples import SAMPLES, needs_samples
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
 SENT_AT = datetime.datetime(2026, 3, 2, 9, 30)
 
 ISA = (
@@ -282,9 +280,6 @@ def test_an_acknowledgment_for_a_set_we_never_received_is_refused() -> None:
 # ------------------------------------------------------------------------ shared samples
 
 INTELIGENZ = "Inteligenz-X12Parser/tests/OopFactory.X12.Tests.Unit/Parsing/_SampleEdiFiles"
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared"
-)
 
 
 @needs_samples

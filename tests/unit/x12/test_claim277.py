@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
-from pathlib import Path
 
 import pytest
 
@@ -23,13 +21,9 @@ from revcycle.x12.claim277 import (
     write_277,
 )
 from revcycle.x12.errors import X12Error
+from tests.unit.x12.samples import SAMPLES, needs_samples
 
 from .test_ack999 import pyx12_errors
-
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared"
-)
 
 PAYER = Party("PR", "BLUE RIVER HEALTH", "87726", "PI")
 CLEARINGHOUSE = Party("41", "RIVERBEND COUNSELING GROUP", "RBCG01", "46")

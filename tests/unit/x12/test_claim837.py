@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -32,11 +30,8 @@ from revcycle.x12.envelope import read_interchanges
 from revcycle.x12.errors import X12Error
 from revcycle.x12.read837 import read_837
 from revcycle.x12.write837 import Routing, claim_set_segments, format_cents, write_837
+from tests.unit.x12.samples import GUIDE_837P, needs_samples
 
-GUIDE_EXAMPLES = (
-    Path(__file__).resolve().parents[4]
-    / "shared/x12-samples/LinuxForHealth-x12/src/tests/resources/837_005010X222A2"
-)
 ROUTING = Routing("ZZ", "CALMMINDS", "ZZ", "CLEARINGHOUSE", usage="T")
 OFFICE = Address("12 Main St", "Springfield", "IL", "627011234", line2="Suite 200")
 HOME = Address("4 Elm Rd", "Springfield", "IL", "62702")
@@ -308,13 +303,13 @@ def test_the_reader_refuses_what_it_cannot_represent() -> None:
     assert caught.value.segment_id == "PWK"
 
 
-@pytest.mark.skipif(not GUIDE_EXAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared")
+@needs_samples
 @pytest.mark.parametrize(
     ("name", "claims", "lines"),
     [("demo.example1.837", 1, 4), ("demo.cob.example3.B.837", 1, 3), ("demo.autoaccident.837", 1, 2)],
 )
 def test_the_reader_reads_the_guides_837p_examples(name: str, claims: int, lines: int) -> None:
-    [claim_set] = read_837((GUIDE_EXAMPLES / name).read_text(encoding="utf-8-sig"))
+    [claim_set] = read_837((GUIDE_837P / name).read_text(encoding="utf-8-sig"))
     assert len(claim_set.claims) == claims
     assert sum(len(claim.lines) for claim in claim_set.claims) == lines
     assert all(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +17,9 @@ from revcycle.x12.eligibility import (
     write_270,
 )
 from revcycle.x12.errors import X12Error
+from tests.unit.x12.samples import SAMPLES, needs_samples
 
 from .test_claim277 import x12sdk_models
-
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared"
-)
 
 PAYER = Party("PR", "BLUE RIVER HEALTH", "87726", "PI")
 PROVIDER = Party("1P", "RIVERBEND COUNSELING GROUP", "1234567893", "XX")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,13 +12,9 @@ from hypothesis import strategies as st
 from revcycle.x12.claim277 import Envelope, Party
 from revcycle.x12.errors import X12Error
 from revcycle.x12.inquiry276 import ClaimInquiry, StatusInquiry, read_276, write_276
+from tests.unit.x12.samples import SAMPLES, needs_samples
 
 from .test_claim277 import x12sdk_models
-
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared"
-)
 
 PAYER = Party("PR", "BLUE RIVER HEALTH", "87726", "PI")
 US = Party("41", "RIVERBEND COUNSELING GROUP", "RBCG01", "46")

@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime
 import io
 import logging
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +37,7 @@ from revcycle.x12.claim837 import (
 )
 from revcycle.x12.read837 import read_837
 from revcycle.x12.write837 import Routing, write_837
+from tests.unit.x12.samples import GUIDE_837P, needs_samples
 from tests.unit.x12.test_claim837 import (
     BILLING,
     CHILD,
@@ -57,7 +56,6 @@ pyx12_map_if = pytest.importorskip("pyx12.map_if")
 pyx12_params = pytest.importorskip("pyx12.params")
 
 ROUTING = Routing("ZZ", "CALMMINDS", "ZZ", "CLEARINGHOUSE", usage="T")
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
 
 # pyx12's place-of-service list predates POS 10 (telehealth in the patient's home, CMS 2022),
 # which behavioral health bills every day; that one complaint is pyx12's, not ours.
@@ -451,10 +449,8 @@ def test_generated_claim_sets_validate_and_read_back(claim_set: ClaimSet) -> Non
 
 # ----------------------------------------------------------------------------- public samples (../shared)
 
-GUIDE_EXAMPLES = SAMPLES / "LinuxForHealth-x12" / "src" / "tests" / "resources" / "837_005010X222A2"
 
-
-@pytest.mark.skipif(not GUIDE_EXAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared")
+@needs_samples
 @pytest.mark.parametrize(
     ("name", "valid"),
     [
@@ -467,5 +463,5 @@ GUIDE_EXAMPLES = SAMPLES / "LinuxForHealth-x12" / "src" / "tests" / "resources" 
 )
 def test_the_judge_agrees_with_public_837p_samples(name: str, valid: bool) -> None:
     # The samples are the A2 errata; pyx12 has the A1 maps, which these examples fit.
-    text = (GUIDE_EXAMPLES / name).read_text(encoding="utf-8-sig").replace("X222A2", "X222A1")
+    text = (GUIDE_837P / name).read_text(encoding="utf-8-sig").replace("X222A2", "X222A1")
     assert (judge(text) == []) is valid

@@ -5,17 +5,14 @@ delimiters or envelopes are wrong). CI has ../shared; without it these tests are
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from revcycle.x12 import X12Error, read_interchanges
+from tests.unit.x12.samples import SAMPLES, needs_samples
 
-SAMPLES = Path(__file__).resolve().parents[4] / "shared" / "x12-samples"
 SUFFIXES = {".txt", ".837", ".835", ".276", ".277", ".270", ".271", ".837i", ".x12", ".edi", ".999"}
 
-pytestmark = pytest.mark.skipif(not SAMPLES.exists() and not os.environ.get("CI"), reason="needs ../shared")
+pytestmark = needs_samples
 
 # (sample repository, file name) -> a fragment of what our error says
 MALFORMED: dict[tuple[str, str], str] = {
