@@ -29,19 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the test factories seed the claims
 
 from tests import factories as f  # noqa: E402
 
+from import_bench import _drop as drop_database  # noqa: E402  (the same fresh databases)
+from import_bench import _new_database as new_database  # noqa: E402
 from revcycle.db import models as m  # noqa: E402
 from revcycle.db.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from revcycle.db.migrate import upgrade  # noqa: E402
@@ -62,7 +63,6 @@ from revcycle.x12.claim277 import (  # noqa: E402
 )
 from revcycle.x12.envelope import read_interchanges  # noqa: E402
 
-PG_SERVER = os.environ.get("REVCYCLE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FULL_CLAIMS = 10_000
 SUBMITTER, PAYER_ID = "BENCHBILL", "87726"
 FIRST_DAY = datetime(2026, 1, 5, 8, tzinfo=UTC)
@@ -80,26 +80,6 @@ ROUTING = {
 
 def _peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-def _new_database(kind: str, tmp: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/x12.db", None
-    name = f"revcycle_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_SERVER.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop(name: str | None) -> None:
-    if name is None:
-        return
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed(session: Any, claims: int) -> tuple[int, int, list[int]]:
@@ -188,14 +168,14 @@ def _timed(label: str, count: int, started: float, extra: dict[str, Any] | None 
 
 def child(kind: str, claims: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="x12-bench-") as tmp:
-        url, name = _new_database(kind, Path(tmp))
+        url, name = new_database(kind, Path(tmp), "x12")
         engine = make_engine(url)
         try:
             upgrade(engine)
             return _run(engine, claims)
         finally:
             engine.dispose()
-            _drop(name)
+            drop_database(name)
 
 
 def _run(engine: sqlalchemy.Engine, claims: int) -> dict[str, Any]:
