@@ -21,11 +21,6 @@ from revcycle.cli.transaction import acting_as, only_practice, run_in_transactio
 from revcycle.cli.x12 import app
 from revcycle.errors import InvalidInput
 from revcycle.services import x12_ingest
-from revcycle.x12.ack999 import parse_999
-from revcycle.x12.claim277 import parse_277
-from revcycle.x12.envelope import Interchange
-from revcycle.x12.errors import X12Error
-from revcycle.x12.read837 import read_claim_set
 
 __all__ = ["app"]
 
@@ -80,30 +75,10 @@ def validate(file: FileArg) -> None:
     """Check a file's structure with our readers (999, 277CA, 277, 837); writes nothing."""
     try:
         interchanges = x12_ingest.read_file(file.name, file.read_bytes())
-        kinds = _parse_all(file.name, interchanges)
+        kinds = x12_ingest.transaction_sets(file.name, interchanges)
     except InvalidInput as refused:
         typer.echo(f"error: {refused.detail}", err=True)
         raise typer.Exit(1) from None
     count = sum(kinds.values())
     listed = ", ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items()))
     typer.echo(f"{file.name}: OK, {len(interchanges)} interchange(s), {count} transaction set(s): {listed}")
-
-
-def _parse_all(filename: str, interchanges: list[Interchange]) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for interchange in interchanges:
-        for group in interchange.groups:
-            for transaction in group.transactions:
-                try:
-                    if transaction.set_id == "999":
-                        parse_999(transaction)
-                    elif transaction.set_id == "277":
-                        parse_277(transaction, version=group.version)
-                    elif transaction.set_id == "837":
-                        read_claim_set(transaction)
-                except X12Error as error:
-                    raise InvalidInput(f"{filename}: {error}") from None
-                kind = transaction.implementation or group.version or transaction.set_id
-                label = f"{transaction.set_id} ({kind})"
-                kinds[label] = kinds.get(label, 0) + 1
-    return kinds

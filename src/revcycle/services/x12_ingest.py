@@ -60,8 +60,9 @@ from revcycle.x12.ack999 import Ack999, SegmentError, TransactionAck, claims_con
 from revcycle.x12.claim277 import ACKNOWLEDGMENT, STATUS_RESPONSE, ClaimReport, Status, parse_277
 from revcycle.x12.envelope import FunctionalGroup, Interchange, Transaction, read_interchanges
 from revcycle.x12.errors import X12Error
+from revcycle.x12.read837 import read_claim_set
 
-__all__ = ["IngestResult", "decode", "detect", "ingest", "read_file"]
+__all__ = ["IngestResult", "decode", "detect", "ingest", "read_file", "transaction_sets"]
 
 ACK_999 = "999"
 CLAIM_ACK_277 = "277CA"
@@ -105,6 +106,28 @@ def read_file(filename: str, data: bytes) -> list[Interchange]:
     if not any(group.transactions for ic in interchanges for group in ic.groups):
         raise InvalidInput(f"{filename}: no transaction set in the file")
     return interchanges
+
+
+def transaction_sets(filename: str, interchanges: list[Interchange]) -> dict[str, int]:
+    """Parse every 999, 277 and 837 transaction set with our readers (a structural check that
+    writes nothing): "set (implementation)" -> count; InvalidInput names where one breaks."""
+    kinds: dict[str, int] = {}
+    for interchange in interchanges:
+        for group in interchange.groups:
+            for transaction in group.transactions:
+                try:
+                    if transaction.set_id == "999":
+                        parse_999(transaction)
+                    elif transaction.set_id == "277":
+                        parse_277(transaction, version=group.version)
+                    elif transaction.set_id == "837":
+                        read_claim_set(transaction)
+                except X12Error as error:
+                    raise InvalidInput(f"{filename}: {error}") from None
+                kind = transaction.implementation or group.version or transaction.set_id
+                label = f"{transaction.set_id} ({kind})"
+                kinds[label] = kinds.get(label, 0) + 1
+    return kinds
 
 
 def _kind_of(group: FunctionalGroup, transaction: Transaction) -> str:

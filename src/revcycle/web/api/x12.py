@@ -29,11 +29,6 @@ from revcycle.services.actor import Actor
 from revcycle.services.scoping import DEFAULT_LIMIT, practice_scopes, require_row_access
 from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs, one_practice
 from revcycle.web.deps import DB, CurrentActor
-from revcycle.x12.ack999 import parse_999
-from revcycle.x12.claim277 import parse_277
-from revcycle.x12.envelope import Interchange
-from revcycle.x12.errors import X12Error
-from revcycle.x12.read837 import read_claim_set
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -121,27 +116,10 @@ def validate_file(filename: str, data: bytes) -> ValidateOut:
     """Read the file with our readers (999, 277CA / 277, 837); InvalidInput names where it breaks."""
     interchanges = x12_ingest.read_file(filename, data)
     return ValidateOut(
-        filename=filename, interchanges=len(interchanges), transaction_sets=_parse_all(filename, interchanges)
+        filename=filename,
+        interchanges=len(interchanges),
+        transaction_sets=x12_ingest.transaction_sets(filename, interchanges),
     )
-
-
-def _parse_all(filename: str, interchanges: list[Interchange]) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for interchange in interchanges:
-        for group in interchange.groups:
-            for transaction in group.transactions:
-                try:
-                    if transaction.set_id == "999":
-                        parse_999(transaction)
-                    elif transaction.set_id == "277":
-                        parse_277(transaction, version=group.version)
-                    elif transaction.set_id == "837":
-                        read_claim_set(transaction)
-                except X12Error as error:
-                    raise InvalidInput(f"{filename}: {error}") from None
-                label = f"{transaction.set_id} ({transaction.implementation or group.version})"
-                kinds[label] = kinds.get(label, 0) + 1
-    return kinds
 
 
 def inbound_files(
