@@ -486,6 +486,7 @@ def _submission(
 ) -> m.Submission:
     if len(reference.strip()) > 80:
         raise InvalidInput("reference: at most 80 characters")
+    previous = _latest_submission(session, claim.id)  # a claim sent again points at its last sending
     row = m.Submission(
         practice_id=claim.practice_id,
         claim_id=claim.id,
@@ -495,6 +496,7 @@ def _submission(
         submitted_at=_submitted_at(session, claim.practice_id, submitted_on),
         reference=reference.strip(),
         submitted_by_user_id=actor.user_id,
+        previous_submission_id=previous.id if previous is not None else None,
     )
     session.add(row)
     session.flush()
