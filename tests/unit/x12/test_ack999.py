@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import io
 
 import pytest
 
@@ -79,32 +78,11 @@ def claim_file() -> Interchange:
 
 
 def pyx12_errors(text: str) -> list[str]:
-    """pyx12's verdict on a file, as the error lines it logs (empty when the file is valid)."""
-    import logging
+    """pyx12's verdict on a file, as its errors (empty when the file is valid)."""
+    # imported here: test_pyx12_judge reaches this module through test_eligibility
+    from tests.unit.x12.test_pyx12_judge import judge
 
-    import pyx12.params
-    import pyx12.x12n_document
-
-    records: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.ERROR:
-                records.append(record.getMessage())
-
-    handler = Collect()
-    logger = logging.getLogger("pyx12")
-    logger.addHandler(handler)
-    try:
-        valid = pyx12.x12n_document.x12n_document(
-            param=pyx12.params.params(),
-            src_file=io.StringIO(text.removeprefix("\ufeff")),
-            fd_997=io.StringIO(),
-            fd_html=None,
-        )
-    finally:
-        logger.removeHandler(handler)
-    return [] if valid and not records else records or ["pyx12: not valid"]
+    return judge(text, strict=True)
 
 
 # ----------------------------------------------------------------------------- reading

@@ -1,16 +1,16 @@
 """pyx12 judges the 837P files we write: every option, and 200 generated claim sets.
 
 pyx12 is an independent validator of X12 files against the implementation guide's maps. It
-runs in-process (``x12valid``'s exit code is 1 even on success); its errors are logged on the
-``pyx12`` logger, which ``judge`` collects. Each generated file must also read back, with our
-own reader, into the claim set it was written from.
+runs in-process through :mod:`revcycle.services.x12_judge` (``x12valid``'s exit code is 1 even
+on success), which reads its error tree; ``judge`` lists those errors as text. Each generated
+file must also read back, with our own reader, into the claim set it was written from.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 import logging
+import sys
 from dataclasses import replace
 
 import pytest
@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from revcycle.domain.npi import make_npi
+from revcycle.services.x12_judge import STALE_IN_PYX12, Pyx12Verdict, pyx12_available, pyx12_verdict
 from revcycle.x12.claim837 import (
     Address,
     Adjustment,
@@ -35,6 +36,7 @@ from revcycle.x12.claim837 import (
     Submitter,
     Subscriber,
 )
+from revcycle.x12.eligibility import EligibilityInquiry, EligibilityRequest, write_270
 from revcycle.x12.read837 import read_837
 from revcycle.x12.write837 import Routing, write_837
 from tests.unit.x12.samples import GUIDE_837P, needs_samples
@@ -50,68 +52,21 @@ from tests.unit.x12.test_claim837 import (
     a_line,
     a_secondary_claim,
 )
-
-pyx12_document = pytest.importorskip("pyx12.x12n_document")
-pyx12_map_if = pytest.importorskip("pyx12.map_if")
-pyx12_params = pytest.importorskip("pyx12.params")
+from tests.unit.x12.test_eligibility import ENVELOPE, JANE, PAYER, PROVIDER, VISIT
 
 ROUTING = Routing("ZZ", "CALMMINDS", "ZZ", "CLEARINGHOUSE", usage="T")
 
-# pyx12's place-of-service list predates POS 10 (telehealth in the patient's home, CMS 2022),
-# which behavioral health bills every day; that one complaint is pyx12's, not ours.
-STALE_IN_PYX12 = ("(10) is not a valid code for Place of Service Code",)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-_maps: dict[tuple[str, str | None], object] = {}
-_load_map_file = pyx12_map_if.load_map_file
-
-
-def _load_map_once(map_file: str, param: object, map_path: str | None = None) -> object:
-    # pyx12 parses its XML maps on every document (~0.1 s, most of a small file's time). A
-    # map holds no state between documents in pyx12 2.3 (the walker counts), so one parse
-    # serves every judgement.
-    key = (map_file, map_path)
-    if key not in _maps:
-        _maps[key] = _load_map_file(map_file, param, map_path)
-    return _maps[key]
-
 
 def judge(text: str, *, strict: bool = False) -> list[str]:
-    """pyx12's errors for an X12 file; [] when it finds it valid.
+    """pyx12's errors for an X12 file (:func:`revcycle.services.x12_judge.pyx12_verdict`); []
+    when it finds it valid. A transaction set pyx12 has no map for is listed: it was not judged.
 
     Unless ``strict``, complaints from pyx12's stale code lists (``STALE_IN_PYX12``) are dropped.
     """
-    text = text.removeprefix("\ufeff")
-    logger = logging.getLogger("pyx12")
-    collect = _Collect()
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(collect)
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    pyx12_map_if.load_map_file = _load_map_once
-    try:
-        valid = pyx12_document.x12n_document(
-            param=pyx12_params.params(), src_file=io.StringIO(text), fd_997=io.StringIO(), fd_html=None
-        )
-    finally:
-        pyx12_map_if.load_map_file = _load_map_file
-        logger.removeHandler(collect)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
-    if not valid and not collect.messages:
-        return ["pyx12 found the file invalid without saying why"]
-    if strict:
-        return collect.messages
-    return [message for message in collect.messages if not any(stale in message for stale in STALE_IN_PYX12)]
+    verdict = pyx12_verdict(text)
+    assert verdict is not None, "pyx12 is a test dependency: pip install -e '.[dev]'"
+    errors = [*verdict.errors, *verdict.stale] if strict else verdict.errors
+    return [*verdict.no_map, *(str(error) for error in errors)]
 
 
 def write(*claim_sets: ClaimSet) -> str:
@@ -139,6 +94,90 @@ def test_pyx12_alone_does_not_know_place_of_service_10() -> None:
 
 def test_the_judge_strips_a_bom() -> None:
     assert judge("\ufeff" + write(a_claim_set())) == []
+
+
+def test_the_verdict_places_each_error_by_segment_and_element() -> None:
+    text = write(a_claim_set())
+    position = text.split("~").index("CLM*C0001*150***11:B:1*Y*A*Y*Y") + 1
+    verdict = pyx12_verdict(text.replace("*150***11:B:1", "*150***AA:B:1", 1))
+    assert verdict is not None
+    assert verdict.checked == ("837 (005010X222A1)",)
+    [error] = verdict.errors
+    assert (error.position, error.segment_id, error.element) == (position, "CLM", "CLM05-1")
+    assert str(error).startswith(f"segment {position} (CLM), CLM05-1: (AA) is not a valid code")
+
+
+def test_place_of_service_10_is_set_aside_not_counted() -> None:
+    verdict = pyx12_verdict(write(a_claim_set(a_claim(place_of_service="10"))))
+    assert verdict is not None
+    assert verdict.ok
+    assert [error.element for error in verdict.stale] == ["CLM05-1"]
+
+
+def test_a_set_pyx12_has_no_map_for_is_listed_and_the_rest_still_judged() -> None:
+    inquiry = eligibility_270()
+    verdict = pyx12_verdict(inquiry)
+    assert verdict == Pyx12Verdict(no_map=("pyx12 has no map for 270 (005010X279A1)",))
+    broken = write(a_claim_set()).replace("*150***11:B:1", "*150***AA:B:1", 1)
+    both = inquiry + broken
+    verdict = pyx12_verdict(both)
+    assert verdict is not None
+    assert (verdict.checked, verdict.no_map) == (
+        ("837 (005010X222A1)",),
+        ("pyx12 has no map for 270 (005010X279A1)",),
+    )
+    [error] = verdict.errors
+    # the position is the segment's in the whole file, after the 270's interchange
+    assert both.split("~")[error.position - 1].startswith("CLM*C0001*150***AA:B:1")
+
+
+def test_a_file_pyx12_cannot_read_gets_its_reason() -> None:
+    verdict = pyx12_verdict("not an X12 file at all")
+    assert verdict is not None
+    assert [str(error) for error in verdict.errors] == ["the file does not look like an X12 data file"]
+    truncated = pyx12_verdict(write(a_claim_set())[:400])
+    assert truncated is not None
+    assert not truncated.ok
+
+
+class _Listen(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_nothing_pyx12_logs_reaches_our_logs() -> None:
+    # pyx12 logs each error with the offending value (PHI); our handlers hang on the root
+    # logger. (pytest's caplog would not do: it also listens on non-propagating loggers.)
+    ours = _Listen()
+    root = logging.getLogger()
+    root.addHandler(ours)
+    try:
+        verdict = pyx12_verdict(write(a_claim_set()).replace("*150***11:B:1", "*150***AA:B:1", 1))
+    finally:
+        root.removeHandler(ours)
+    assert verdict is not None
+    assert not verdict.ok
+    assert [r.getMessage() for r in ours.records if r.name.startswith("pyx12")] == []
+
+
+def test_without_pyx12_there_is_no_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in sys.modules if name == "pyx12" or name.startswith("pyx12.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    assert not pyx12_available()
+    assert pyx12_verdict(write(a_claim_set())) is None
+
+
+def eligibility_270() -> str:
+    request = EligibilityRequest(
+        reference="ELG-1",
+        created_at=datetime.datetime(2026, 4, 1, 7, 0),
+        inquiries=(EligibilityInquiry(PAYER, PROVIDER, JANE, "E-1", VISIT, originator_id="1123456789"),),
+    )
+    return write_270([request], ENVELOPE)
 
 
 # ----------------------------------------------------------------------------- every option
