@@ -35,6 +35,7 @@ from revcycle.x12.envelope import (
     Interchange,
     Transaction,
     read_interchanges,
+    refuse_repetitions,
     write_interchange,
 )
 from revcycle.x12.errors import X12Error
@@ -160,8 +161,12 @@ def parse_999(transaction: Transaction) -> Ack999:
     AK9 last); unknown codes are kept as text."""
     if transaction.set_id != "999":
         raise X12Error(
-            f"transaction set {transaction.set_id!r} is not a 999", segment_id="ST", element="ST01"
+            f"transaction set {transaction.set_id!r} is not a 999",
+            position=transaction.position,
+            segment_id="ST",
+            element="ST01",
         )
+    refuse_repetitions(transaction)
     return _Parser(transaction).parse()
 
 

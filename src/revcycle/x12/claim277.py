@@ -39,6 +39,7 @@ from revcycle.x12.envelope import (
     Interchange,
     Transaction,
     read_interchanges,
+    refuse_repetitions,
     write_interchange,
 )
 from revcycle.x12.errors import X12Error
@@ -147,6 +148,25 @@ def read_date(segment: Segment, n: int, text: str | None = None) -> datetime.dat
     except ValueError:
         pass
     raise element_error(segment, n, f"{value!r} is not a CCYYMMDD date")
+
+
+def read_time(segment: Segment, n: int) -> datetime.time:
+    """An HHMM time (element ``n``; seconds and their fractions, when sent, are dropped)."""
+    value = segment.element(n)
+    if value.isdigit() and 4 <= len(value) <= 8:
+        try:
+            return datetime.time(int(value[:2]), int(value[2:4]))
+        except ValueError:
+            pass
+    raise element_error(segment, n, f"{value!r} is not an HHMM time")
+
+
+def read_created(bht: Segment) -> datetime.datetime:
+    """When a transaction set was made: BHT04 (date, required) and BHT05 (time)."""
+    day = read_date(bht, 4)
+    if day is None:
+        raise element_error(bht, 4, "the creation date is required")
+    return datetime.datetime.combine(day, read_time(bht, 5))
 
 
 def read_period(dtp: Segment) -> tuple[datetime.date | None, datetime.date | None]:
@@ -311,16 +331,21 @@ def read_277(text: str) -> list[ClaimStatusResponse]:
 def parse_277(transaction: Transaction, *, version: str = "") -> ClaimStatusResponse:
     if transaction.set_id != "277":
         raise X12Error(
-            f"transaction set {transaction.set_id!r} is not a 277", segment_id="ST", element="ST01"
+            f"transaction set {transaction.set_id!r} is not a 277",
+            position=transaction.position,
+            segment_id="ST",
+            element="ST01",
         )
     implementation = transaction.implementation or version
     if not implementation.startswith((ACKNOWLEDGMENT, STATUS_RESPONSE)):
         raise X12Error(
             f"implementation {implementation!r} is neither a 277CA ({ACKNOWLEDGMENT}) nor a 277 "
             f"({STATUS_RESPONSE})",
+            position=transaction.position,
             segment_id="ST",
             element="ST03",
         )
+    refuse_repetitions(transaction)
     return _Reader(transaction, implementation).read()
 
 
@@ -370,7 +395,7 @@ class _Reader:
             found = segments[0] if segments else None
             raise X12Error(
                 "a 277 starts with BHT",
-                position=found.position if found else None,
+                position=found.position if found else self.transaction.position,
                 segment_id=found.id if found else "BHT",
             )
         bht = segments[0]

@@ -33,11 +33,12 @@ from revcycle.x12.claim277 import (
     consecutive_runs,
     element_error,
     read_cents,
+    read_created,
     read_date,
     read_period,
 )
 from revcycle.x12.codes import AAA_REJECT_REASONS, EB01_CODES, describe
-from revcycle.x12.envelope import Transaction, read_interchanges, write_interchange
+from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions, write_interchange
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import Segment, seg
 
@@ -181,8 +182,12 @@ def read_270(text: str) -> list[EligibilityRequest]:
 def _read_request(transaction: Transaction) -> EligibilityRequest:
     if transaction.set_id != "270":
         raise X12Error(
-            f"transaction set {transaction.set_id!r} is not a 270", segment_id="ST", element="ST01"
+            f"transaction set {transaction.set_id!r} is not a 270",
+            position=transaction.position,
+            segment_id="ST",
+            element="ST01",
         )
+    refuse_repetitions(transaction, frozenset({("EQ", 1)}))
     bht = _bht(transaction)
     people = list(_people(transaction.segments[1:]))
     asked = [
@@ -193,7 +198,7 @@ def _read_request(transaction: Transaction) -> EligibilityRequest:
     inquiries = [_inquiry(person) for person in asked]
     return EligibilityRequest(
         reference=bht.element(3),
-        created_at=_created(bht),
+        created_at=read_created(bht),
         inquiries=tuple(inquiries),
         control_number=transaction.control_number,
     )
@@ -298,8 +303,12 @@ def read_271(text: str) -> list[EligibilityResponse]:
 def parse_271(transaction: Transaction) -> list[EligibilityResponse]:
     if transaction.set_id != "271":
         raise X12Error(
-            f"transaction set {transaction.set_id!r} is not a 271", segment_id="ST", element="ST01"
+            f"transaction set {transaction.set_id!r} is not a 271",
+            position=transaction.position,
+            segment_id="ST",
+            element="ST01",
         )
+    refuse_repetitions(transaction, frozenset({("EB", 3)}))
     _bht(transaction)
     people = list(_people(transaction.segments[1:]))
 
@@ -491,18 +500,10 @@ def _people(segments: Sequence[Segment]) -> Iterator[_Person]:
 
 def _bht(transaction: Transaction) -> Segment:
     if not transaction.segments or transaction.segments[0].id != "BHT":
-        raise X12Error(f"a {transaction.set_id} starts with BHT", segment_id="BHT")
+        raise X12Error(
+            f"a {transaction.set_id} starts with BHT", position=transaction.position, segment_id="BHT"
+        )
     return transaction.segments[0]
-
-
-def _created(bht: Segment) -> datetime.datetime:
-    day = read_date(bht, 4)
-    if day is None:
-        raise element_error(bht, 4, "the creation date is required")
-    time = bht.element(5)
-    if not (time.isdigit() and len(time) in (4, 6, 8)):
-        raise element_error(bht, 5, f"{time!r} is not an HHMM time")
-    return datetime.datetime.combine(day, datetime.time(int(time[:2]), int(time[2:4])))
 
 
 # ----------------------------------------------------------------------------- summary

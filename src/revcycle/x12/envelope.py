@@ -21,6 +21,7 @@ class Transaction:
     control_number: str  # ST02
     implementation: str  # ST03, e.g. "005010X222A1"; "" when absent (4010)
     segments: list[Segment]  # the body, between ST and SE (exclusive)
+    position: int = field(default=0, compare=False)  # of its ST in the file, when read
 
 
 @dataclass
@@ -71,6 +72,24 @@ def check_isa13(value: str, *, position: int | None = None) -> str:
 
 
 # ----------------------------------------------------------------------------- reading
+
+
+def refuse_repetitions(
+    transaction: Transaction, repeatable: frozenset[tuple[str, int]] = frozenset()
+) -> None:
+    """Refuse a repetition (ISA11 between values) in any element but the ``repeatable`` ones
+    ((segment id, element number), e.g. a 271's ("EB", 3)): a reader taking the first
+    repetition of an element that does not repeat would silently drop the rest."""
+    for segment in transaction.segments:
+        for n, value in enumerate(segment.elements, start=1):
+            if isinstance(value, Repeated) and (segment.id, n) not in repeatable:
+                raise X12Error(
+                    f"the repetition separator (ISA11) stands in an element that does not repeat "
+                    f"in a {transaction.set_id} transaction set",
+                    position=segment.position,
+                    segment_id=segment.id,
+                    element=segment.name(n),
+                )
 
 
 def read_interchanges(text: str) -> list[Interchange]:
@@ -253,7 +272,7 @@ class _Reader:
                 element="ST02",
             )
         self.st = st
-        self.transaction = Transaction(st.element(1), st.element(2), st.element(3), [])
+        self.transaction = Transaction(st.element(1), st.element(2), st.element(3), [], st.position)
 
     def _close_transaction(self, se: Segment) -> None:
         if self.st is None or self.transaction is None or self.group is None:

@@ -28,10 +28,11 @@ from revcycle.x12.claim277 import (
     element_error,
     period_segment,
     read_cents,
+    read_created,
     read_date,
     read_period,
 )
-from revcycle.x12.envelope import Transaction, read_interchanges, write_interchange
+from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions, write_interchange
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import Segment, seg
 from revcycle.x12.write837 import format_cents
@@ -221,8 +222,12 @@ class _Reader:
     def __init__(self, transaction: Transaction) -> None:
         if transaction.set_id != "276":
             raise X12Error(
-                f"transaction set {transaction.set_id!r} is not a 276", segment_id="ST", element="ST01"
+                f"transaction set {transaction.set_id!r} is not a 276",
+                position=transaction.position,
+                segment_id="ST",
+                element="ST01",
             )
+        refuse_repetitions(transaction)
         self.transaction = transaction
         self.levels: dict[str, _Level] = {}
         self.level: _Level | None = None
@@ -232,21 +237,14 @@ class _Reader:
     def read(self) -> StatusInquiry:
         segments = self.transaction.segments
         if not segments or segments[0].id != "BHT":
-            raise X12Error("a 276 starts with BHT", segment_id="BHT")
+            raise X12Error("a 276 starts with BHT", position=self.transaction.position, segment_id="BHT")
         bht = segments[0]
         for segment in segments[1:]:
             self._step(segment)
         self._close_claim()
-        day = read_date(bht, 4)
-        if day is None:
-            raise element_error(bht, 4, "the creation date is required")
-        time = bht.element(5)
-        if not (time.isdigit() and len(time) in (4, 6)):
-            raise element_error(bht, 5, f"{time!r} is not an HHMM time")
-        created = datetime.datetime.combine(day, datetime.time(int(time[:2]), int(time[2:4])))
         return StatusInquiry(
             reference=bht.element(3),
-            created_at=created,
+            created_at=read_created(bht),
             claims=tuple(self.claims),
             control_number=self.transaction.control_number,
         )

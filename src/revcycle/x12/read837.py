@@ -36,7 +36,7 @@ from revcycle.x12.claim837 import (
     Submitter,
     Subscriber,
 )
-from revcycle.x12.envelope import Transaction, read_interchanges
+from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import Segment
 
@@ -59,6 +59,7 @@ def read_837(text: str) -> list[ClaimSet]:
 
 
 def read_claim_set(transaction: Transaction) -> ClaimSet:
+    refuse_repetitions(transaction)
     reader = _Reader()
     for segment in transaction.segments:
         reader.read(segment)
@@ -415,8 +416,7 @@ class _Reader:
         self._close_line()
         self._close_coverage()
         if self.claim is not None:
-            self.claims.append(
-                Claim(**self.claim, lines=tuple(self.lines), other_coverages=tuple(self.coverages))
-            )
+            fields = {**self.claim, "lines": tuple(self.lines), "other_coverages": tuple(self.coverages)}
+            self.claims.append(_build(Claim, fields, self.at))
         self.claim = None
         self.lines, self.coverages = [], []

@@ -12,6 +12,7 @@ its components, and a repeated element a :class:`Repeated` tuple of its repetiti
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -188,21 +189,45 @@ def read_isa_delimiters(text: str, start: int, position: int) -> Delimiters:
     delimiters = Delimiters(
         element=element, repetition=repetition, component=header[104], segment=header[105]
     )
-    if repetition and repetition == delimiters.component:
-        raise X12Error(
-            f"wrong or inconsistent delimiters: the component separator {repetition!r} is also "
-            "the repetition separator ISA11",
-            position=position,
-            segment_id="ISA",
-            element="ISA16",
-        )
-    try:
-        delimiters.check()
-    except X12Error as error:
-        raise X12Error(
-            f"wrong or inconsistent delimiters: {error.message}", position=position, segment_id="ISA"
-        ) from None
+    _check_isa_delimiters(delimiters, position)
     return delimiters
+
+
+# Where each delimiter stands in the ISA, as errors name it.
+_DELIMITER_PLACES = (
+    ("element", "element separator", "", "the ISA's fourth character"),
+    ("repetition", "repetition separator", "ISA11", "ISA11"),
+    ("component", "component separator", "ISA16", "ISA16"),
+    ("segment", "segment terminator", "ISA16", "the character after ISA16"),
+)
+
+
+def _check_isa_delimiters(delimiters: Delimiters, position: int) -> None:
+    """Refuse delimiters a reader could not tell apart, naming the ISA element that declares the
+    later of two that clash (ISA16 for the component separator or the terminator after it)."""
+    seen: list[tuple[str, str]] = []
+    for attribute, name, element, place in _DELIMITER_PLACES:
+        char = getattr(delimiters, attribute)
+        if attribute == "repetition" and char == "":
+            continue
+        if len(char) != 1 or char.isalnum() or char == " ":
+            raise X12Error(
+                f"wrong or inconsistent delimiters: the {name} {char!r} ({place}) must be one "
+                "character, not a letter, digit or space",
+                position=position,
+                segment_id="ISA",
+                element=element,
+            )
+        for other_char, other_name in seen:
+            if char == other_char:
+                raise X12Error(
+                    f"wrong or inconsistent delimiters: the {name} {char!r} ({place}) is also the "
+                    f"{other_name}",
+                    position=position,
+                    segment_id="ISA",
+                    element=element,
+                )
+        seen.append((char, f"{name} ({place})"))
 
 
 def split_element(text: str, delimiters: Delimiters) -> Element:
@@ -221,10 +246,52 @@ def _parse_segment(text: str, delimiters: Delimiters, position: int) -> Segment:
     parts = text.split(delimiters.element)
     segment_id = parts[0]
     if not SEGMENT_ID.fullmatch(segment_id):
+        _refuse_another_element_separator(text, delimiters, position)
         raise X12Error(f"{text[:20]!r} does not start with a segment id", position=position)
     if segment_id == "ISA":
         return Segment("ISA", tuple(parts[1:]), position)
     return Segment(segment_id, tuple(split_element(part, delimiters) for part in parts[1:]), position)
+
+
+def _refuse_another_element_separator(text: str, delimiters: Delimiters, position: int) -> None:
+    """A segment id followed by another separator than the ISA's: the file changed delimiters."""
+    found = re.match(r"([A-Z][A-Z0-9]{1,2})([^A-Za-z0-9 ])", text)
+    if found is None or found.group(2) == delimiters.element:
+        return
+    raise X12Error(
+        f"wrong or inconsistent delimiters: {found.group(2)!r} follows the segment id, but the ISA "
+        f"declared the element separator {delimiters.element!r}",
+        position=position,
+        segment_id=found.group(1),
+    )
+
+
+@functools.cache
+def _envelope_start(delimiters: Delimiters) -> re.Pattern[str]:
+    """An envelope segment (ISA, GS, ST, SE, GE, IEA) starting right after a character that is
+    none of the declared delimiters: where a file ends segments with another terminator. The
+    shapes after each id are strict (digits where digits stand) so that data cannot match."""
+    e = re.escape(delimiters.element)
+    others = re.escape("".join(delimiters.all()))
+    return re.compile(
+        rf"([^A-Za-z0-9 {others}])"
+        rf"(ISA{e}\d\d{e}|GS{e}[A-Z]{{2}}{e}|ST{e}\d{{3}}{e}|SE{e}\d+{e}|GE{e}\d+{e}\d|IEA{e}\d+{e}\d)"
+    )
+
+
+def _refuse_another_terminator(text: str, delimiters: Delimiters, position: int, isa: int) -> None:
+    """Refuse ``text`` (one segment, or what is left of the file) when an envelope segment
+    starts inside it after another terminator than the one the ISA declared."""
+    found = _envelope_start(delimiters).search(text)
+    if found is None:
+        return
+    segment_id = found.group(2).split(delimiters.element, 1)[0]
+    raise X12Error(
+        f"wrong or inconsistent delimiters: {found.group(1)!r} ends a segment before this {segment_id}, "
+        f"but the ISA at segment {isa} declared the segment terminator {delimiters.segment!r}",
+        position=position,
+        segment_id=text.split(delimiters.element, 1)[0][:3],
+    )
 
 
 @dataclass(frozen=True)
@@ -271,11 +338,13 @@ def _read_until_iea(text: str, at: int, delimiters: Delimiters, segments: list[S
         if end < 0 and text[at:].rstrip().startswith("IEA" + delimiters.element):
             end = len(text.rstrip())  # a last IEA without its terminator: nothing is missing but the "~"
         if end < 0:
+            _refuse_another_terminator(text[at:], delimiters, position, segments[0].position)
             raise X12Error(
                 f"no segment terminator {terminator!r} after {text[at : at + 20]!r}: the file is truncated",
                 position=position,
                 segment_id=text[at:].split(delimiters.element, 1)[0][:3],
             )
+        _refuse_another_terminator(text[at:end], delimiters, position, segments[0].position)
         segment = _parse_segment(text[at:end], delimiters, position)
         segments.append(segment)
         at = _skip_blank(text, end + 1, keep=terminator)
