@@ -28,10 +28,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from revcycle.errors import InvalidInput
+from revcycle.services import x12_ingest
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import ISA_LENGTH, read_isa_delimiters
 
-__all__ = ["STALE_IN_PYX12", "Pyx12Error", "Pyx12Verdict", "pyx12_available", "pyx12_verdict"]
+__all__ = [
+    "STALE_IN_PYX12",
+    "Pyx12Error",
+    "Pyx12Verdict",
+    "pyx12_available",
+    "pyx12_verdict",
+    "pyx12_verdict_of_file",
+]
 
 STALE_IN_PYX12 = ("(10) is not a valid code for Place of Service Code",)
 
@@ -111,6 +120,15 @@ def pyx12_verdict(text: str) -> Pyx12Verdict | None:
             return _verdict(_judge(pyx12, text), checked=checked, no_map=no_map)
         filtered, positions = _without_unmapped(interchanges, kept)
         return _verdict(_judge(pyx12, filtered, positions), checked=checked, no_map=no_map)
+
+
+def pyx12_verdict_of_file(data: bytes) -> Pyx12Verdict | None:
+    """pyx12's verdict on a file's bytes, decoded as our readers decode them."""
+    try:
+        text = x12_ingest.decode(data)
+    except InvalidInput:  # a BOM before bytes that are not UTF-8: pyx12 is shown what they say
+        text = data.decode("utf-8", errors="replace")
+    return pyx12_verdict(text)
 
 
 def _verdict(found: list[Pyx12Error], *, checked: tuple[str, ...], no_map: tuple[str, ...]) -> Pyx12Verdict:

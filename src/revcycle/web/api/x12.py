@@ -5,8 +5,9 @@ what we wrote.
 once (:func:`revcycle.services.x12_ingest.ingest`): 200 with what it did (``status`` "applied",
 or "duplicate" for a file seen before), 422 naming segment position, segment id and element
 when it cannot be read. ``POST /api/x12/validate`` reads a file through our codecs and says
-what it holds, storing nothing. ``POST /api/x12/batches`` writes an 837P batch of the given
-claims, or of every ready claim not queued elsewhere (409 when none waits);
+what it holds, with pyx12's verdict when pyx12 is installed, storing nothing.
+``POST /api/x12/batches`` writes an 837P batch of the given claims, or of every ready claim
+not queued elsewhere (409 when none waits);
 ``GET /api/x12/batches/{batch_id}/file`` downloads the stored 837 (audited as a read of its
 clients' records). Everything needs the ``submit_claims`` permission.
 """
@@ -20,11 +21,12 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
-from revcycle.services import audit, x12_batches, x12_ingest
+from revcycle.services import audit, x12_batches, x12_ingest, x12_judge
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import DEFAULT_LIMIT, practice_scopes, require_row_access
 from revcycle.web.api.resources import Limit, ListOut, Offset, PracticeId, needs, one_practice
@@ -32,6 +34,7 @@ from revcycle.web.deps import DB, CurrentActor
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
+    "ValidateOut",
     "inbound_files",
     "outbound_batches",
     "read_upload",
@@ -95,10 +98,46 @@ class WrittenOut(BaseModel):
     file_url: str
 
 
+class Pyx12ErrorOut(BaseModel):
+    position: int | None = Field(description="1-based segment position in the file, when pyx12 says")
+    segment_id: str
+    element: str = Field(description='e.g. "CLM05-1"; "" when the error is not an element\'s')
+    message: str
+
+
+class Pyx12Out(BaseModel):
+    ok: bool = Field(description="no error in the transaction sets pyx12 checked")
+    checked: list[str] = Field(description='the sets it checked, e.g. "837 (005010X222A1)"')
+    no_map: list[str] = Field(description="the sets pyx12 has no map for, so did not check")
+    errors: list[Pyx12ErrorOut]
+    stale: list[Pyx12ErrorOut] = Field(
+        description="complaints from pyx12's outdated code lists (place of service 10), not counted"
+    )
+
+    @classmethod
+    def of(cls, verdict: x12_judge.Pyx12Verdict) -> Pyx12Out:
+        def out(error: x12_judge.Pyx12Error) -> Pyx12ErrorOut:
+            return Pyx12ErrorOut(
+                position=error.position,
+                segment_id=error.segment_id,
+                element=error.element,
+                message=error.message,
+            )
+
+        return cls(
+            ok=verdict.ok,
+            checked=list(verdict.checked),
+            no_map=list(verdict.no_map),
+            errors=[out(error) for error in verdict.errors],
+            stale=[out(error) for error in verdict.stale],
+        )
+
+
 class ValidateOut(BaseModel):
     filename: str
     interchanges: int
     transaction_sets: dict[str, int] = Field(description="count per set id and implementation")
+    pyx12: Pyx12Out | None = Field(description="pyx12's verdict; null when pyx12 is not installed")
 
 
 # --- shared with the page ------------------------------------------------------------------------
@@ -113,12 +152,16 @@ def read_upload(filename: str, data: bytes) -> bytes:
 
 
 def validate_file(filename: str, data: bytes) -> ValidateOut:
-    """Read the file with our readers (999, 277CA / 277, 837); InvalidInput names where it breaks."""
+    """Read the file with our readers (999, 277CA / 277, 837), then pyx12's verdict when it is
+    installed; InvalidInput names where our readers find it broken."""
     interchanges = x12_ingest.read_file(filename, data)
+    kinds = x12_ingest.transaction_sets(filename, interchanges)
+    verdict = x12_judge.pyx12_verdict_of_file(data)
     return ValidateOut(
         filename=filename,
         interchanges=len(interchanges),
-        transaction_sets=x12_ingest.transaction_sets(filename, interchanges),
+        transaction_sets=kinds,
+        pyx12=Pyx12Out.of(verdict) if verdict is not None else None,
     )
 
 
@@ -274,10 +317,12 @@ async def api_validate_file(
     file: Annotated[UploadFile, File(description="any X12 file: 999, 277CA, 277, 837")],
     practice_id: PracticeId = None,
 ) -> ValidateOut:
-    """Check a file's structure with our readers; nothing is stored."""
+    """Check a file's structure with our readers, and give pyx12's verdict (``pyx12``, null when
+    it is not installed); nothing is stored. 422 when our readers refuse the file."""
     _practice(actor, practice_id)
     filename = file.filename or "upload.x12"
-    return validate_file(filename, read_upload(filename, await file.read(MAX_UPLOAD_BYTES + 1)))
+    data = read_upload(filename, await file.read(MAX_UPLOAD_BYTES + 1))
+    return await run_in_threadpool(validate_file, filename, data)  # pyx12 takes its time
 
 
 @router.post("/api/x12/batches", response_model=WrittenOut, **needs(Permission.SUBMIT_CLAIMS))

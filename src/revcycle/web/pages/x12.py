@@ -1,9 +1,10 @@
 """The X12 files page: files exchanged by hand with a clearinghouse portal.
 
 Upload a 999 or 277CA that came back (shown what it did: applied, duplicate, or refused with
-the reason naming where the file breaks, never an error page), see the files received, the
-837P batches written with their 999 status and a download link, and write a batch of every
-ready claim. Everything needs ``submit_claims``; forms post with the session's CSRF token.
+the reason naming where the file breaks, never an error page), check any X12 file without
+storing it (our readers, then pyx12's verdict when it is installed), see the files received,
+the 837P batches written with their 999 status and a download link, and write a batch of
+every ready claim. Everything needs ``submit_claims``; forms post with the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from revcycle.errors import RevcycleError
 from revcycle.services import x12_ingest
 from revcycle.web.api.x12 import (
     MAX_UPLOAD_BYTES,
+    ValidateOut,
     inbound_files,
     outbound_batches,
     read_upload,
+    validate_file,
     write_ready_or_given,
 )
 from revcycle.web.pages.main import Ctx, PageContext
@@ -42,6 +45,8 @@ def _page(
     filename: str = "",
     error: str = "",
     written: str = "",
+    validation: ValidateOut | None = None,
+    refused: str = "",
     status_code: int = 200,
 ) -> Response:
     files, files_total = inbound_files(ctx.db, [ctx.practice.id], limit=LISTED)
@@ -53,6 +58,8 @@ def _page(
         filename=filename,
         error=error,
         written=written,
+        validation=validation,
+        refused=refused,
         files=files,
         files_total=files_total,
         batches=batches,
@@ -84,6 +91,20 @@ def upload(ctx: Ctx, file: Annotated[UploadFile | str | None, File()] = None) ->
     except RevcycleError as refused:
         return _page(ctx, filename=filename, error=refused.detail, status_code=refused.status_code)
     return _page(ctx, result=result, filename=filename)
+
+
+@router.post("/x12/validate")
+def validate(ctx: Ctx, file: Annotated[UploadFile | str | None, File()] = None) -> Response:
+    """Check any X12 file with our readers and pyx12 (when installed); nothing is stored."""
+    _require(ctx)
+    if not isinstance(file, StarletteUpload) or not file.filename:
+        return _page(ctx, refused="Choose an X12 file to check.", status_code=422)
+    filename = file.filename
+    try:
+        validation = validate_file(filename, read_upload(filename, file.file.read(MAX_UPLOAD_BYTES + 1)))
+    except RevcycleError as refused:
+        return _page(ctx, filename=filename, refused=refused.detail, status_code=refused.status_code)
+    return _page(ctx, filename=filename, validation=validation)
 
 
 @router.post("/x12/batches")
