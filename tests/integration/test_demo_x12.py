@@ -1,11 +1,15 @@
 """The demo's clearinghouse batches are real 837P files: each stored file is valid for pyx12
-and reads back into exactly the claims of its batch, with the batch's control numbers.
+and reads back into exactly the claims of its batch, with the batch's control numbers. The
+simulated clearinghouse's answers are real files too: a 999 per batch and 277CAs, ingested,
+which moved the claims and gave them the payer's claim control numbers.
 
 One small build on SQLite (test_demo_claims.py checks the same build's routes and dates).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
 import pytest
@@ -47,3 +51,41 @@ def test_demo_batches_are_valid_837p_files(db: Session) -> None:
         assert interchange.control_number == batch.interchange_control_number
     isas = [b.interchange_control_number for b in batches]
     assert len(set(isas)) == len(isas)
+    check_the_clearinghouse_answers(db, summary.practice_id, batches)
+
+
+def check_the_clearinghouse_answers(
+    db: Session, practice_id: int, batches: Sequence[m.SubmissionBatch]
+) -> None:
+    inbound = db.scalars(select(m.X12InboundFile).where(m.X12InboundFile.practice_id == practice_id)).all()
+    kinds = Counter(f.transaction_set for f in inbound)
+    assert kinds["999"] == len(batches)  # one 999 per file sent
+    assert kinds["277"] >= 1
+    assert {f.status for f in inbound} == {"applied"}
+    assert {b.status for b in batches} == {"accepted"}  # by their 999s
+    for f in inbound:
+        text = db.get_one(m.StoredFile, f.stored_file_id).content.decode()
+        assert judge(text) == [], f"inbound file {f.id}"
+    events = db.execute(
+        select(m.ClaimEvent.claim_id, m.ClaimEvent.source, m.ClaimEvent.to_status).where(
+            m.ClaimEvent.practice_id == practice_id
+        )
+    ).all()
+    acknowledged = {c for c, source, to in events if (source, to) == ("999", "acknowledged")}
+    accepted = {c for c, source, to in events if (source, to) == ("277CA", "accepted")}
+    sent = set(
+        db.scalars(
+            select(m.Submission.claim_id).where(
+                m.Submission.practice_id == practice_id, m.Submission.channel == "clearinghouse"
+            )
+        )
+    )
+    assert acknowledged == sent  # every claim sent was acknowledged by a 999 file
+    assert accepted
+    assert accepted <= sent
+    numbers = dict(
+        db.execute(
+            select(m.Claim.id, m.Claim.payer_claim_control_number).where(m.Claim.id.in_(accepted))
+        ).all()
+    )
+    assert all(numbers.values()), "a claim accepted by a 277CA keeps the payer's claim number"

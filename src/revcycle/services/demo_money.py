@@ -21,12 +21,14 @@ paid, denied or appealed; recent ones submitted, acknowledged or accepted; the n
 drafts or ready.
 
 Status changes go through `claims.transition_claim` with the source that would cause them
-(the biller, a 999, a 277CA, a 277, an 835, a portal), resubmissions through
-`submissions.resubmit_claim`, and money through `ledger.post_transaction` with the
-`domain.ledger_events` builders. Rows with no service of their own yet (payments, denials,
-appeals, approvals, work items, and the 999 that acknowledges a clearinghouse batch) are
-written through the models; a clearinghouse batch's 837P file is written by
-`x12_batches.write_batch`.
+(the biller, an 835, a portal), money through `ledger.post_transaction` with the
+`domain.ledger_events` builders. Clearinghouse claims travel as real files: each day's batch is
+an 837P written by `x12_batches.write_batch` and handed to a simulated clearinghouse
+(`adapters.clearinghouse_sim`), whose 999 (that afternoon) and 277CA files (the mornings after:
+accepted with the payer's claim number, or rejected — corrected, made ready and sent again in
+a file of its own) are ingested by `x12_ingest.ingest` as the billing login would. Rows with no
+service of their own yet (payments, denials, appeals, approvals, work items) are written
+through the models.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse
 from revcycle.db import models as m
 from revcycle.db.types import recording_at
 from revcycle.domain.claim_status import ClaimStatus, EventSource
@@ -65,8 +68,9 @@ from revcycle.services.claims_pipeline.building import build_claims, mark_claim_
 from revcycle.services.claims_pipeline.scrubbing import ScrubState, override_warning
 from revcycle.services.ledger import post_transaction
 from revcycle.services.sessions import session_facts
-from revcycle.services.submissions import queue_for_batch, record_submissions, resubmit_claim
-from revcycle.services.x12_batches import write_batch
+from revcycle.services.submissions import queue_for_batch, record_submissions
+from revcycle.services.x12_batches import RoutingSettings, write_batch
+from revcycle.services.x12_ingest import ingest
 
 if TYPE_CHECKING:
     from revcycle.services.demo import BuiltSession, DemoBuilder
@@ -157,6 +161,11 @@ class MoneyHistory:
         self.billing = self._actor("billing", Role.BILLING)
         self.director = self._actor("director", Role.ADMIN)
         self.front_desk = self._actor("front_desk", Role.FRONT_DESK)
+        routing = RoutingSettings.of(builder.practice)
+        self.clearinghouse = SimulatedClearinghouse(name=routing.receiver_name, id=routing.receiver_id)
+        # The clearinghouse's 277CA answers, by the morning they arrive.
+        self.answers: dict[date, list[tuple[ClaimPlan, bool]]] = defaultdict(list)
+        self.received_files = 0
 
     def _actor(self, key: str, role: Role) -> Actor:
         user = self.b.users[key]
@@ -169,6 +178,8 @@ class MoneyHistory:
         self._schedule_charges()
         for plan in self.plans:
             self._schedule_claim(plan)
+        for day, answers in sorted(self.answers.items()):
+            self._at(day, self._claim_acknowledgments, day, answers)
         self._schedule_remittances()
         self._schedule_patient_only()
         self.events.sort(key=lambda event: (event[0], event[1]))
@@ -346,13 +357,15 @@ class MoneyHistory:
         if p.submitted_on is None:
             return  # built and not sent yet (or on purpose never)
         assert p.accepted_on is not None
-        if p.acknowledged_on:
-            self._at(
-                p.acknowledged_on, lambda: self._move(p, S.ACKNOWLEDGED, EventSource.X12_999, "999 accepted")
-            )
-        if p.rejected_on and p.resubmitted_on:
-            self._schedule_rejection(p, p.rejected_on, p.resubmitted_on)
-        self._at(p.accepted_on, lambda: self._accept(p))
+        if p.route == "clearinghouse":
+            # The batch's 999 came back the afternoon it was sent (ClaimFlow); the payers'
+            # answers come in the clearinghouse's 277CA files.
+            if p.rejected_on and p.resubmitted_on:
+                self.answers[p.rejected_on].append((p, False))
+                self._at(p.resubmitted_on, lambda: self._resubmit(p))
+            self.answers[p.accepted_on].append((p, True))
+        else:
+            self._at(p.accepted_on, lambda: self._accept(p))
         if p.adjudicated_on:
             source = EventSource.X12_277 if p.route == "clearinghouse" else EventSource.PORTAL
             self._at(
@@ -371,12 +384,51 @@ class MoneyHistory:
         if p.patient_write_off_on:
             self._at(p.patient_write_off_on, lambda: self._write_off_patient(p))
 
-    def _schedule_rejection(self, p: ClaimPlan, rejected_on: date, resubmitted_on: date) -> None:
-        self._at(
-            rejected_on, lambda: self._move(p, S.REJECTED, EventSource.X12_277CA, "A7: subscriber id invalid")
-        )
-        self._at(resubmitted_on, lambda: self._resubmit(p))
-        self._at(resubmitted_on, lambda: self._move(p, S.ACKNOWLEDGED, EventSource.X12_999, "999 accepted"))
+    def _claim_acknowledgments(self, day: date, answers: list[tuple[ClaimPlan, bool]]) -> None:
+        """The morning's 277CA from the clearinghouse, ingested as the billing login would:
+        accepted claims get the payer's claim control number, rejected ones the reason."""
+        replies = [
+            ClaimAnswer(
+                plan.claim.number,
+                accepted=True,
+                payer_claim_control_number=f"{day:%y%j}{self.rng.randint(10**8, 10**9 - 1)}",
+            )
+            if accepted
+            else ClaimAnswer(
+                plan.claim.number,
+                accepted=False,
+                category="A7",
+                status_code="33",
+                message="SUBSCRIBER AND SUBSCRIBER ID NOT FOUND",
+            )
+            for plan, accepted in answers
+        ]
+        text = self.clearinghouse.acknowledge(replies, at=self._local(day, 8))
+        self.receive_file("277CA", day, text)
+
+    def receive_file(self, kind: str, day: date, text: str) -> None:
+        """Ingest a file the clearinghouse sent (a 999 or 277CA), through the X12 service."""
+        self.received_files += 1
+        name = f"{kind}-{day:%Y%m%d}-{self.received_files:05d}.x12"
+        ingest(self.db, actor=self.billing, practice_id=self.pid, filename=name, data=text.encode())
+
+    def send_batch(self, day: date, claim_ids: list[int], *, hour: int) -> None:
+        """Send claims in an 837P file (``x12_batches.write_batch``: control numbers taken, the
+        file stored, the batch recorded as sent and each claim moved to submitted), hand it to
+        the clearinghouse, and ingest the 999 it answers with twenty minutes later."""
+        sent_at = self._local(day, hour)
+        with recording_at(sent_at):
+            written = write_batch(self.db, actor=self.billing, practice_id=self.pid, claim_ids=claim_ids)
+            rows = self.db.scalars(
+                select(m.Submission).where(m.Submission.batch_id == written.batch_id)
+            ).all()
+            for row in rows:
+                row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
+            self.db.flush()
+        answered_at = sent_at + timedelta(minutes=20)
+        reply = self.clearinghouse.receive(written.text, at=answered_at)
+        with recording_at(answered_at):
+            self.receive_file("999", day, reply)
 
     def _move(
         self,
@@ -396,28 +448,21 @@ class MoneyHistory:
         )
 
     def _resubmit(self, plan: ClaimPlan) -> None:
-        """The member id corrected, the claim goes out again as is (frequency 1) in the next
-        clearinghouse file, keeping its number and pointing at the rejected sending."""
+        """The member id corrected from the client's card, the claim is made ready again and
+        goes out as is (frequency 1) in an afternoon file of its own, keeping its number."""
         assert plan.resubmitted_on is not None
-        reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-        # In the afternoon's file; today's before the demo's noon.
-        hour = 11 if plan.resubmitted_on == self.today else 16
-        with recording_at(self._local(plan.resubmitted_on, hour)):
-            row = resubmit_claim(
-                self.db,
-                actor=self.billing,
-                claim_id=plan.claim.id,
-                frequency="1",
-                submitted_on=plan.resubmitted_on,
-                reference=reference,
+        # In the afternoon; today's before the demo's noon.
+        hour = 10 if plan.resubmitted_on == self.today else 16
+        with recording_at(self._local(plan.resubmitted_on, hour - 1)):
+            self._move(
+                plan, S.READY, EventSource.USER, "member id corrected from the insurance card", self.billing
             )
-            row.clearinghouse_reference = reference
-            self.db.flush()
+        self.send_batch(plan.resubmitted_on, [plan.claim.id], hour=hour)
 
     def _accept(self, plan: ClaimPlan) -> None:
-        if plan.route == "clearinghouse":
-            claim = self._move(plan, S.ACCEPTED, EventSource.X12_277CA, "277CA A2: accepted for adjudication")
-        elif plan.route == "simplepractice":
+        """A claim sent outside the clearinghouse is received by the payer (277CAs do that for
+        the clearinghouse's)."""
+        if plan.route == "simplepractice":
             claim = self._move(plan, S.ACCEPTED, EventSource.IMPORT, "SimplePractice: received by payer")
         else:
             claim = self._move(plan, S.ACCEPTED, EventSource.PORTAL, "portal: In Process")
@@ -984,7 +1029,7 @@ class ClaimFlow:
     def _send_hour(self, day: date, hour: int = 14) -> int:
         """Claims go out after the morning's marking, mostly in the afternoon; today's before the
         demo's noon."""
-        return 11 if day == self.today else hour
+        return 10 if day == self.today else hour
 
     def _reference(self, route: str, payer_key: str) -> str:
         """What the portal, SimplePractice or the mail room hands back for one claim."""
@@ -998,24 +1043,13 @@ class ClaimFlow:
         return "CMS-1500 mailed"
 
     def _send_batch(self, day: date, claim_ids: list[int]) -> None:
-        """Queue the day's clearinghouse claims, then send the file at four in the afternoon.
-
-        The 837P file is written for real (``x12_batches.write_batch``: control numbers taken,
-        the file stored, the batch recorded as sent and each claim moved to submitted); the
-        clearinghouse's reference for each claim and the same afternoon's 999 are what the demo
-        adds to it."""
+        """Queue the day's clearinghouse claims, then send the file at four in the afternoon."""
         with self.h.recording(day, self._send_hour(day, 15)):
-            batch = queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
+            queue_for_batch(self.db, actor=self.billing, claim_ids=claim_ids)
         self.batches += 1
-        sent_at = self.h._local(day, self._send_hour(day, 16))
-        with recording_at(sent_at):
-            write_batch(self.db, actor=self.billing, practice_id=self.h.pid, claim_ids=claim_ids)
-            batch.status = "acknowledged"  # the 999 came back the same afternoon
-            rows = self.db.scalars(select(m.Submission).where(m.Submission.batch_id == batch.id)).all()
-            for row in rows:
-                row.clearinghouse_reference = f"CH{self.rng.randint(10**9, 10**10 - 1)}"
-                self._count("clearinghouse")
-            self.db.flush()
+        self.h.send_batch(day, claim_ids, hour=self._send_hour(day, 16))
+        for _ in claim_ids:  # first sendings (a correction sent again is not counted twice)
+            self._count("clearinghouse")
 
     def _count(self, route: str) -> None:
         self.summary.submitted_by_route[route] = self.summary.submitted_by_route.get(route, 0) + 1
