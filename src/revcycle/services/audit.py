@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, Select, cast, exists, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, cast, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -40,8 +40,10 @@ __all__ = [
     "GENESIS_HASH",
     "AuditContent",
     "AuditFilters",
+    "Entry",
     "list_entries",
     "record",
+    "record_many",
     "record_read",
     "row_hash",
     "verify_all",
@@ -50,9 +52,24 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 _VERIFY_BATCH = 2_000
+_INSERT_CHUNK = 1_000  # rows per INSERT: bounded statements and memory on both databases
 
 
 # --- writing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit row to append with :func:`record_many`: what :func:`record` takes, minus
+    the actor and practice every row of a batch shares."""
+
+    action: str
+    entity: str
+    entity_id: int | str = ""
+    client_ids: Iterable[int] = ()
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str = ""
 
 
 def record(
@@ -73,34 +90,86 @@ def record(
     ``before``/``after`` are stored as JSON; values JSON cannot hold (dates, decimals) are
     kept as their text, and the hash covers exactly what is stored.
     """
-    seq, prev_hash = _lock_head(session, practice_id)
-    row = AuditLog(
-        practice_id=practice_id,
-        seq=seq + 1,
-        actor_user_id=actor.user_id,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        client_ids=sorted({int(client_id) for client_id in client_ids}),
-        before=_as_json(before),
-        after=_as_json(after),
-        source_ip=actor.source_ip,
-        reason=reason,
-        created_at=utcnow(),
-        prev_hash=prev_hash,
-    )
-    row.hash = row_hash(row)
+    entry = Entry(action, entity, entity_id, client_ids, before, after, reason)
+    [values] = _append(session, actor, practice_id, [entry])
+    row = AuditLog(**values)
     session.add(row)
+    session.flush()
+    return row
+
+
+def record_many(session: Session, *, actor: Actor, practice_id: int, entries: Sequence[Entry]) -> int:
+    """Append ``entries`` in order for ``practice_id`` under one lock of the head, with one
+    INSERT per chunk of rows (no ORM objects kept); the rows are exactly those :func:`record`
+    called once per entry would write. Returns the seq of the last row (the head's)."""
+    rows = _append(session, actor, practice_id, entries)
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        session.execute(insert(AuditLog), rows[start : start + _INSERT_CHUNK])
+    return int(rows[-1]["seq"]) if rows else _head_seq(session, practice_id)
+
+
+def _append(
+    session: Session, actor: Actor, practice_id: int, entries: Sequence[Entry]
+) -> list[dict[str, Any]]:
+    """Chain ``entries`` after the locked head and move the head past them: the rows' column
+    values, for the caller to insert in the same transaction."""
+    if not entries:
+        return []
+    seq, prev_hash = _lock_head(session, practice_id)
+    now = utcnow()
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = _Content(
+            practice_id=practice_id,
+            seq=seq,
+            actor_user_id=actor.user_id,
+            action=entry.action,
+            entity=entry.entity,
+            entity_id=str(entry.entity_id),
+            client_ids=sorted({int(client_id) for client_id in entry.client_ids}),
+            before=_as_json(entry.before),
+            after=_as_json(entry.after),
+            source_ip=actor.source_ip,
+            reason=entry.reason,
+            created_at=now,
+            prev_hash=prev_hash,
+        )
+        prev_hash = row_hash(row)
+        rows.append({**row.__dict__, "hash": prev_hash})
     session.execute(
         update(AuditHead)
         .where(AuditHead.practice_id == practice_id)
-        .values(seq=row.seq, hash=row.hash)
+        .values(seq=seq, hash=prev_hash)
         # The head is never loaded as an object here: skip scanning the identity map,
-        # which would cost O(objects in the session) per audit row.
+        # which would cost O(objects in the session) per append.
         .execution_options(synchronize_session=False)
     )
-    session.flush()
-    return row
+    return rows
+
+
+@dataclass
+class _Content:
+    """A row's hashed content before it is written (an :class:`AuditContent`)."""
+
+    practice_id: int
+    seq: int
+    actor_user_id: int | None
+    action: str
+    entity: str
+    entity_id: str
+    client_ids: list[Any]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    source_ip: str
+    reason: str
+    created_at: datetime
+    prev_hash: str
+
+
+def _head_seq(session: Session, practice_id: int) -> int:
+    head = _head(session, practice_id)
+    return head[0] if head else 0
 
 
 def record_read(
@@ -131,9 +200,7 @@ def _lock_head(session: Session, practice_id: int) -> tuple[int, str]:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
     head = session.execute(
-        select(AuditHead.seq, AuditHead.hash)
-        .where(AuditHead.practice_id == practice_id)
-        .with_for_update()
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.practice_id == practice_id).with_for_update()
     ).one()
     return head.seq, head.hash
 
@@ -209,9 +276,7 @@ def verify_chain(session: Session, practice_id: int) -> list[Problem]:
         link = _Link(row.id, row.seq, row.hash, row.prev_hash, row_hash(row) == row.hash)
         if row.seq != expected_seq or not link.content_ok or row.prev_hash != prev_hash:
             return [
-                _diagnose(
-                    session, practice_id, row, link=link, expected_seq=expected_seq, previous=previous
-                )
+                _diagnose(session, practice_id, row, link=link, expected_seq=expected_seq, previous=previous)
             ]
         expected_seq, prev_hash, previous = row.seq + 1, row.hash, link
     return _check_head(session, practice_id, previous)
@@ -266,8 +331,7 @@ def _diagnose(
         practice_id,
         "broken_link",
         row.seq,
-        f"{name} was chained after a different row than {before}: the row before it was "
-        "replaced or inserted",
+        f"{name} was chained after a different row than {before}: the row before it was replaced or inserted",
     )
 
 
@@ -329,12 +393,8 @@ def _original_seq(session: Session, practice_id: int, row: Row[Any]) -> int | No
 
 def _candidate_seqs(session: Session, practice_id: int, row: Row[Any]) -> list[int]:
     in_practice = AuditLog.practice_id == practice_id
-    predecessors = session.scalars(
-        select(AuditLog.seq).where(in_practice, AuditLog.hash == row.prev_hash)
-    )
-    successors = session.scalars(
-        select(AuditLog.seq).where(in_practice, AuditLog.prev_hash == row.hash)
-    )
+    predecessors = session.scalars(select(AuditLog.seq).where(in_practice, AuditLog.hash == row.prev_hash))
+    successors = session.scalars(select(AuditLog.seq).where(in_practice, AuditLog.prev_hash == row.hash))
     candidates = [seq + 1 for seq in predecessors] + [seq - 1 for seq in successors]
     if row.prev_hash == GENESIS_HASH:
         candidates.append(1)
@@ -365,9 +425,7 @@ def _ids_between(session: Session, practice_id: int, first: int, moved_to: int) 
 def _is_newer_than_next(session: Session, row: Row[Any]) -> bool:
     """Ids grow as rows are appended: a row with a larger id than a later seq came later."""
     next_id = session.scalar(
-        select(func.min(AuditLog.id)).where(
-            AuditLog.practice_id == row.practice_id, AuditLog.seq > row.seq
-        )
+        select(func.min(AuditLog.id)).where(AuditLog.practice_id == row.practice_id, AuditLog.seq > row.seq)
     )
     return next_id is not None and next_id < row.id
 

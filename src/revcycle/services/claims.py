@@ -9,14 +9,26 @@ with a conflict instead of overwriting their decision.
 
 Every change appends a :class:`ClaimEvent` (from, to, source, who, when, detail) and an
 audit row, in the caller's transaction.
+
+:func:`transition_claims` moves many claims at once — a batch sent, a 999 or a 277CA of
+thousands of claims — with a few statements per chunk of claims instead of several per
+claim: claims loaded with ``IN`` queries, one compare-and-set ``UPDATE`` per (from, to) pair
+and chunk, the events inserted together, and the audit rows appended under one lock of the
+practice's audit head. It writes exactly what :func:`transition_claim` once per move would,
+and refuses (writing nothing) where any of those calls would.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from revcycle.db.models import Claim, ClaimEvent
 from revcycle.db.types import utcnow
@@ -26,17 +38,54 @@ from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 
-__all__ = ["load_claim", "transition_claim"]
+__all__ = [
+    "CHUNK",
+    "ClaimMove",
+    "chunks",
+    "load_claim",
+    "load_claims",
+    "transition_claim",
+    "transition_claims",
+]
+
+_T = TypeVar("_T")
+CHUNK = 500  # ids per IN (...): well under SQLite's parameter limit, cheap for PostgreSQL
+
+
+@dataclass(frozen=True)
+class ClaimMove:
+    """One status change to make: the claim, where to, and why."""
+
+    claim_id: int
+    target: ClaimStatus | str
+    source: EventSource | str
+    detail: str = ""
+    correction: bool = False
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    """``items`` in slices of at most ``size``: ids for ``IN (...)``, rows for one INSERT."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def load_claim(session: Session, *, actor: Actor, claim_id: int) -> Claim:
     """The claim as stored now, if the actor may see its practice; NotFound otherwise."""
-    claim = session.scalars(
-        select(Claim).where(Claim.id == claim_id).execution_options(populate_existing=True)
-    ).one_or_none()
-    if claim is None or not (actor.is_system or claim.practice_id in actor.practice_ids):
-        raise NotFound(f"claim {claim_id} not found")
-    return claim
+    return load_claims(session, actor=actor, claim_ids=[claim_id])[0]
+
+
+def load_claims(session: Session, *, actor: Actor, claim_ids: Sequence[int]) -> list[Claim]:
+    """:func:`load_claim` for many claims (in the order given, each once), by chunks of ids."""
+    wanted = list(dict.fromkeys(claim_ids))
+    found: dict[int, Claim] = {}
+    for chunk in chunks(wanted):
+        query = select(Claim).where(Claim.id.in_(chunk)).execution_options(populate_existing=True)
+        found.update((claim.id, claim) for claim in session.scalars(query))
+    for claim_id in wanted:
+        claim = found.get(claim_id)
+        if claim is None or not (actor.is_system or claim.practice_id in actor.practice_ids):
+            raise NotFound(f"claim {claim_id} not found")
+    return [found[claim_id] for claim_id in wanted]
 
 
 def transition_claim(
@@ -50,41 +99,52 @@ def transition_claim(
     correction: bool = False,
 ) -> Claim:
     """Move a claim to ``target``, recording why (``source``, ``detail``) and who."""
-    claim = load_claim(session, actor=actor, claim_id=claim_id)
-    actor.require(claim.practice_id, Permission.SUBMIT_CLAIMS)
-    target, source = _parse(target, source)
-    current = ClaimStatus(claim.status)
-    try:
-        check_transition(current, target, correction=correction)
-    except InvalidTransition as refused:
-        raise InvalidInput(f"claim {claim.number}: {refused}") from None
+    move = ClaimMove(claim_id, target, source, detail, correction)
+    return transition_claims(session, actor=actor, moves=[move])[0]
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A move checked against the table: the claim, from where, to where."""
+
+    claim: Claim
+    current: ClaimStatus
+    target: ClaimStatus
+    source: EventSource
+    move: ClaimMove
+
+
+def transition_claims(session: Session, *, actor: Actor, moves: Sequence[ClaimMove]) -> list[Claim]:
+    """Make ``moves`` in order (a claim may move more than once, each move from where the
+    previous left it); all or nothing. Returns each move's claim."""
+    if not moves:
+        return []
+    loaded = load_claims(session, actor=actor, claim_ids=[move.claim_id for move in moves])
+    claims = {claim.id: claim for claim in loaded}
+    checked = _check(actor, claims, moves)
     now = utcnow()
-    _compare_and_set(session, claim, current, target, now)
-    session.add(
-        ClaimEvent(
-            practice_id=claim.practice_id,
-            claim_id=claim.id,
-            from_status=str(current),
-            to_status=str(target),
-            source=str(source),
-            actor_user_id=actor.user_id,
-            detail=detail,
-            created_at=now,
-        )
-    )
-    audit.record(
-        session,
-        actor=actor,
-        practice_id=claim.practice_id,
-        action="update",
-        entity="claim",
-        entity_id=claim.id,
-        client_ids=[claim.client_id],
-        before={"status": str(current)},
-        after={"status": str(target), "source": str(source), "correction": correction},
-        reason=detail,
-    )
-    return claim
+    _compare_and_set(session, checked, now)
+    _insert_events(session, actor, checked, now)
+    for practice_id, entries in _audit_entries(checked).items():
+        audit.record_many(session, actor=actor, practice_id=practice_id, entries=entries)
+    return [claims[move.claim_id] for move in moves]
+
+
+def _check(actor: Actor, claims: dict[int, Claim], moves: Sequence[ClaimMove]) -> list[_Checked]:
+    status = {claim_id: ClaimStatus(claim.status) for claim_id, claim in claims.items()}
+    checked = []
+    for move in moves:
+        claim = claims[move.claim_id]
+        actor.require(claim.practice_id, Permission.SUBMIT_CLAIMS)
+        target, source = _parse(move.target, move.source)
+        current = status[claim.id]
+        try:
+            check_transition(current, target, correction=move.correction)
+        except InvalidTransition as refused:
+            raise InvalidInput(f"claim {claim.number}: {refused}") from None
+        checked.append(_Checked(claim, current, target, source, move))
+        status[claim.id] = target
+    return checked
 
 
 def _parse(target: ClaimStatus | str, source: EventSource | str) -> tuple[ClaimStatus, EventSource]:
@@ -98,18 +158,81 @@ def _parse(target: ClaimStatus | str, source: EventSource | str) -> tuple[ClaimS
         raise InvalidInput(f"source: {source!r} is not a claim event source") from None
 
 
-def _compare_and_set(
-    session: Session, claim: Claim, expected: ClaimStatus, target: ClaimStatus, now: datetime
+def _compare_and_set(session: Session, checked: Sequence[_Checked], now: datetime) -> None:
+    """One ``UPDATE ... WHERE id IN (...) AND status = :expected`` per (from, to) and chunk;
+    a claim that moved more than once goes from its first status to its last."""
+    first: dict[int, _Checked] = {}
+    last: dict[int, ClaimStatus] = {}
+    for item in checked:
+        first.setdefault(item.claim.id, item)
+        last[item.claim.id] = item.target
+    by_pair: dict[tuple[ClaimStatus, ClaimStatus], list[int]] = defaultdict(list)
+    for claim_id, item in first.items():
+        by_pair[(item.current, last[claim_id])].append(claim_id)
+    for (expected, target), claim_ids in by_pair.items():
+        for chunk in chunks(claim_ids):
+            result = session.execute(
+                update(Claim)
+                .where(Claim.id.in_(chunk), Claim.status == str(expected))
+                .values(status=str(target), status_changed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != len(chunk):  # type: ignore[attr-defined]
+                _refuse_changed(session, [first[claim_id].claim for claim_id in chunk], expected, target)
+    for claim_id, item in first.items():  # what the UPDATE wrote, without reading it back
+        set_committed_value(item.claim, "status", str(last[claim_id]))
+        set_committed_value(item.claim, "status_changed_at", now)
+
+
+def _refuse_changed(
+    session: Session, claims: Sequence[Claim], expected: ClaimStatus, target: ClaimStatus
 ) -> None:
-    result = session.execute(
-        update(Claim)
-        .where(Claim.id == claim.id, Claim.status == str(expected))
-        .values(status=str(target), status_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise Conflict(
-            f"claim {claim.number} changed meanwhile (it is no longer {expected}); "
-            "reload it and try again"
+    """Name the first claim someone else moved between our read and our write."""
+    moved = set(
+        session.scalars(
+            select(Claim.id).where(Claim.id.in_([c.id for c in claims]), Claim.status != str(target))
         )
-    session.expire(claim, ["status", "status_changed_at"])
+    )
+    claim = next((c for c in claims if c.id in moved), claims[0])
+    raise Conflict(
+        f"claim {claim.number} changed meanwhile (it is no longer {expected}); reload it and try again"
+    )
+
+
+def _insert_events(session: Session, actor: Actor, checked: Sequence[_Checked], now: datetime) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "practice_id": item.claim.practice_id,
+            "claim_id": item.claim.id,
+            "from_status": str(item.current),
+            "to_status": str(item.target),
+            "source": str(item.source),
+            "actor_user_id": actor.user_id,
+            "detail": item.move.detail,
+            "created_at": now,
+        }
+        for item in checked
+    ]
+    for chunk in chunks(rows, 1_000):
+        session.execute(insert(ClaimEvent), list(chunk))
+
+
+def _audit_entries(checked: Sequence[_Checked]) -> dict[int, list[audit.Entry]]:
+    entries: dict[int, list[audit.Entry]] = defaultdict(list)
+    for item in checked:
+        entries[item.claim.practice_id].append(
+            audit.Entry(
+                action="update",
+                entity="claim",
+                entity_id=item.claim.id,
+                client_ids=[item.claim.client_id],
+                before={"status": str(item.current)},
+                after={
+                    "status": str(item.target),
+                    "source": str(item.source),
+                    "correction": item.move.correction,
+                },
+                reason=item.move.detail,
+            )
+        )
+    return entries
