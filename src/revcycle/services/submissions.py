@@ -39,7 +39,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
-from revcycle.services.claims import load_claim, transition_claim
+from revcycle.services.claims import ClaimMove, chunks, load_claim, load_claims, transition_claims
 from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
 
 __all__ = [
@@ -108,8 +108,7 @@ def record_submissions(
             raise InvalidInput(
                 f"reference: claim {claim.number}: at most 80 characters; nothing was recorded"
             )
-    problems = [_not_sendable(session, claim) for claim in claims]
-    refused = [problem for problem in problems if problem]
+    refused = _unsendable(session, claims)
     if refused:
         raise InvalidInput("nothing was recorded: " + "; ".join(refused))
     written = []
@@ -138,7 +137,7 @@ def queue_for_batch(
     practices = {claim.practice_id for claim in claims}
     if len(practices) != 1:
         raise InvalidInput("a batch holds the claims of one practice")
-    refused = [problem for problem in (_not_sendable(session, claim) for claim in claims) if problem]
+    refused = _unsendable(session, claims)
     if refused:
         raise InvalidInput("nothing was queued: " + "; ".join(refused))
     batch = m.SubmissionBatch(
@@ -146,12 +145,9 @@ def queue_for_batch(
     )
     session.add(batch)
     session.flush()
-    for claim in claims:
-        row = _submission(
-            session, actor, claim, channel=channel, portal_id=None, reference="", submitted_on=None
-        )
-        row.batch_id = batch.id
-    session.flush()
+    _submissions(
+        session, actor, claims, channel=channel, portal_id=None, reference="", submitted_on=None, batch=batch
+    )
     audit.record(
         session,
         actor=actor,
@@ -176,14 +172,16 @@ def record_batch_sent(session: Session, *, actor: Actor, batch_id: int, referenc
             select(m.Submission).where(m.Submission.batch_id == batch.id).order_by(m.Submission.id)
         )
     )
+    claims = load_claims(session, actor=actor, claim_ids=[row.claim_id for row in rows])
     now = utcnow()
-    for row in rows:
-        claim = session.get_one(m.Claim, row.claim_id)
+    moves = []
+    for row, claim in zip(rows, claims, strict=True):
         row.submitted_at, row.reference = now, reference.strip()[:80]
         row.payer_claim_control_number = (
             claim.payer_claim_control_number if row.frequency in {"7", "8"} else ""
         )
-        _move_to_submitted(session, actor, claim, row, None)
+        moves.append(_submitted_move(session, actor, claim, row, None))
+    transition_claims(session, actor=actor, moves=moves)
     batch.status = "sent"
     session.flush()
     audit.record(
@@ -428,22 +426,31 @@ def _load_claims(session: Session, actor: Actor, claim_ids: Sequence[int]) -> li
     wanted = list(dict.fromkeys(claim_ids))
     if not wanted:
         raise InvalidInput("no claims given")
-    claims = [load_claim(session, actor=actor, claim_id=claim_id) for claim_id in wanted]
+    claims = load_claims(session, actor=actor, claim_ids=wanted)
     for claim in claims:
         actor.require(claim.practice_id, Permission.SUBMIT_CLAIMS)
     return claims
 
 
-def _not_sendable(session: Session, claim: m.Claim) -> str:
+def _unsendable(session: Session, claims: Sequence[m.Claim]) -> list[str]:
+    """Why each claim that cannot be sent now cannot: not ready, or queued in a batch."""
+    queued: dict[int, int] = {}
+    for chunk in chunks([claim.id for claim in claims]):
+        rows = session.execute(
+            select(m.Submission.claim_id, m.SubmissionBatch.id)
+            .join(m.Submission, m.Submission.batch_id == m.SubmissionBatch.id)
+            .where(m.Submission.claim_id.in_(chunk), m.SubmissionBatch.status == _QUEUED)
+        )
+        for claim_id, batch_id in rows:
+            queued.setdefault(claim_id, batch_id)
+    return [problem for claim in claims if (problem := _not_sendable(claim, queued.get(claim.id)))]
+
+
+def _not_sendable(claim: m.Claim, queued_batch_id: int | None) -> str:
     if claim.status != str(ClaimStatus.READY):
         return f"claim {claim.number} is {claim.status}, not ready"
-    queued = session.scalars(
-        select(m.SubmissionBatch.id)
-        .join(m.Submission, m.Submission.batch_id == m.SubmissionBatch.id)
-        .where(m.Submission.claim_id == claim.id, m.SubmissionBatch.status == _QUEUED)
-    ).first()
-    if queued is not None:
-        return f"claim {claim.number} is queued in batch {queued}"
+    if queued_batch_id is not None:
+        return f"claim {claim.number} is queued in batch {queued_batch_id}"
     return ""
 
 
@@ -484,23 +491,56 @@ def _submission(
     reference: str,
     submitted_on: date | None,
 ) -> m.Submission:
-    if len(reference.strip()) > 80:
-        raise InvalidInput("reference: at most 80 characters")
-    previous = _latest_submission(session, claim.id)  # a claim sent again points at its last sending
-    row = m.Submission(
-        practice_id=claim.practice_id,
-        claim_id=claim.id,
+    [row] = _submissions(
+        session,
+        actor,
+        [claim],
         channel=channel,
         portal_id=portal_id,
-        frequency=claim.frequency or "1",
-        submitted_at=_submitted_at(session, claim.practice_id, submitted_on),
-        reference=reference.strip(),
-        submitted_by_user_id=actor.user_id,
-        previous_submission_id=previous.id if previous is not None else None,
+        reference=reference,
+        submitted_on=submitted_on,
     )
-    session.add(row)
-    session.flush()
     return row
+
+
+def _submissions(
+    session: Session,
+    actor: Actor,
+    claims: Sequence[m.Claim],
+    *,
+    channel: str,
+    portal_id: int | None,
+    reference: str,
+    submitted_on: date | None,
+    batch: m.SubmissionBatch | None = None,
+) -> list[m.Submission]:
+    """One submission per claim (in ``batch`` when given), written with one flush."""
+    if len(reference.strip()) > 80:
+        raise InvalidInput("reference: at most 80 characters")
+    previous = _latest_submission_ids(session, [claim.id for claim in claims])
+    submitted_at = {
+        practice_id: _submitted_at(session, practice_id, submitted_on)
+        for practice_id in {claim.practice_id for claim in claims}
+    }
+    rows = [
+        m.Submission(
+            practice_id=claim.practice_id,
+            claim_id=claim.id,
+            channel=channel,
+            portal_id=portal_id,
+            frequency=claim.frequency or "1",
+            submitted_at=submitted_at[claim.practice_id],
+            reference=reference.strip(),
+            submitted_by_user_id=actor.user_id,
+            # a claim sent again points at its last sending
+            previous_submission_id=previous.get(claim.id),
+            batch_id=batch.id if batch is not None else None,
+        )
+        for claim in claims
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def _submitted_at(session: Session, practice_id: int, submitted_on: date | None) -> datetime:
@@ -517,11 +557,23 @@ def _submitted_at(session: Session, practice_id: int, submitted_on: date | None)
 
 
 def _latest_submission(session: Session, claim_id: int) -> m.Submission | None:
-    return session.scalars(
-        select(m.Submission)
-        .where(m.Submission.claim_id == claim_id)
-        .order_by(m.Submission.submitted_at.desc(), m.Submission.id.desc())
-    ).first()
+    latest = _latest_submission_ids(session, [claim_id]).get(claim_id)
+    return session.get(m.Submission, latest) if latest is not None else None
+
+
+def _latest_submission_ids(session: Session, claim_ids: Sequence[int]) -> dict[int, int]:
+    """Claim id -> its latest submission's id (the last sent; the last written on a tie)."""
+    latest: dict[int, tuple[datetime, int]] = {}
+    for chunk in chunks(claim_ids):
+        rows = session.execute(
+            select(m.Submission.claim_id, m.Submission.submitted_at, m.Submission.id).where(
+                m.Submission.claim_id.in_(chunk)
+            )
+        )
+        for claim_id, submitted_at, submission_id in rows:
+            if claim_id not in latest or (submitted_at, submission_id) > latest[claim_id]:
+                latest[claim_id] = (submitted_at, submission_id)
+    return {claim_id: submission_id for claim_id, (_, submission_id) in latest.items()}
 
 
 def _describe(session: Session, row: m.Submission, portal_id: int | None) -> str:
@@ -543,13 +595,24 @@ def _move_to_submitted(
     *,
     reason: str = "",
 ) -> None:
-    transition_claim(
-        session,
-        actor=actor,
-        claim_id=claim.id,
-        target=ClaimStatus.SUBMITTED,
-        source=EventSource.USER if not actor.is_system else EventSource.SYSTEM,
-        detail=_with_reason(_describe(session, row, portal_id), reason),
+    move = _submitted_move(session, actor, claim, row, portal_id, reason=reason)
+    transition_claims(session, actor=actor, moves=[move])
+
+
+def _submitted_move(
+    session: Session,
+    actor: Actor,
+    claim: m.Claim,
+    row: m.Submission,
+    portal_id: int | None,
+    *,
+    reason: str = "",
+) -> ClaimMove:
+    return ClaimMove(
+        claim.id,
+        ClaimStatus.SUBMITTED,
+        EventSource.USER if not actor.is_system else EventSource.SYSTEM,
+        _with_reason(_describe(session, row, portal_id), reason),
     )
 
 
