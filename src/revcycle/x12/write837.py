@@ -155,26 +155,35 @@ class _Numbering:
         return str(self.last)
 
 
+MAX_CLAIMS_PER_LEVEL = 100
+"""Loop 2300 repeats at most 100 times under one subscriber or patient level."""
+
+
 def _hierarchy(claims: Sequence[Claim]) -> Iterator[Segment]:
     numbers = _Numbering()
     last_billing: object = None
     last_subscriber: object = None
     last_patient: object = None
     billing_hl = subscriber_hl = ""
+    under_level = 0  # claims written under the current lowest level
     for claim in claims:
         # Each level's key includes the levels above it: a new billing provider opens a new
-        # subscriber level even for the same subscriber.
+        # subscriber level even for the same subscriber. A full level opens another one for
+        # the same people.
         billing = claim.billing_provider
         subscriber = (billing, claim.subscriber, claim.payer)
         patient = (subscriber, claim.patient)
+        new_subscriber = subscriber != last_subscriber or under_level == MAX_CLAIMS_PER_LEVEL
+        new_level = new_subscriber or patient != last_patient
         if billing != last_billing:
             billing_hl = numbers.next()
             yield from _billing_provider(billing_hl, billing)
-        if subscriber != last_subscriber:
+        if new_subscriber:
             subscriber_hl = numbers.next()
             yield from _subscriber(subscriber_hl, billing_hl, claim)
-        if patient != last_patient and claim.patient is not None:
+        if new_level and claim.patient is not None:
             yield from _patient(numbers.next(), subscriber_hl, claim.patient)
+        under_level = 1 if new_level else under_level + 1
         yield from _claim(claim)
         last_billing, last_subscriber, last_patient = billing, subscriber, patient
 

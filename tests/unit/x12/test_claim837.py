@@ -402,3 +402,16 @@ def test_every_problem_is_reported_at_once() -> None:
 )
 def test_other_shapes_a_payer_rejects_are_refused(changes: dict[str, object], element: str) -> None:
     assert element in [p.element for p in refused(a_claim(**changes)).problems]
+
+
+def test_more_than_100_claims_for_one_subscriber_open_another_subscriber_level() -> None:
+    from tests.unit.x12.test_pyx12_judge import judge
+
+    claims = [a_claim(f"C{n:04d}") for n in range(1, 102)]
+    dependents = [a_claim(f"D{n:04d}", subscriber=PARENT, patient=CHILD) for n in range(1, 102)]
+    text = write(*claims, *dependents)
+
+    levels = [line.split("*")[3] for line in lines_of(text) if line.startswith("HL*")]
+    assert levels == ["20", "22", "22", "22", "23", "22", "23"]
+    assert judge(text) == []
+    assert read_837(text)[0].claims == (*claims, *dependents)
