@@ -15,12 +15,13 @@ would. Its own control numbers start at 1 per simulator.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from revcycle.x12.ack999 import write_999
 from revcycle.x12.claim277 import (
     ACKNOWLEDGMENT,
+    STATUS_RESPONSE,
     ClaimReport,
     ClaimStatusResponse,
     Envelope,
@@ -33,9 +34,10 @@ from revcycle.x12.claim277 import (
 from revcycle.x12.claim837 import Claim, ClaimSet
 from revcycle.x12.envelope import Interchange, format_control_number, read_interchanges
 from revcycle.x12.errors import X12Error
+from revcycle.x12.inquiry276 import ClaimInquiry, read_276
 from revcycle.x12.read837 import read_claim_set
 
-__all__ = ["ClaimAnswer", "SimulatedClearinghouse"]
+__all__ = ["ClaimAnswer", "SimulatedClearinghouse", "StatusAnswer"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,20 @@ class ClaimAnswer:
         return Status(
             (code,), effective_on=on, action="U", charge_cents=charge_cents, message=self.message[:264]
         )
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """A payer's answer to one claim status inquiry (276): the 277's STC.
+
+    ``category`` P1 pending (in process), F1 finalized and paid, F2 denied, A4 not found ...;
+    ``status_code`` from list 508 (20 accepted for processing, 65 paid, 35 not found ...)."""
+
+    category: str
+    status_code: str = "20"
+    paid_cents: int | None = None
+    adjudicated_on: datetime.date | None = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,6 +236,66 @@ class SimulatedClearinghouse:
             service_to=max(dates),
         )
 
+    def answer_inquiries(
+        self,
+        text: str,
+        answer: Callable[[ClaimInquiry], StatusAnswer | None],
+        *,
+        at: datetime.datetime,
+    ) -> str:
+        """The 277 answering a 276 file: ``answer`` says what the payer knows of each claim
+        asked about (None: no answer yet, the claim is left out). Empty when nothing is
+        answered."""
+        interchanges = read_interchanges(text)
+        senders = {(i.sender_qualifier, i.sender_id) for i in interchanges}
+        if len(senders) != 1:
+            raise X12Error("a 276 file for the clearinghouse comes from one sender")
+        for interchange in interchanges:
+            for group in interchange.groups:
+                for transaction in group.transactions:
+                    if transaction.set_id != "276":
+                        raise X12Error(
+                            f"transaction set {transaction.set_id} is not a 276",
+                            segment_id="ST",
+                            element="ST01",
+                        )
+        reports = [
+            _status_report(asked, said, at.date())
+            for inquiry in read_276(text)
+            for asked in inquiry.claims
+            if (said := answer(asked)) is not None
+        ]
+        if not reports:
+            return ""
+        control = self._take_control_number()
+        response = ClaimStatusResponse(
+            implementation=STATUS_RESPONSE,
+            reference=f"S{control}",
+            created_on=at.date(),
+            created_time=f"{at:%H%M}",
+            claims=tuple(reports),
+            levels=tuple(
+                LevelReport(level, party)
+                for level, parties in (
+                    ("20", [r.payer for r in reports]),
+                    ("21", [r.information_receiver for r in reports]),
+                    ("19", [r.provider for r in reports]),
+                )
+                for party in dict.fromkeys(parties)
+            ),
+        )
+        [(qualifier, sender_id)] = senders
+        envelope = Envelope(
+            sender_qualifier="ZZ",
+            sender_id=self.id,
+            receiver_qualifier=qualifier,
+            receiver_id=sender_id,
+            interchange_control_number=format_control_number(control),
+            group_control_number=str(control),
+            sent_at=at,
+        )
+        return write_277([response], envelope)
+
     def _take_control_number(self) -> int:
         number = self._next_control_number
         self._next_control_number += 1
@@ -229,6 +305,30 @@ class SimulatedClearinghouse:
         number = self._next_trace
         self._next_trace += 1
         return number
+
+
+def _status_report(asked: ClaimInquiry, said: StatusAnswer, on: datetime.date) -> ClaimReport:
+    status = Status(
+        (StatusCode(said.category, said.status_code),),
+        effective_on=on,
+        charge_cents=asked.charge_cents,
+        paid_cents=said.paid_cents,
+        adjudicated_on=said.adjudicated_on,
+        message=said.message,
+    )
+    return ClaimReport(
+        payer=asked.payer,
+        information_receiver=asked.information_receiver,
+        provider=asked.provider,
+        patient=asked.patient or asked.subscriber,
+        subscriber=asked.subscriber if asked.patient is not None else None,
+        trace_number=asked.trace_number,
+        patient_control_number=asked.patient_control_number,
+        statuses=(status,),
+        payer_claim_control_number=asked.payer_claim_control_number,
+        service_from=asked.service_from,
+        service_to=asked.service_to or asked.service_from,
+    )
 
 
 def _counted(

@@ -7,11 +7,12 @@ import datetime
 
 import pytest
 
-from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse
+from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse, StatusAnswer
 from revcycle.x12.ack999 import read_999
 from revcycle.x12.claim277 import read_277
 from revcycle.x12.envelope import read_interchanges
 from revcycle.x12.errors import X12Error
+from revcycle.x12.inquiry276 import ClaimInquiry
 from revcycle.x12.write837 import Routing, write_837
 
 from .test_ack999 import pyx12_errors
@@ -79,3 +80,36 @@ def test_it_refuses_a_claim_it_never_received_and_a_file_meant_for_someone_else(
     clearinghouse.receive(write(a_claim("C0001")), at=AT)
     with pytest.raises(X12Error, match="payer's claim number"):
         clearinghouse.acknowledge([ClaimAnswer("C0001", accepted=True)], at=AT)
+
+
+def test_a_276_is_answered_by_a_277_for_the_claims_the_payer_knows() -> None:
+    from revcycle.x12.inquiry276 import StatusInquiry, write_276
+
+    from .test_claim277 import x12sdk_models
+    from .test_inquiry276 import ASKED_AT, ENVELOPE, SAM, inquiry
+
+    asked = StatusInquiry(
+        "INQ-501", ASKED_AT, (inquiry("RB-1001"), inquiry("RB-1002", patient=SAM), inquiry("RB-1003"))
+    )
+    text = write_276([asked], ENVELOPE)
+    clearinghouse = SimulatedClearinghouse(id="BLUERIVER")
+
+    def payer(claim: ClaimInquiry) -> StatusAnswer | None:
+        return {
+            "RB-1001": StatusAnswer("P1", "20"),
+            "RB-1002": StatusAnswer("F2", "88", adjudicated_on=datetime.date(2026, 3, 30), paid_cents=0),
+        }.get(claim.patient_control_number)
+
+    reply = clearinghouse.answer_inquiries(text, payer, at=AT)
+
+    (response,) = read_277(reply)
+    assert [(c.trace_number, c.patient_control_number, c.category) for c in response.claims] == [
+        ("T-RB-1001", "RB-1001", "P1"),
+        ("T-RB-1002", "RB-1002", "F2"),
+    ]
+    assert response.claims[1].subscriber is not None  # the dependent is answered under the subscriber
+    assert response.claims[1].patient.first_name == SAM.first_name
+    (interchange,) = read_interchanges(reply)
+    assert (interchange.sender_id, interchange.receiver_id) == ("BLUERIVER", ENVELOPE.sender_id)
+    assert x12sdk_models(reply) == ["HealthCareClaimsStatusResponse"]
+    assert clearinghouse.answer_inquiries(text, lambda claim: None, at=AT) == ""
