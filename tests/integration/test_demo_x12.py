@@ -20,6 +20,7 @@ from revcycle.db import models as m
 from revcycle.services.demo import build_demo
 from revcycle.x12.envelope import read_interchanges
 from revcycle.x12.read837 import read_837
+from tests.unit.x12.test_claim277 import x12sdk_models
 from tests.unit.x12.test_pyx12_judge import judge
 
 TODAY = date(2026, 10, 20)
@@ -65,7 +66,10 @@ def check_the_clearinghouse_answers(
     assert {b.status for b in batches} == {"accepted"}  # by their 999s
     for f in inbound:
         text = db.get_one(m.StoredFile, f.stored_file_id).content.decode()
-        assert judge(text) == [], f"inbound file {f.id}"
+        if f.implementation == "005010X212":  # a 277 answering a 276: pyx12 has no map for it
+            assert x12sdk_models(text) == ["HealthCareClaimsStatusResponse"], f"inbound file {f.id}"
+        else:
+            assert judge(text) == [], f"inbound file {f.id}"
     events = db.execute(
         select(m.ClaimEvent.claim_id, m.ClaimEvent.source, m.ClaimEvent.to_status).where(
             m.ClaimEvent.practice_id == practice_id
@@ -89,3 +93,22 @@ def check_the_clearinghouse_answers(
         ).all()
     )
     assert all(numbers.values()), "a claim accepted by a 277CA keeps the payer's claim number"
+    check_the_status_inquiries(db, practice_id, kinds)
+
+
+def check_the_status_inquiries(db: Session, practice_id: int, kinds: Counter[str]) -> None:
+    """Monday 276s for overdue claims, answered by the clearinghouse's 277 (pending, P1)."""
+    inquiries = db.scalars(
+        select(m.ClaimStatusInquiry).where(m.ClaimStatusInquiry.practice_id == practice_id)
+    ).all()
+    assert inquiries
+    answered = [i for i in inquiries if i.answered_at is not None]
+    assert answered
+    assert {(i.category_code, i.status_code) for i in answered} == {("P1", "20")}
+    assert all(i.response_file_id is not None for i in answered)
+    requests = {i.request_file_id for i in inquiries}
+    assert None not in requests
+    for file_id in requests:
+        text = db.get_one(m.StoredFile, file_id).content.decode()
+        assert x12sdk_models(text) == ["HealthCareClaimsStatusRequest"]
+    assert kinds["277"] > len({i.response_file_id for i in answered})  # the 277CAs and the 277s

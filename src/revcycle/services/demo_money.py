@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse
+from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse, StatusAnswer
 from revcycle.db import models as m
 from revcycle.db.types import recording_at
 from revcycle.domain.claim_status import ClaimStatus, EventSource
@@ -63,6 +63,7 @@ from revcycle.domain.ledger_events import (
 from revcycle.domain.permissions import Role
 from revcycle.services import demo_data as d
 from revcycle.services.actor import Actor, system_actor
+from revcycle.services.claim_status_inquiries import write_status_inquiries
 from revcycle.services.claims import transition_claim
 from revcycle.services.claims_pipeline.building import build_claims, mark_claim_ready, mark_sessions_ready
 from revcycle.services.claims_pipeline.scrubbing import ScrubState, override_warning
@@ -71,6 +72,7 @@ from revcycle.services.sessions import session_facts
 from revcycle.services.submissions import queue_for_batch, record_submissions
 from revcycle.services.x12_batches import RoutingSettings, write_batch
 from revcycle.services.x12_ingest import ingest
+from revcycle.x12.inquiry276 import ClaimInquiry
 
 if TYPE_CHECKING:
     from revcycle.services.demo import BuiltSession, DemoBuilder
@@ -104,6 +106,8 @@ DEFAULT_DAYS_TO_PAY = (12, 32)
 SUBMITTED_WITHIN_DAYS = 6
 # ... except this share of those older than a week, left behind on purpose (weighted stages).
 NEVER_SUBMITTED_SHARE = 0.03
+# Weeks of Monday 276 status inquiries before today (claims older than that are settled).
+STATUS_INQUIRY_WEEKS = 26
 NEVER_SUBMITTED_STAGES: tuple[tuple[str, int], ...] = (("documented", 4), ("ready", 3), ("built", 3))
 
 
@@ -180,6 +184,10 @@ class MoneyHistory:
             self._schedule_claim(plan)
         for day, answers in sorted(self.answers.items()):
             self._at(day, self._claim_acknowledgments, day, answers)
+        monday = self.today - timedelta(days=self.today.weekday() + 7 * STATUS_INQUIRY_WEEKS)
+        while monday <= self.today:  # Monday mornings: ask about overdue claims (276)
+            self._at(monday, self._status_inquiries, monday)
+            monday += timedelta(days=7)
         self._schedule_remittances()
         self._schedule_patient_only()
         self.events.sort(key=lambda event: (event[0], event[1]))
@@ -405,6 +413,31 @@ class MoneyHistory:
         ]
         text = self.clearinghouse.acknowledge(replies, at=self._local(day, 8))
         self.receive_file("277CA", day, text)
+
+    def _status_inquiries(self, day: date) -> None:
+        """The weekly 276 for claims past their payer's expected days to pay, answered by the
+        clearinghouse's real-time 277 a few minutes later: still in process (P1) for what the
+        payer has not decided yet; a claim already decided or finalized is not answered and
+        will be asked about again."""
+        written = write_status_inquiries(self.db, actor=self.billing, practice_id=self.pid, today=day)
+        if not written.text:
+            return
+        plans = {plan.claim.number: plan for plan in self.plans}
+
+        def payer(asked: ClaimInquiry) -> StatusAnswer | None:
+            plan = plans.get(asked.patient_control_number)
+            if plan is None:
+                return None
+            decided = plan.adjudicated_on or plan.decided_on
+            if decided is not None and decided <= day:
+                return None
+            return StatusAnswer("P1", "20", message="CLAIM IS IN PROCESS")
+
+        answered_at = self._local(day, 9) + timedelta(minutes=5)
+        with recording_at(answered_at):
+            reply = self.clearinghouse.answer_inquiries(written.text, payer, at=answered_at)
+            if reply:
+                self.receive_file("277", day, reply)
 
     def receive_file(self, kind: str, day: date, text: str) -> None:
         """Ingest a file the clearinghouse sent (a 999 or 277CA), through the X12 service."""
