@@ -20,8 +20,8 @@ inquiry's trace number and REF*EJ repeats the patient control number. Statuses m
 for the receiver and provider levels (a 277CA counts the claims accepted and rejected there,
 QTY*90/QTY*AA and AMT*YU/AMT*YY) and for service lines (SVC).
 
-The small value readers here (:class:`Party`, amounts, dates) serve the 276 and 270/271
-codecs too.
+The small value readers here (amounts, dates, times) and :class:`Envelope` serve the 276 and
+270/271 codecs too; parties and the HL hierarchy are in :mod:`revcycle.x12.parties`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from revcycle.x12.envelope import (
     write_interchange,
 )
 from revcycle.x12.errors import X12Error
+from revcycle.x12.parties import Hierarchy, Level, Party, parent_level
 from revcycle.x12.segments import Segment, composite, seg
 from revcycle.x12.write837 import format_cents
 
@@ -72,45 +73,6 @@ _CLAIM_LEVELS = frozenset({"22", "23", "PT"})
 
 
 # ----------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class Party:
-    """A name segment (NM1): who a level or a claim is about."""
-
-    entity: str  # NM101: PR payer, 41 receiver, 85/1P provider, IL subscriber, QC patient
-    name: str  # NM103: last name or organization name
-    id: str = ""  # NM109
-    id_qualifier: str = ""  # NM108: PI payer id, 46 ETIN, XX NPI, MI member id ...
-    first_name: str = ""  # NM104
-    middle_name: str = ""  # NM105
-    kind: str = "2"  # NM102: 1 person, 2 organization
-
-    def segment(self) -> Segment:
-        return seg(
-            "NM1",
-            self.entity,
-            self.kind,
-            self.name,
-            self.first_name or None,
-            self.middle_name or None,
-            None,
-            None,
-            self.id_qualifier if self.id else None,
-            self.id or None,
-        )
-
-    @classmethod
-    def read(cls, nm1: Segment) -> Party:
-        return cls(
-            entity=nm1.element(1),
-            kind=nm1.element(2),
-            name=nm1.element(3),
-            first_name=nm1.element(4),
-            middle_name=nm1.element(5),
-            id_qualifier=nm1.element(8),
-            id=nm1.element(9),
-        )
 
 
 def element_error(segment: Segment, n: int, message: str, k: int = 0) -> X12Error:
@@ -350,21 +312,11 @@ def parse_277(transaction: Transaction, *, version: str = "") -> ClaimStatusResp
 
 
 @dataclass
-class _Node:
-    """An HL level while reading."""
+class _Node(Level):
+    """An HL level while reading, with the report of its own statuses and its claims counted."""
 
-    level: str
-    parent: _Node | None
-    hl: Segment
-    party: Party | None = None
     report: LevelReport | None = None
     claims: int = 0
-
-    def find(self, level: str) -> _Node | None:
-        node: _Node | None = self
-        while node is not None and node.level != level:
-            node = node.parent
-        return node
 
 
 @dataclass
@@ -426,18 +378,12 @@ class _Reader:
 
     def _on_hl(self, hl: Segment) -> None:
         self._leave_level()
-        level = hl.element(3)
-        parent_id = hl.element(2)
-        parent = self.nodes.get(parent_id) if parent_id else None
-        if parent_id and parent is None:
-            raise element_error(hl, 2, f"parent level {parent_id!r} is not an earlier HL")
-        self.node = _Node(level, parent, hl)
+        self.node = _Node(hl, hl.element(3), parent_level(hl, self.nodes))
         self.nodes[hl.element(1)] = self.node
 
     def _on_nm1(self, nm1: Segment) -> None:
         assert self.node is not None
-        if self.node.party is None:
-            self.node.party = Party.read(nm1)
+        self.node.name(nm1)
 
     def _on_trn(self, trn: Segment) -> None:
         assert self.node is not None
@@ -581,7 +527,7 @@ class _Reader:
         )
 
     @staticmethod
-    def _party(node: _Node, level: str) -> Party:
+    def _party(node: Level, level: str) -> Party:
         found = node.find(level)
         if found is None or found.party is None:
             raise X12Error(
@@ -662,6 +608,22 @@ class Envelope:
             ],
         )
 
+    def write(
+        self,
+        set_id: str,
+        functional_id: str,
+        implementation: str,
+        bodies: Sequence[list[Segment]],
+        *,
+        line_breaks: bool = False,
+    ) -> str:
+        """A file of one group of ``set_id`` transaction sets with these bodies (ST02 0001, 0002 ...)."""
+        transactions = [
+            Transaction(set_id, f"{n:04d}", implementation, body) for n, body in enumerate(bodies, start=1)
+        ]
+        interchange = self.interchange(functional_id, implementation, transactions)
+        return write_interchange(interchange, line_breaks=line_breaks)
+
 
 def write_277(
     responses: Sequence[ClaimStatusResponse], envelope: Envelope, *, line_breaks: bool = False
@@ -670,12 +632,8 @@ def write_277(
     versions = {r.implementation for r in responses}
     if len(versions) != 1:
         raise X12Error(f"one file holds one kind of 277, not {sorted(versions)!r}")
-    transactions = [
-        Transaction("277", f"{n:04d}", response.implementation, response_segments(response))
-        for n, response in enumerate(responses, start=1)
-    ]
-    interchange = envelope.interchange(FUNCTIONAL_ID, versions.pop(), transactions)
-    return write_interchange(interchange, line_breaks=line_breaks)
+    bodies = [response_segments(response) for response in responses]
+    return envelope.write("277", FUNCTIONAL_ID, versions.pop(), bodies, line_breaks=line_breaks)
 
 
 def response_segments(response: ClaimStatusResponse) -> list[Segment]:
@@ -700,12 +658,7 @@ class _Writer:
     def __init__(self, response: ClaimStatusResponse) -> None:
         self.response = response
         self.acknowledgment = response.is_acknowledgment
-        self.count = 0
-
-    def _hl(self, parent: str, level: str, has_children: bool | None) -> tuple[str, Segment]:
-        self.count += 1
-        child = None if has_children is None else "1" if has_children else "0"
-        return str(self.count), seg("HL", str(self.count), parent or None, level, child)
+        self._hl = Hierarchy().hl
 
     def _level(self, level: str, party: Party) -> LevelReport:
         for report in self.response.levels:

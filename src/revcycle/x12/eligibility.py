@@ -29,7 +29,6 @@ from typing import Literal
 
 from revcycle.x12.claim277 import (
     Envelope,
-    Party,
     consecutive_runs,
     element_error,
     read_cents,
@@ -38,8 +37,9 @@ from revcycle.x12.claim277 import (
     read_period,
 )
 from revcycle.x12.codes import AAA_REJECT_REASONS, EB01_CODES, describe
-from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions, write_interchange
+from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
+from revcycle.x12.parties import Hierarchy, Level, Party, parent_level
 from revcycle.x12.segments import Segment, seg
 
 __all__ = [
@@ -97,12 +97,8 @@ class EligibilityRequest:
 def write_270(
     requests: Sequence[EligibilityRequest], envelope: Envelope, *, line_breaks: bool = False
 ) -> str:
-    transactions = [
-        Transaction("270", f"{n:04d}", IMPLEMENTATION, request_segments(request))
-        for n, request in enumerate(requests, start=1)
-    ]
-    interchange = envelope.interchange("HS", IMPLEMENTATION, transactions)
-    return write_interchange(interchange, line_breaks=line_breaks)
+    bodies = [request_segments(request) for request in requests]
+    return envelope.write("270", "HS", IMPLEMENTATION, bodies, line_breaks=line_breaks)
 
 
 def request_segments(request: EligibilityRequest) -> list[Segment]:
@@ -116,13 +112,7 @@ def request_segments(request: EligibilityRequest) -> list[Segment]:
 
 class _Hierarchy:
     def __init__(self) -> None:
-        self.count = 0
-
-    def _hl(self, parent: str, level: str, has_children: bool) -> tuple[str, Segment]:
-        self.count += 1
-        return str(self.count), seg(
-            "HL", str(self.count), parent or None, level, "1" if has_children else "0"
-        )
+        self._hl = Hierarchy().hl
 
     def segments(self, inquiries: Sequence[EligibilityInquiry]) -> Iterator[Segment]:
         for payer, by_payer in consecutive_runs(inquiries, lambda i: i.payer):
@@ -143,8 +133,8 @@ class _Hierarchy:
             return
         yield replace(inquiry.subscriber, entity="IL").segment()
         assert inquiry.dependent is not None
-        self.count += 1
-        yield seg("HL", str(self.count), subscriber_id, "23", "0")
+        _, hl = self._hl(subscriber_id, "23", False)
+        yield hl
         yield from _asked(inquiry, replace(inquiry.dependent, entity="03", id="", id_qualifier=""))
 
 
@@ -327,7 +317,7 @@ def parse_271(transaction: Transaction) -> list[EligibilityResponse]:
         if person.level in ("20", "21") and not has_children and person.all_rejections():
             responses.append(
                 EligibilityResponse(
-                    payer=person.party("20"),
+                    payer=person.party_of("20"),
                     provider=person.own_party if person.level == "21" else None,
                     subscriber=None,
                     rejections=tuple(person.all_rejections()),
@@ -341,9 +331,9 @@ def _response(person: _Person) -> EligibilityResponse:
     refs = {s.element(1): s.element(2) for s in own if s.id == "REF" and not person.in_benefit(s)}
     dates = tuple((s.element(1), *read_period(s)) for s in own if s.id == "DTP" and not person.in_benefit(s))
     return EligibilityResponse(
-        payer=person.party("20"),
-        provider=person.party("21"),
-        subscriber=person.party("22"),
+        payer=person.party_of("20"),
+        provider=person.party_of("21"),
+        subscriber=person.party_of("22"),
         dependent=person.own_party if person.level == "23" else None,
         trace_number=person.trn.element(2) if person.trn else "",
         benefits=tuple(_benefits(person)),
@@ -414,13 +404,10 @@ def _basis_points(segment: Segment, n: int) -> int | None:
 # ----------------------------------------------------------------------------- the walk
 
 
-@dataclass
-class _Person:
+@dataclass(eq=False)
+class _Person(Level):
     """One HL level and its segments (up to the next HL)."""
 
-    hl: Segment
-    level: str
-    parent: _Person | None
     segments: list[Segment] = field(default_factory=list)
 
     @property
@@ -429,17 +416,14 @@ class _Person:
 
     @property
     def own_party(self) -> Party | None:
-        nm1 = next((s for s in self.segments if s.id == "NM1"), None)  # the first NM1 is the level's
-        return Party.read(nm1) if nm1 else None
+        return self.party
 
-    def party(self, level: str) -> Party | None:
-        node: _Person | None = self
-        while node is not None and node.level != level:
-            node = node.parent
-        return node.own_party if node else None
+    def party_of(self, level: str) -> Party | None:
+        found = self.find(level)
+        return found.party if found else None
 
     def required_party(self, level: str) -> Party:
-        found = self.party(level)
+        found = self.party_of(level)
         if found is None:
             raise X12Error(f"no level {level} with its NM1 above", position=self.hl.position, segment_id="HL")
         return found
@@ -458,8 +442,8 @@ class _Person:
 
     def all_rejections(self) -> list[Rejection]:
         chain: list[_Person] = []
-        node: _Person | None = self
-        while node is not None:
+        node: Level | None = self
+        while isinstance(node, _Person):
             chain.insert(0, node)
             node = node.parent
         return [r for person in chain for r in person.rejections()]
@@ -484,15 +468,13 @@ def _people(segments: Sequence[Segment]) -> Iterator[_Person]:
         if segment.id == "HL":
             if current:
                 yield current
-            parent_id = segment.element(2)
-            parent = levels.get(parent_id) if parent_id else None
-            if parent_id and parent is None:
-                raise element_error(segment, 2, f"parent level {parent_id!r} is not an earlier HL")
-            current = _Person(segment, segment.element(3), parent)
+            current = _Person(segment, segment.element(3), parent_level(segment, levels))
             levels[segment.element(1)] = current
         elif current is None:
             raise X12Error("segment before the first HL", position=segment.position, segment_id=segment.id)
         else:
+            if segment.id == "NM1":
+                current.name(segment)  # the first NM1 is the level's
             current.segments.append(segment)
     if current:
         yield current

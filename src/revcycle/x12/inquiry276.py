@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from revcycle.x12.claim277 import (
     STATUS_RESPONSE,
     Envelope,
-    Party,
     consecutive_runs,
     element_error,
     period_segment,
@@ -32,8 +31,9 @@ from revcycle.x12.claim277 import (
     read_date,
     read_period,
 )
-from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions, write_interchange
+from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
+from revcycle.x12.parties import Hierarchy, Level, Party, parent_level
 from revcycle.x12.segments import Segment, seg
 from revcycle.x12.write837 import format_cents
 
@@ -79,12 +79,8 @@ class StatusInquiry:
 
 def write_276(inquiries: Sequence[StatusInquiry], envelope: Envelope, *, line_breaks: bool = False) -> str:
     """A file of 276s in one group (ST02 0001, 0002 ...)."""
-    transactions = [
-        Transaction("276", f"{n:04d}", IMPLEMENTATION, inquiry_segments(inquiry))
-        for n, inquiry in enumerate(inquiries, start=1)
-    ]
-    interchange = envelope.interchange(FUNCTIONAL_ID, IMPLEMENTATION, transactions)
-    return write_interchange(interchange, line_breaks=line_breaks)
+    bodies = [inquiry_segments(inquiry) for inquiry in inquiries]
+    return envelope.write("276", FUNCTIONAL_ID, IMPLEMENTATION, bodies, line_breaks=line_breaks)
 
 
 def inquiry_segments(inquiry: StatusInquiry) -> list[Segment]:
@@ -98,12 +94,7 @@ def inquiry_segments(inquiry: StatusInquiry) -> list[Segment]:
 
 class _Hierarchy:
     def __init__(self) -> None:
-        self.count = 0
-
-    def _hl(self, parent: str, level: str, has_children: bool | None) -> tuple[str, Segment]:
-        self.count += 1
-        child = None if has_children is None else "1" if has_children else "0"
-        return str(self.count), seg("HL", str(self.count), parent or None, level, child)
+        self._hl = Hierarchy().hl
 
     def segments(self, claims: Sequence[ClaimInquiry]) -> Iterator[Segment]:
         for payer, by_payer in consecutive_runs(claims, lambda c: c.payer):
@@ -197,17 +188,8 @@ def read_276(text: str) -> list[StatusInquiry]:
 
 
 @dataclass
-class _Level:
-    level: str
-    parent: _Level | None
-    party: Party | None = None
-    dmg: Segment | None = None
-
-    def find(self, level: str) -> _Level | None:
-        node: _Level | None = self
-        while node is not None and node.level != level:
-            node = node.parent
-        return node
+class _Level(Level):
+    dmg: Segment | None = None  # the level's person's demographics
 
 
 @dataclass
@@ -252,14 +234,13 @@ class _Reader:
     def _step(self, segment: Segment) -> None:
         if segment.id == "HL":
             self._close_claim()
-            parent = self.levels.get(segment.element(2)) if segment.element(2) else None
-            self.level = _Level(segment.element(3), parent)
+            self.level = _Level(segment, segment.element(3), parent_level(segment, self.levels))
             self.levels[segment.element(1)] = self.level
             return
         if self.level is None:
             raise X12Error("segment before the first HL", position=segment.position, segment_id=segment.id)
-        if segment.id == "NM1" and self.level.party is None:
-            self.level.party = Party.read(segment)
+        if segment.id == "NM1":
+            self.level.name(segment)
         elif segment.id == "DMG":
             self.level.dmg = segment
         elif segment.id == "TRN":
@@ -324,7 +305,7 @@ class _Reader:
         )
 
     @staticmethod
-    def _party(level: _Level, code: str) -> Party:
+    def _party(level: Level, code: str) -> Party:
         found = level.find(code)
         if found is None or found.party is None:
             raise X12Error(f"the claim has no level {code} (with its NM1) above it", segment_id="HL")
