@@ -21,10 +21,10 @@ and refuses (writing nothing) where any of those calls would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -37,19 +37,15 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
+from revcycle.services.bulk_reads import chunks
 
 __all__ = [
-    "CHUNK",
     "ClaimMove",
-    "chunks",
     "load_claim",
     "load_claims",
     "transition_claim",
     "transition_claims",
 ]
-
-_T = TypeVar("_T")
-CHUNK = 500  # ids per IN (...): well under SQLite's parameter limit, cheap for PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -61,12 +57,6 @@ class ClaimMove:
     source: EventSource | str
     detail: str = ""
     correction: bool = False
-
-
-def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
-    """``items`` in slices of at most ``size``: ids for ``IN (...)``, rows for one INSERT."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def load_claim(session: Session, *, actor: Actor, claim_id: int) -> Claim:

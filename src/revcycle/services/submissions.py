@@ -39,7 +39,8 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
-from revcycle.services.claims import ClaimMove, chunks, load_claim, load_claims, transition_claims
+from revcycle.services.bulk_reads import chunks
+from revcycle.services.claims import ClaimMove, load_claim, load_claims, transition_claims
 from revcycle.services.scoping import DEFAULT_LIMIT, Page, clamp_limit, practice_scopes, visible
 
 __all__ = [

@@ -33,8 +33,9 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput
 from revcycle.services import submissions
 from revcycle.services.actor import Actor
-from revcycle.services.claims import load_claim
-from revcycle.services.claims_pipeline.scrubbing import claim_facts
+from revcycle.services.bulk_reads import chunks, rows_by_id
+from revcycle.services.claims import load_claims
+from revcycle.services.claims_pipeline.scrubbing import ClaimFactsSource
 from revcycle.services.x12_control import Envelope, take_control_numbers
 from revcycle.x12 import claim837 as x
 from revcycle.x12.check837 import claim_set_problems
@@ -129,10 +130,11 @@ def claim_sets_for(
     """The claims as 837P claim sets (one per transaction, at most 5000 claims each), in order."""
     practice = db.get_one(m.Practice, practice_id)
     routing = RoutingSettings.of(practice)
-    claims = [_claim_of_practice(db, practice_id, claim_id) for claim_id in dict.fromkeys(claim_ids)]
+    claims = _claims_of_practice(db, practice_id, list(dict.fromkeys(claim_ids)))
     if not claims:
         raise InvalidInput("no claims given")
-    mapped = [_claim(db, claim) for claim in claims]
+    source = ClaimFactsSource(db, claims)
+    mapped = [_claim(db, source, claim) for claim in claims]
     when = created_at or utcnow()
     chunks = [
         mapped[i : i + MAX_CLAIMS_PER_TRANSACTION] for i in range(0, len(mapped), MAX_CLAIMS_PER_TRANSACTION)
@@ -175,7 +177,7 @@ def ready_claim_ids(db: Session, practice_id: int) -> list[int]:
 def write_batch(db: Session, *, actor: Actor, practice_id: int, claim_ids: Sequence[int]) -> WrittenBatch:
     """Write ready (or queued) claims as one 837P interchange and record it as sent; all or nothing."""
     actor.require(practice_id, Permission.SUBMIT_CLAIMS)
-    claims = [load_claim(db, actor=actor, claim_id=claim_id) for claim_id in dict.fromkeys(claim_ids)]
+    claims = load_claims(db, actor=actor, claim_ids=claim_ids)
     if not claims:
         raise InvalidInput("no claims given")
     queued_batch = _queued_batch(db, practice_id, claims)
@@ -242,14 +244,15 @@ def _queued_batch(db: Session, practice_id: int, claims: Sequence[m.Claim]) -> m
     ]
     if refused:
         raise InvalidInput("nothing was written: " + "; ".join(refused))
-    rows = db.execute(
-        select(m.Submission.claim_id, m.SubmissionBatch)
-        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
-        .where(
-            m.Submission.claim_id.in_([c.id for c in claims]),
-            m.SubmissionBatch.status == _QUEUED,
+    rows = [
+        row
+        for chunk in chunks([c.id for c in claims])
+        for row in db.execute(
+            select(m.Submission.claim_id, m.SubmissionBatch)
+            .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+            .where(m.Submission.claim_id.in_(chunk), m.SubmissionBatch.status == _QUEUED)
         )
-    ).all()
+    ]
     batches = {batch.id: batch for _, batch in rows}
     if not batches:
         return None
@@ -283,15 +286,18 @@ def _store(db: Session, actor: Actor, practice_id: int, content: bytes, *, filen
 # --- mapping a claim -----------------------------------------------------------------------
 
 
-def _claim_of_practice(db: Session, practice_id: int, claim_id: int) -> m.Claim:
-    claim = db.get(m.Claim, claim_id)
-    if claim is None or claim.practice_id != practice_id:
-        raise InvalidInput(f"claim {claim_id} is not a claim of practice {practice_id}")
-    return claim
+def _claims_of_practice(db: Session, practice_id: int, claim_ids: Sequence[int]) -> list[m.Claim]:
+    """The claims in the order given (the session's own where it holds them), by chunks."""
+    found = rows_by_id(db, m.Claim, claim_ids)
+    for claim_id in claim_ids:
+        claim = found.get(claim_id)
+        if claim is None or claim.practice_id != practice_id:
+            raise InvalidInput(f"claim {claim_id} is not a claim of practice {practice_id}")
+    return [found[claim_id] for claim_id in claim_ids]
 
 
-def _claim(db: Session, claim: m.Claim) -> x.Claim:
-    facts = claim_facts(db, claim, today=claim.service_from_on)
+def _claim(db: Session, source: ClaimFactsSource, claim: m.Claim) -> x.Claim:
+    facts = source.facts(claim, today=claim.service_from_on)
     coverage = db.get(m.Coverage, claim.coverage_id) if claim.coverage_id else None
     payer = db.get_one(m.Payer, claim.payer_id)
     billing = _billing_provider(facts.billing_provider)
