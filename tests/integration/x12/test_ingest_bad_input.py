@@ -350,11 +350,6 @@ def test_a_999_refused_part_way_leaves_nothing_behind_its_callers_savepoint(
     assert snapshot(db, sent) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest moves the claims of the sets read before the refusal and leaves the rollback to its "
-    "caller; fix reported to the lead (a savepoint inside ingest)",
-)
 @pytest.mark.parametrize(("make", "named"), REFUSED_AFTER_APPLYING)
 def test_a_999_refused_part_way_writes_nothing_even_without_a_savepoint(
     db: Session, biller: Actor, sent: Sent, make: object, named: str
