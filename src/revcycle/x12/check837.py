@@ -1,8 +1,10 @@
 """Writer-side checks on a claim set: what pyx12 passes but a payer would still reject.
 
 pyx12 judges the file's syntax against the implementation guide; it does not compute an NPI's
-check digit, notice an ICD-10 code under an ICD-9 qualifier or add up the lines. These
-checks do, before anything is written. Every problem is collected (``claim_set_problems``);
+check digit, notice an ICD-10 code under an ICD-9 qualifier, add up the lines or balance a
+secondary claim's other-payer adjudication (each line's SVD02 plus its CAS amounts is the
+line's charge; a payer's AMT*D is the sum of its lines' SVD02). These checks do, before
+anything is written. Every problem is collected (``claim_set_problems``);
 ``check_claim_set`` refuses the claim set with all of them in one ``ClaimSetRefused``.
 Each problem names the claim (its CLM01) and the element, e.g. ``CLM02``.
 """
@@ -214,12 +216,38 @@ def _other_coverage_problems(claim: Claim) -> Found:
     for coverage in claim.other_coverages:
         found += _adjustment_problems("CAS", coverage.adjustments)
     payer_ids = {coverage.payer_id for coverage in claim.other_coverages}
-    for line in claim.lines:
+    paid_on_lines: dict[str, int] = {}
+    for number, line in enumerate(claim.lines, start=1):
         for adjudication in line.adjudications:
             if adjudication.payer_id not in payer_ids:
                 found.append(
                     ("SVD", "SVD01", f"line adjudicated by {adjudication.payer_id!r}, not an other payer")
                 )
+            paid_on_lines[adjudication.payer_id] = paid_on_lines.get(adjudication.payer_id, 0) + (
+                adjudication.paid_cents
+            )
+            adjusted = sum(adjustment.amount_cents for adjustment in adjudication.adjustments)
+            if adjudication.paid_cents + adjusted != line.charge_cents:
+                found.append(
+                    (
+                        "SVD",
+                        "SVD02",
+                        f"line {number}: {adjudication.payer_id!r} paid {_money(adjudication.paid_cents)}"
+                        f" and adjusted {_money(adjusted)}, which does not balance to the charge"
+                        f" {_money(line.charge_cents)}",
+                    )
+                )
+    for coverage in claim.other_coverages:
+        on_lines = paid_on_lines.get(coverage.payer_id)
+        if on_lines is not None and coverage.paid_cents is not None and coverage.paid_cents != on_lines:
+            found.append(
+                (
+                    "AMT",
+                    "AMT02",
+                    f"{coverage.payer_id!r} paid {_money(coverage.paid_cents)} on the claim (AMT*D) but "
+                    f"{_money(on_lines)} on its lines (SVD02)",
+                )
+            )
     return found
 
 

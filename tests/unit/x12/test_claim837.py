@@ -360,6 +360,20 @@ def test_a_total_different_from_the_lines_is_refused() -> None:
     assert "claim total 140.00 differs from the lines' 150.00" in str(error)
 
 
+def test_a_secondary_claim_whose_primary_adjudication_does_not_balance_is_refused() -> None:
+    claim = a_secondary_claim()
+    line = claim.lines[0]
+    short = replace(line.adjudications[0], paid_cents=8000)  # 80 paid + 60 adjusted is not 150
+    error = refused(replace(claim, lines=(replace(line, adjudications=(short,)),)))
+    assert (error.segment_id, error.element) == ("SVD", "SVD02")
+    assert "paid 80.00 and adjusted 60.00, which does not balance to the charge 150.00" in str(error)
+
+    coverage = replace(claim.other_coverages[0], paid_cents=10000)
+    error = refused(replace(claim, other_coverages=(coverage,)))
+    assert (error.segment_id, error.element) == ("AMT", "AMT02")
+    assert "paid 100.00 on the claim (AMT*D) but 90.00 on its lines (SVD02)" in str(error)
+
+
 @pytest.mark.parametrize("frequency", ["7", "8"])
 def test_a_replacement_or_void_without_the_payers_claim_number_is_refused(frequency: str) -> None:
     error = refused(a_claim(frequency=frequency))

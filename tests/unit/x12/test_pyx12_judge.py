@@ -389,33 +389,63 @@ def other_coverages(draw: st.DrawFn) -> OtherCoverage:
 
 
 @st.composite
+def balanced(draw: st.DrawFn, remainder: int) -> tuple[Adjustment, ...]:
+    """Adjustments adding up to ``remainder`` (what the other payer did not pay)."""
+    if remainder == 0:
+        return ()
+    shape = draw(adjustments()) or (Adjustment("CO", "45", 0),)
+    if len(shape) > remainder:
+        shape = shape[:1]
+    cuts = (
+        sorted(
+            draw(
+                st.lists(
+                    st.integers(1, remainder - 1),
+                    min_size=len(shape) - 1,
+                    max_size=len(shape) - 1,
+                    unique=True,
+                )
+            )
+        )
+        if len(shape) > 1
+        else []
+    )
+    bounds = [0, *cuts, remainder]
+    return tuple(replace(a, amount_cents=bounds[i + 1] - bounds[i]) for i, a in enumerate(shape))
+
+
+@st.composite
 def service_lines(draw: st.DrawFn, diagnoses: int, place: str, payer_ids: tuple[str, ...]) -> ServiceLine:
     pointers = draw(st.lists(st.integers(1, diagnoses), min_size=1, max_size=4, unique=True))
     procedure = draw(st.sampled_from(PROCEDURES))
     modifiers = tuple(draw(st.lists(st.sampled_from(MODIFIERS), max_size=4, unique=True)))
     day = draw(DAYS)
-    adjudications = tuple(
-        LineAdjudication(
-            payer_id=payer_id,
-            paid_cents=draw(st.integers(0, 100_000)),
-            procedure_code=procedure,
-            units=draw(st.integers(1, 4)),
-            adjudicated_on=day + datetime.timedelta(days=draw(st.integers(5, 60))),
-            modifiers=modifiers,
-            adjustments=draw(adjustments()),
+    charge = draw(st.integers(1, 500_000))
+    adjudications = []
+    for payer_id in payer_ids:
+        if not draw(st.booleans()):
+            continue
+        paid = draw(st.integers(0, charge))  # SVD02 + CAS = the line's charge
+        adjudications.append(
+            LineAdjudication(
+                payer_id=payer_id,
+                paid_cents=paid,
+                procedure_code=procedure,
+                units=draw(st.integers(1, 4)),
+                adjudicated_on=day + datetime.timedelta(days=draw(st.integers(5, 60))),
+                modifiers=modifiers,
+                adjustments=draw(balanced(charge - paid)),
+            )
         )
-        for payer_id in payer_ids
-        if draw(st.booleans())
-    )
     return ServiceLine(
         procedure_code=procedure,
-        charge_cents=draw(st.integers(1, 500_000)),
+        charge_cents=charge,
         units=draw(st.integers(1, 12)),
         service_date=day,
         diagnosis_pointers=tuple(pointers),
         modifiers=modifiers,
         place_of_service=draw(st.sampled_from(["", *[p for p in PLACES if p != place]])),
-        adjudications=adjudications,
+        adjudications=tuple(adjudications),
     )
 
 
@@ -429,6 +459,7 @@ def claims(draw: st.DrawFn, billing: BillingProvider, number: int) -> Claim:
         coverages = (draw(other_coverages()),)
     payer_ids = tuple(coverage.payer_id for coverage in coverages)
     lines = tuple(draw(st.lists(service_lines(len(diagnoses), place, payer_ids), min_size=1, max_size=50)))
+    coverages = tuple(_paid_as_on_lines(coverage, lines) for coverage in coverages)
     frequency = draw(st.sampled_from(["1", "7", "8"]))
     return Claim(
         billing_provider=billing,
@@ -450,6 +481,12 @@ def claims(draw: st.DrawFn, billing: BillingProvider, number: int) -> Claim:
         ),
         other_coverages=coverages,
     )
+
+
+def _paid_as_on_lines(coverage: OtherCoverage, lines: tuple[ServiceLine, ...]) -> OtherCoverage:
+    """A payer that adjudicated lines paid, on the claim (AMT*D), the sum of its lines' SVD02."""
+    paid = [a.paid_cents for line in lines for a in line.adjudications if a.payer_id == coverage.payer_id]
+    return replace(coverage, paid_cents=sum(paid)) if paid else coverage
 
 
 @st.composite
