@@ -316,34 +316,28 @@ def _counts(summary: dict[str, Any]) -> dict[str, int]:
 class _Outcome:
     """The claims one file moved, left alone or could not find.
 
-    The changes themselves are collected (``moves``, the payer claim control numbers'
-    ``audits``) and written together by :meth:`write`: the rows are those applying each
-    claim's answer in turn would write, in the same order for each claim, with a few
-    statements per thousand claims instead of several per claim.
+    The changes themselves (status moves, and audit rows for the payer claim control numbers
+    kept) are collected as ``changes`` and written together by :func:`_write`: the rows are
+    those applying each answer in turn would write, in the same order for each claim, with a
+    few statements per thousand claims instead of several per claim.
     """
 
     moved: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)
     not_applied: list[dict[str, str]] = field(default_factory=list)
-    moves: list[ClaimMove] = field(default_factory=list)
+    changes: list[_Change] = field(default_factory=list)
     planned: dict[int, ClaimStatus] = field(default_factory=dict)  # claim id -> status once moved
-    audits: dict[int, list[audit.Entry]] = field(default_factory=dict)  # by practice
 
     def status_of(self, claim: m.Claim) -> ClaimStatus:
         return self.planned.get(claim.id, ClaimStatus(claim.status))
 
-    def pending(self) -> list[ClaimMove]:
-        """The moves collected since the last call, handed over to be written."""
-        moves, self.moves = self.moves, []
-        return moves
+    def pending(self) -> list[_Change]:
+        """The changes collected since the last call, handed over to be written."""
+        changes, self.changes = self.changes, []
+        return changes
 
     def write(self, db: Session, actor: Actor) -> None:
-        """Write what was collected: each claim's new payer claim control number is audited
-        before its move, as when applied one claim at a time."""
-        for practice_id, entries in self.audits.items():
-            audit.record_many(db, actor=actor, practice_id=practice_id, entries=entries)
-        self.audits = {}
-        transition_claims(db, actor=actor, moves=self.pending())
+        _write(db, actor, self.pending())
 
     def summary(self, **more: Any) -> dict[str, Any]:
         return {
@@ -358,6 +352,30 @@ class _Outcome:
 
 
 _LATER = (ClaimStatus.ADJUDICATED, ClaimStatus.DENIED)
+_Change = tuple[m.Claim, ClaimMove | audit.Entry]  # a claim's move, or an audit row about it
+
+
+def _write(db: Session, actor: Actor, changes: Sequence[_Change]) -> None:
+    """Write ``changes`` in rounds: a claim's first change in the first round, its second in
+    the second, and so on; each round appends its audit rows (one lock of the head per
+    practice), then makes its moves (one :func:`transition_claims`). Each claim's rows come
+    in the order of its changes, as when written one at a time."""
+    rounds: list[list[_Change]] = []
+    seen: dict[int, int] = {}
+    for claim, change in changes:
+        n = seen[claim.id] = seen.get(claim.id, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append((claim, change))
+    for round_ in rounds:
+        entries: dict[int, list[audit.Entry]] = {}
+        for claim, change in round_:
+            if isinstance(change, audit.Entry):
+                entries.setdefault(claim.practice_id, []).append(change)
+        for practice_id, rows in entries.items():
+            audit.record_many(db, actor=actor, practice_id=practice_id, entries=rows)
+        moves = [change for _, change in round_ if isinstance(change, ClaimMove)]
+        transition_claims(db, actor=actor, moves=moves)
 
 
 def _move(
@@ -378,7 +396,7 @@ def _move(
         outcome.not_applied.append({"claim": claim.number, "reason": str(refused)})
         return
     outcome.planned[claim.id] = target
-    outcome.moves.append(ClaimMove(claim.id, target, source, detail))
+    outcome.changes.append((claim, ClaimMove(claim.id, target, source, detail)))
     outcome.moved.setdefault(str(target), []).append({"claim": claim.number, "detail": detail})
 
 
@@ -390,7 +408,7 @@ def _apply_999(
 ) -> dict[str, Any]:
     outcome = _Outcome()
     batches: list[dict[str, str]] = []
-    steps: list[tuple[m.SubmissionBatch, Ack999, list[ClaimMove]]] = []
+    steps: list[tuple[m.SubmissionBatch, Ack999, list[_Change]]] = []
     for interchange, _group, transaction in _transactions(interchanges):  # read it all: refuse before writing
         try:
             ack = parse_999(transaction)
@@ -402,8 +420,8 @@ def _apply_999(
             _apply_transaction_ack(outcome, filename=filename, group=sent, ack=transaction_ack, claims=claims)
         steps.append((batch, ack, outcome.pending()))
         batches.append({"batch_id": str(batch.id), "group": ack.group_control_number, "code": ack.code})
-    for batch, ack, moves in steps:  # then write, group by group
-        transition_claims(db, actor=actor, moves=moves)
+    for batch, ack, changes in steps:  # then write, group by group
+        _write(db, actor, changes)
         _set_batch_status(db, actor, batch, ack)
     return outcome.summary(batches=batches)
 
@@ -608,15 +626,18 @@ def _keep_icn(outcome: _Outcome, claim: m.Claim, report: ClaimReport, *, reason:
         return
     before = claim.payer_claim_control_number
     claim.payer_claim_control_number = icn
-    outcome.audits.setdefault(claim.practice_id, []).append(
-        audit.Entry(
-            action="update",
-            entity="claim",
-            entity_id=claim.id,
-            client_ids=[claim.client_id],
-            before={"payer_claim_control_number": before},
-            after={"payer_claim_control_number": icn},
-            reason=reason,
+    outcome.changes.append(
+        (
+            claim,
+            audit.Entry(
+                action="update",
+                entity="claim",
+                entity_id=claim.id,
+                client_ids=[claim.client_id],
+                before={"payer_claim_control_number": before},
+                after={"payer_claim_control_number": icn},
+                reason=reason,
+            ),
         )
     )
 
