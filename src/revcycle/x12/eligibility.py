@@ -14,6 +14,9 @@ remaining, 27 visit), EB07 an amount, EB08 a percent as a fraction (0.2 = 20%), 
 it is in network (Y) or not (N). An AAA segment at any level is a refusal: "subscriber not
 found", "provider not on file" ...
 
+:func:`write_271` writes the answer (the simulated clearinghouse answers our 270s with it);
+what :func:`read_271` gives back is what was written.
+
 :func:`summarize` boils a 271 down to what the coverage page shows: active or inactive on a
 date, the plan, the copay, the coinsurance (basis points: 2000 = 20%), the deductible and
 out-of-pocket amounts remaining, in integer cents.
@@ -31,16 +34,19 @@ from revcycle.x12.claim277 import (
     Envelope,
     consecutive_runs,
     element_error,
+    period_segment,
     read_cents,
     read_created,
     read_date,
     read_period,
 )
+from revcycle.x12.claim837 import Address
 from revcycle.x12.codes import AAA_REJECT_REASONS, EB01_CODES, describe
 from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
 from revcycle.x12.parties import Hierarchy, Level, Party, parent_level
-from revcycle.x12.segments import Segment, seg
+from revcycle.x12.segments import Segment, repeated, seg
+from revcycle.x12.write837 import format_cents
 
 __all__ = [
     "IMPLEMENTATION",
@@ -48,14 +54,17 @@ __all__ = [
     "EligibilityInquiry",
     "EligibilityRequest",
     "EligibilityResponse",
+    "EligibilityResponseSet",
     "EligibilitySummary",
     "Rejection",
     "parse_271",
     "read_270",
     "read_271",
     "request_segments",
+    "response_segments",
     "summarize",
     "write_270",
+    "write_271",
 ]
 
 IMPLEMENTATION = "005010X279A1"
@@ -277,6 +286,20 @@ class EligibilityResponse:
     dates: tuple[tuple[str, datetime.date | None, datetime.date | None], ...] = ()  # 346, 347, 291, 307 ...
     plan_number: str = ""  # REF*18
     group_number: str = ""  # REF*6P
+    trace_originator: str = ""  # TRN03 under the person: the 270's originator ("1" + EIN) echoed
+    address: Address | None = None  # N3/N4 of the person, when the payer sends it
+    birth_date: datetime.date | None = None  # DMG02
+    sex: str = ""  # DMG03
+
+
+@dataclass(frozen=True)
+class EligibilityResponseSet:
+    """One 271 transaction set: its BHT (BHT03 echoes the 270's) and the people it answers."""
+
+    reference: str  # BHT03
+    created_at: datetime.datetime  # BHT04, BHT05
+    responses: tuple[EligibilityResponse, ...]
+    control_number: str = field(default="", compare=False)
 
 
 def read_271(text: str) -> list[EligibilityResponse]:
@@ -310,11 +333,16 @@ def parse_271(transaction: Transaction) -> list[EligibilityResponse]:
         own = any(s.id in ("EB", "AAA") for s in person.segments)
         return person.level == "22" and (own or not has_children)
 
-    responses = [_response(person) for person in people if answered(person)]
-    # A payer or provider level with nothing under it answers only with its refusals.
-    for person in people:
-        has_children = any(other.parent is person for other in people)
-        if person.level in ("20", "21") and not has_children and person.all_rejections():
+    def refusal_only(person: _Person) -> bool:
+        """A payer or provider level with nothing under it answers only with its refusals."""
+        childless = not any(other.parent is person for other in people)
+        return person.level in ("20", "21") and childless and bool(person.all_rejections())
+
+    responses = []
+    for person in people:  # in file order
+        if answered(person):
+            responses.append(_response(person))
+        elif refusal_only(person):
             responses.append(
                 EligibilityResponse(
                     payer=person.party_of("20"),
@@ -327,9 +355,11 @@ def parse_271(transaction: Transaction) -> list[EligibilityResponse]:
 
 
 def _response(person: _Person) -> EligibilityResponse:
-    own = person.segments
-    refs = {s.element(1): s.element(2) for s in own if s.id == "REF" and not person.in_benefit(s)}
-    dates = tuple((s.element(1), *read_period(s)) for s in own if s.id == "DTP" and not person.in_benefit(s))
+    own = [s for s in person.segments if not person.in_benefit(s)]
+    refs = {s.element(1): s.element(2) for s in own if s.id == "REF"}
+    dates = tuple((s.element(1), *read_period(s)) for s in own if s.id == "DTP")
+    first = {s.id: s for s in reversed(own)}  # each segment id's first occurrence
+    trn, dmg = person.trn, first.get("DMG")
     return EligibilityResponse(
         payer=person.party_of("20"),
         provider=person.party_of("21"),
@@ -341,7 +371,18 @@ def _response(person: _Person) -> EligibilityResponse:
         dates=dates,
         plan_number=refs.get("18", ""),
         group_number=refs.get("6P", ""),
+        trace_originator=trn.element(3) if trn else "",
+        address=_address(first.get("N3"), first.get("N4")),
+        birth_date=read_date(dmg, 2) if dmg else None,
+        sex=dmg.element(3) if dmg else "",
     )
+
+
+def _address(n3: Segment | None, n4: Segment | None) -> Address | None:
+    if n3 is None:
+        return None
+    city, state, postal_code = (n4.element(n) if n4 else "" for n in (1, 2, 3))
+    return Address(n3.element(1), city, state, postal_code, line2=n3.element(2))
 
 
 def _benefits(person: _Person) -> Iterator[Benefit]:
@@ -401,6 +442,195 @@ def _basis_points(segment: Segment, n: int) -> int | None:
     return int(value)
 
 
+# ----------------------------------------------------------------------------- writing the 271
+
+_PERSON_LEVELS = frozenset({"22", "23"})
+
+
+def write_271(
+    sets: Sequence[EligibilityResponseSet], envelope: Envelope, *, line_breaks: bool = False
+) -> str:
+    """A file of 271s in one group (functional id HB); ST02 0001, 0002 ...
+
+    Each response stands under its own subscriber level (and dependent level, when it names a
+    dependent), so every person keeps its own TRN. Responses in a row with the same payer (and
+    the same payer-level refusals) share a payer level, and likewise for the provider. A
+    refusal is written at the level it names (Rejection.level: 20, 21, the person's 22 or 23,
+    or EB — inside the last benefit line); an empty level means the person's own. Reading the
+    file back gives the responses written when their refusals are listed top down, as the
+    reader lists them."""
+    bodies = [response_segments(response_set) for response_set in sets]
+    return envelope.write("271", "HB", IMPLEMENTATION, bodies, line_breaks=line_breaks)
+
+
+def response_segments(response_set: EligibilityResponseSet) -> list[Segment]:
+    """The body of one 271 (between ST and SE)."""
+    if not response_set.responses:
+        raise X12Error("a 271 answers at least one inquiry", segment_id="HL")
+    created = response_set.created_at
+    bht = seg("BHT", "0022", "11", response_set.reference, f"{created:%Y%m%d}", f"{created:%H%M}")
+    return [bht, *_Answers().segments(response_set.responses)]
+
+
+class _Answers:
+    def __init__(self) -> None:
+        self._hl = Hierarchy().hl
+
+    def segments(self, responses: Sequence[EligibilityResponse]) -> Iterator[Segment]:
+        numbered = list(enumerate(responses))
+        for _, by_payer in consecutive_runs(numbered, lambda n: _level_key(n, "20")):
+            first = by_payer[0][1]
+            payer = _required(first.payer, "the payer (NM1*PR)", first)
+            payer_id, hl = self._hl("", "20", first.subscriber is not None or first.provider is not None)
+            yield from (hl, payer.segment(), *_refusals(first, "20"))
+            for _, by_provider in consecutive_runs(by_payer, lambda n: _level_key(n, "21")):
+                yield from self._receiver(payer_id, [response for _, response in by_provider])
+
+    def _receiver(self, parent: str, responses: Sequence[EligibilityResponse]) -> Iterator[Segment]:
+        first = responses[0]
+        if first.provider is None:  # only a payer's refusal names no receiver
+            if first.subscriber is not None:
+                raise _error(first, "the information receiver (NM1*1P) is required", "NM1")
+            _check_levels(first, {"20"})
+            return
+        provider_id, hl = self._hl(parent, "21", first.subscriber is not None)
+        yield from (hl, first.provider.segment(), *_refusals(first, "21"))
+        if first.subscriber is None:
+            _check_levels(first, {"20", "21"})
+            return
+        for response in responses:
+            yield from self._person(provider_id, response)
+
+    def _person(self, parent: str, response: EligibilityResponse) -> Iterator[Segment]:
+        subscriber = _required(response.subscriber, "the subscriber (NM1*IL)", response)
+        if response.dependent is None:
+            _check_levels(response, {"20", "21", "22", "EB"})
+            _, hl = self._hl(parent, "22", False)
+            yield hl
+            yield from _answered(response, subscriber, "22")
+            return
+        _check_levels(response, {"20", "21", "23", "EB"})
+        subscriber_id, hl = self._hl(parent, "22", True)
+        yield from (hl, subscriber.segment())
+        _, hl = self._hl(subscriber_id, "23", False)
+        yield hl
+        yield from _answered(response, response.dependent, "23")
+
+
+def _level_key(numbered: tuple[int, EligibilityResponse], level: str) -> tuple[object, ...]:
+    """Responses in a row share a payer (provider) level when these keys are equal; a refusal
+    naming nobody below the level keeps a level of its own (one with people under it would
+    answer for them)."""
+    n, response = numbered
+    party = response.payer if level == "20" else response.provider
+    alone = response.subscriber is None and (level == "21" or response.provider is None)
+    return (party, tuple(_at(response, level)), n if alone else -1)
+
+
+def _answered(response: EligibilityResponse, person: Party, level: str) -> Iterator[Segment]:
+    """Loops 2000C/D and 2100C/D: the trace, the name, ids, address, refusals, demographics,
+    dates, then each benefit line (2110C/D)."""
+    if response.trace_number:
+        if not response.trace_originator:
+            raise _error(response, "the trace's originator id (TRN03) is required", "TRN", "TRN03")
+        yield seg("TRN", "2", response.trace_number, response.trace_originator)
+    yield person.segment()
+    for qualifier, value in (("18", response.plan_number), ("6P", response.group_number)):
+        if value:
+            yield seg("REF", qualifier, value)
+    if response.address is not None:
+        address = response.address
+        yield seg("N3", address.line1, address.line2 or None)
+        yield seg("N4", address.city, address.state, address.postal_code)
+    yield from _refusals(response, level)
+    if response.birth_date or response.sex:
+        birth = response.birth_date
+        yield seg("DMG", "D8" if birth else None, f"{birth:%Y%m%d}" if birth else None, response.sex or None)
+    yield from (_period(response, *dated) for dated in response.dates)
+    benefits = response.benefits
+    if _at(response, "EB") and not benefits:
+        raise _error(response, "a refusal of a benefit line (level EB) needs a benefit line", "AAA")
+    for n, benefit in enumerate(benefits, start=1):
+        yield from _benefit_segments(response, benefit, last=n == len(benefits))
+
+
+def _benefit_segments(response: EligibilityResponse, benefit: Benefit, *, last: bool) -> Iterator[Segment]:
+    if not benefit.code:
+        raise _error(response, "a benefit line needs its code", "EB", "EB01")
+    amount = None if benefit.amount_cents is None else format_cents(benefit.amount_cents)
+    yield seg(
+        "EB",
+        benefit.code,
+        benefit.coverage_level,
+        repeated(*benefit.service_types),
+        benefit.insurance_type,
+        benefit.plan,
+        benefit.time_period,
+        amount,
+        _fraction(response, benefit.percent_basis_points),
+        benefit.quantity_qualifier,
+        benefit.quantity,
+        benefit.authorization_required,
+        benefit.in_network,
+    )
+    yield from (_period(response, *dated) for dated in benefit.dates)
+    if last:
+        yield from _refusals(response, "EB")
+    yield from (seg("MSG", message) for message in benefit.messages)
+
+
+def _fraction(response: EligibilityResponse, basis_points: int | None) -> str | None:
+    """EB08: 2000 basis points -> "0.2"."""
+    if basis_points is None:
+        return None
+    if not 0 <= basis_points <= 10000:
+        raise _error(response, f"{basis_points} basis points is not a percent", "EB", "EB08")
+    return f"{(Decimal(basis_points) / 10000).normalize():f}"
+
+
+def _period(
+    response: EligibilityResponse, qualifier: str, start: datetime.date | None, end: datetime.date | None
+) -> Segment:
+    if start is None:
+        raise _error(response, f"date {qualifier} has no day", "DTP", "DTP03")
+    return period_segment(qualifier, start, end)
+
+
+def _at(response: EligibilityResponse, level: str) -> list[Rejection]:
+    """The response's refusals written at ``level`` (an empty level is the person's own)."""
+    own = "23" if response.dependent is not None else "22" if response.subscriber is not None else ""
+    return [r for r in response.rejections if (r.level or own) == level]
+
+
+def _refusals(response: EligibilityResponse, level: str) -> Iterator[Segment]:
+    for rejection in _at(response, level):
+        yield seg("AAA", rejection.valid_request or "Y", None, rejection.reason, rejection.follow_up or "C")
+
+
+def _check_levels(response: EligibilityResponse, levels: set[str]) -> None:
+    own = "23" if response.dependent is not None else "22" if response.subscriber is not None else ""
+    for rejection in response.rejections:
+        level = rejection.level or own
+        if level not in levels:
+            raise _error(
+                response,
+                f"a refusal at level {level or '(none)'} cannot be written in this answer"
+                f" (its levels: {', '.join(sorted(levels))})",
+                "AAA",
+            )
+
+
+def _required(party: Party | None, what: str, response: EligibilityResponse) -> Party:
+    if party is None:
+        raise _error(response, f"{what} is required", "NM1")
+    return party
+
+
+def _error(response: EligibilityResponse, message: str, segment_id: str, element: str = "") -> X12Error:
+    about = f"answer {response.trace_number}: " if response.trace_number else ""
+    return X12Error(about + message, segment_id=segment_id, element=element)
+
+
 # ----------------------------------------------------------------------------- the walk
 
 
@@ -412,7 +642,9 @@ class _Person(Level):
 
     @property
     def trn(self) -> Segment | None:
-        return next((s for s in self.segments if s.id == "TRN"), None)
+        """Our trace echoed (TRN*2) before one the payer or clearinghouse added (TRN*1)."""
+        traces = [s for s in self.segments if s.id == "TRN"]
+        return next((s for s in traces if s.element(1) == "2"), traces[0] if traces else None)
 
     @property
     def own_party(self) -> Party | None:
