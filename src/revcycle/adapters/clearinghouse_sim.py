@@ -7,6 +7,10 @@ patient control number (CLM01) so that it can later acknowledge claims with a 27
 accepted into the payer's system (category A2, with the payer's claim control number) or
 rejected (A7 and the like, with a status code and the payer's message).
 
+It also stands in for the payers behind it: told what a payer knows, it answers a 276 file
+with a 277 (claim status) and a 270 file with a 271 (eligibility: active with the plan and
+what a visit costs, inactive since a date, or refused with the payer's AAA reason).
+
 What it sends back is real X12 text for :func:`revcycle.services.x12_ingest.ingest`, so the
 files are stored, shown on the X12 page, and move the claims exactly as a clearinghouse's
 would. Its own control numbers start at 1 per simulator.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from revcycle.x12.ack999 import write_999
 from revcycle.x12.claim277 import (
@@ -32,12 +36,29 @@ from revcycle.x12.claim277 import (
     write_277,
 )
 from revcycle.x12.claim837 import Claim, ClaimSet
+from revcycle.x12.eligibility import (
+    Benefit,
+    EligibilityInquiry,
+    EligibilityResponse,
+    EligibilityResponseSet,
+    Rejection,
+    read_270,
+    write_271,
+)
 from revcycle.x12.envelope import Interchange, format_control_number, read_interchanges
 from revcycle.x12.errors import X12Error
 from revcycle.x12.inquiry276 import ClaimInquiry, read_276
 from revcycle.x12.read837 import read_claim_set
 
-__all__ = ["ClaimAnswer", "SimulatedClearinghouse", "StatusAnswer"]
+__all__ = [
+    "ActiveCoverage",
+    "ClaimAnswer",
+    "EligibilityAnswer",
+    "EligibilityRefusal",
+    "InactiveCoverage",
+    "SimulatedClearinghouse",
+    "StatusAnswer",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,77 @@ class StatusAnswer:
     paid_cents: int | None = None
     adjudicated_on: datetime.date | None = None
     message: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveCoverage:
+    """The payer covers the person asked about: the plan, since when (DTP*346, and DTP*347 when
+    it ends), and what an in-network visit costs for the service types asked — the copay
+    (EB*B, per visit), the coinsurance (EB*A, basis points: 2000 = 20%), and the deductible and
+    out-of-pocket amounts remaining this year (EB*C and EB*G, period 29). None: not sent."""
+
+    plan: str
+    begins_on: datetime.date
+    ends_on: datetime.date | None = None
+    copay_cents: int | None = None
+    coinsurance_basis_points: int | None = None
+    deductible_remaining_cents: int | None = None
+    out_of_pocket_remaining_cents: int | None = None
+    group_number: str = ""
+
+    def respond(self, response: EligibilityResponse, service_types: tuple[str, ...]) -> EligibilityResponse:
+        lines = [Benefit("1", "IND", service_types, plan=self.plan)]
+        for code, period, cents, basis_points in (
+            ("B", "27", self.copay_cents, None),
+            ("A", "27", None, self.coinsurance_basis_points),
+            ("C", "29", self.deductible_remaining_cents, None),
+            ("G", "29", self.out_of_pocket_remaining_cents, None),
+        ):
+            if cents is not None or basis_points is not None:
+                lines.append(
+                    Benefit(
+                        code,
+                        "IND",
+                        service_types,
+                        time_period=period,
+                        amount_cents=cents,
+                        percent_basis_points=basis_points,
+                        in_network="Y",
+                    )
+                )
+        dates = [("346", self.begins_on, self.begins_on)]
+        if self.ends_on is not None:
+            dates.append(("347", self.ends_on, self.ends_on))
+        return replace(response, benefits=tuple(lines), dates=tuple(dates), group_number=self.group_number)
+
+
+@dataclass(frozen=True)
+class InactiveCoverage:
+    """The payer knows the person, but the coverage ended (EB*6, DTP*347 plan end)."""
+
+    ended_on: datetime.date
+    plan: str = ""
+
+    def respond(self, response: EligibilityResponse, service_types: tuple[str, ...]) -> EligibilityResponse:
+        inactive = Benefit("6", "IND", service_types, plan=self.plan)
+        return replace(response, benefits=(inactive,), dates=(("347", self.ended_on, self.ended_on),))
+
+
+@dataclass(frozen=True)
+class EligibilityRefusal:
+    """The payer cannot answer about this person: AAA03 ``reason`` (72 invalid member id, 73
+    invalid name, 75 subscriber not found, 71 birth date does not match ...) at the person's
+    level, with the follow-up (AAA04: C correct and resubmit, N do not resubmit ...)."""
+
+    reason: str
+    follow_up: str = "C"
+
+    def respond(self, response: EligibilityResponse, service_types: tuple[str, ...]) -> EligibilityResponse:
+        level = "22" if response.dependent is None else "23"
+        return replace(response, rejections=(Rejection(self.reason, self.follow_up, "Y", level=level),))
+
+
+EligibilityAnswer = ActiveCoverage | InactiveCoverage | EligibilityRefusal
 
 
 @dataclass(frozen=True)
@@ -296,6 +388,41 @@ class SimulatedClearinghouse:
         )
         return write_277([response], envelope)
 
+    def answer_eligibility(
+        self,
+        text_270: str,
+        answer: Callable[[EligibilityInquiry], EligibilityAnswer | None],
+        *,
+        at: datetime.datetime,
+    ) -> str:
+        """The 271 answering a 270 file: ``answer`` says what the payer knows of each person
+        asked about (None: no answer yet, the person is left out). Each 271 echoes its 270's
+        BHT03 and each person's trace (TRN*2), and answers a dependent under the subscriber.
+        Empty when nothing is answered."""
+        [(qualifier, sender_id)] = _one_sender(text_270, "270")
+        sets = []
+        for request in read_270(text_270):
+            answered = tuple(
+                said.respond(_echo(asked), asked.service_types)
+                for asked in request.inquiries
+                if (said := answer(asked)) is not None
+            )
+            if answered:
+                sets.append(EligibilityResponseSet(request.reference, at, answered))
+        if not sets:
+            return ""
+        control = self._take_control_number()
+        envelope = Envelope(
+            sender_qualifier="ZZ",
+            sender_id=self.id,
+            receiver_qualifier=qualifier,
+            receiver_id=sender_id,
+            interchange_control_number=format_control_number(control),
+            group_control_number=str(control),
+            sent_at=at,
+        )
+        return write_271(sets, envelope)
+
     def _take_control_number(self) -> int:
         number = self._next_control_number
         self._next_control_number += 1
@@ -305,6 +432,38 @@ class SimulatedClearinghouse:
         number = self._next_trace
         self._next_trace += 1
         return number
+
+
+def _one_sender(text: str, set_id: str) -> set[tuple[str, str]]:
+    """The file's one sender (qualifier, id); a file of other transaction sets is refused."""
+    interchanges = read_interchanges(text)
+    senders = {(i.sender_qualifier, i.sender_id) for i in interchanges}
+    if len(senders) != 1:
+        raise X12Error(f"a {set_id} file for the clearinghouse comes from one sender")
+    for interchange in interchanges:
+        for group in interchange.groups:
+            for transaction in group.transactions:
+                if transaction.set_id != set_id:
+                    raise X12Error(
+                        f"transaction set {transaction.set_id} is not a {set_id}",
+                        segment_id="ST",
+                        element="ST01",
+                    )
+    return senders
+
+
+def _echo(asked: EligibilityInquiry) -> EligibilityResponse:
+    """A 271 answer names the parties and the person as the 270 did, and echoes its trace."""
+    return EligibilityResponse(
+        payer=asked.payer,
+        provider=asked.provider,
+        subscriber=asked.subscriber,
+        dependent=asked.dependent,
+        trace_number=asked.trace_number,
+        trace_originator=asked.originator_id,
+        birth_date=asked.birth_date,
+        sex=asked.sex,
+    )
 
 
 def _status_report(asked: ClaimInquiry, said: StatusAnswer, on: datetime.date) -> ClaimReport:

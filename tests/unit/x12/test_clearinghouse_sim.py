@@ -4,6 +4,7 @@ pyx12 accept, and it refuses what a clearinghouse's front door would."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,113 @@ def test_a_276_is_answered_by_a_277_for_the_claims_the_payer_knows() -> None:
     assert (interchange.sender_id, interchange.receiver_id) == ("BLUERIVER", ENVELOPE.sender_id)
     assert x12sdk_models(reply) == ["HealthCareClaimsStatusResponse"]
     assert clearinghouse.answer_inquiries(text, lambda claim: None, at=AT) == ""
+
+
+def test_a_270_is_answered_by_a_271_that_summarizes_to_what_the_payer_knows() -> None:
+    from revcycle.adapters.clearinghouse_sim import (
+        ActiveCoverage,
+        EligibilityAnswer,
+        EligibilityRefusal,
+        InactiveCoverage,
+    )
+    from revcycle.x12.eligibility import (
+        EligibilityInquiry,
+        EligibilityRequest,
+        EligibilitySummary,
+        read_271,
+        summarize,
+        write_270,
+    )
+
+    from .test_claim277 import x12sdk_models
+    from .test_eligibility import ENVELOPE, JANE, PAYER, PROVIDER, SAM, VISIT
+
+    def asked(trace: str, **more: Any) -> EligibilityInquiry:
+        return EligibilityInquiry(
+            PAYER, PROVIDER, JANE, trace, VISIT, ("30", "MH"), originator_id="1123456789", **more
+        )
+
+    request = EligibilityRequest(
+        "ELG-700",
+        datetime.datetime(2026, 4, 1, 7, 0),
+        (
+            asked("E-1", birth_date=datetime.date(1988, 5, 4), sex="F"),
+            asked("E-2", dependent=SAM, birth_date=datetime.date(2014, 9, 1)),
+            asked("E-3"),
+            asked("E-4"),
+        ),
+    )
+    text = write_270([request], ENVELOPE)
+    gold = ActiveCoverage(
+        "GOLD PPO 1500",
+        begins_on=datetime.date(2026, 1, 1),
+        copay_cents=3000,
+        coinsurance_basis_points=2000,
+        deductible_remaining_cents=72550,
+        out_of_pocket_remaining_cents=395000,
+        group_number="GRP77",
+    )
+    payer_knows: dict[str, EligibilityAnswer] = {
+        "E-1": gold,
+        "E-2": ActiveCoverage("GOLD PPO 1500", begins_on=datetime.date(2026, 5, 1), copay_cents=2500),
+        "E-3": InactiveCoverage(ended_on=datetime.date(2026, 2, 28)),
+    }
+    clearinghouse = SimulatedClearinghouse(id="BLUERIVER")
+
+    reply = clearinghouse.answer_eligibility(
+        text, lambda inquiry: payer_knows.get(inquiry.trace_number), at=AT
+    )
+
+    subscriber, dependent, inactive = read_271(reply)
+    assert [r.trace_number for r in (subscriber, dependent, inactive)] == ["E-1", "E-2", "E-3"]
+    assert {r.trace_originator for r in (subscriber, dependent, inactive)} == {"1123456789"}
+    assert summarize(subscriber, on=VISIT) == EligibilitySummary(
+        status="active",
+        plan_name="GOLD PPO 1500",
+        copay_cents=3000,
+        coinsurance_basis_points=2000,
+        deductible_remaining_cents=72550,
+        out_of_pocket_remaining_cents=395000,
+    )
+    assert (subscriber.group_number, subscriber.birth_date, subscriber.sex) == (
+        "GRP77",
+        datetime.date(1988, 5, 4),
+        "F",
+    )
+    assert dependent.dependent == SAM
+    assert dependent.subscriber == JANE
+    assert summarize(dependent, on=VISIT).status == "inactive"  # the plan begins after the visit
+    assert summarize(dependent, on=datetime.date(2026, 5, 4)).copay_cents == 2500
+    assert summarize(inactive, on=VISIT).status == "inactive"
+    (interchange,) = read_interchanges(reply)
+    assert (interchange.sender_id, interchange.receiver_id) == ("BLUERIVER", ENVELOPE.sender_id)
+    assert interchange.groups[0].transactions[0].segments[0].element(3) == "ELG-700"  # BHT03 echoed
+    assert x12sdk_models(reply) == ["EligibilityBenefit"]
+
+    refused = clearinghouse.answer_eligibility(
+        text,
+        lambda inquiry: (
+            EligibilityRefusal("75") if inquiry.dependent is None else EligibilityRefusal("72", "N")
+        ),
+        at=AT,
+    )
+    answers = read_271(refused)
+    assert [(r.trace_number, [(x.reason, x.follow_up, x.level) for x in r.rejections]) for r in answers] == [
+        ("E-1", [("75", "C", "22")]),
+        ("E-2", [("72", "N", "23")]),
+        ("E-3", [("75", "C", "22")]),
+        ("E-4", [("75", "C", "22")]),
+    ]
+    assert summarize(answers[0], on=VISIT).status == "error"
+    assert clearinghouse.answer_eligibility(text, lambda inquiry: None, at=AT) == ""
+
+
+def test_answering_eligibility_refuses_a_file_that_is_not_a_270() -> None:
+    from revcycle.x12.inquiry276 import StatusInquiry, write_276
+
+    from .test_inquiry276 import ENVELOPE, inquiry
+
+    text_276 = write_276([StatusInquiry("INQ", AT, (inquiry("RB-1"),))], ENVELOPE)
+
+    with pytest.raises(X12Error, match="not a 270"):
+        SimulatedClearinghouse().answer_eligibility(text_276, lambda inquiry: None, at=AT)
