@@ -11,6 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from revcycle.adapters.clearinghouse_sim import (
+    ActiveCoverage,
+    EligibilityAnswer,
+    EligibilityRefusal,
+    InactiveCoverage,
+    SimulatedClearinghouse,
+)
 from revcycle.db import models as m
 from revcycle.domain.permissions import Role
 from revcycle.errors import InvalidInput, NotFound, PermissionDenied
@@ -348,3 +355,69 @@ def test_a_271_file_ingested_fills_the_check(routed: Office) -> None:
     assert (check.status, check.response_file_id) == ("active", result.inbound_file_id)
     again = ingest(office.db, actor=office.actor, practice_id=office.practice.id, filename="a.271", data=data)
     assert again.status == "duplicate"
+
+
+def test_the_simulated_clearinghouse_answers_our_270s_and_the_checks_and_client_page_show_it(
+    client: TestClient, routed: Office
+) -> None:
+    office = routed
+    coverage = office.coverage
+    kid_coverage = _dependent(office)
+    asked = [
+        eligibility.request_eligibility(office.db, actor=office.actor, coverage_id=cov.id, as_of=VISIT)
+        for cov in (coverage, kid_coverage, coverage)
+    ]
+    refused, kid, active = asked  # the coverage's newest check is the active answer
+    payer_knows: dict[str, EligibilityAnswer] = {
+        active.trace_number: ActiveCoverage(
+            "SILVER HMO 3000",
+            begins_on=datetime.date(2026, 1, 1),
+            copay_cents=2500,
+            coinsurance_basis_points=1500,
+            deductible_remaining_cents=120000,
+            out_of_pocket_remaining_cents=450000,
+        ),
+        kid.trace_number: InactiveCoverage(ended_on=datetime.date(2026, 3, 31)),
+        refused.trace_number: EligibilityRefusal("75"),
+    }
+    clearinghouse = SimulatedClearinghouse()
+
+    reply = clearinghouse.answer_eligibility(
+        "".join(a.text for a in asked),
+        lambda inquiry: payer_knows.get(inquiry.trace_number),
+        at=datetime.datetime(2026, 4, 1, 7, 5),
+    )
+    result = ingest(
+        office.db, actor=office.actor, practice_id=office.practice.id, filename="a.271", data=reply.encode()
+    )
+
+    assert (result.status, result.kind) == ("applied", "271")
+    assert sorted(a["check_id"] for a in result.summary["answered"]) == sorted(a.check_id for a in asked)
+    checks = [office.db.get_one(m.EligibilityCheck, a.check_id) for a in asked]
+    not_found, inactive, found = checks
+    assert (found.status, found.plan_name) == ("active", "SILVER HMO 3000")
+    assert (found.copay_cents, found.coinsurance_basis_points) == (2500, 1500)
+    assert (found.deductible_remaining_cents, found.out_of_pocket_remaining_cents) == (120000, 450000)
+    assert (inactive.status, inactive.coverage_id) == ("inactive", kid_coverage.id)
+    assert (not_found.status, not_found.plan_name, not_found.copay_cents) == ("error", "", None)
+    assert not_found.error == "75: subscriber not found"
+    assert {c.response_file_id for c in checks} == {result.inbound_file_id}
+    (interchange,) = read_interchanges(reply)
+    assert (interchange.sender_id, interchange.receiver_id) == ("CLEARINGHOUSE", "CALMMINDS")
+    assert [t.segments[0].element(3) for t in interchange.groups[0].transactions] == [
+        a.trace_number for a in asked
+    ]  # one 271 for each 270, its BHT03 echoed
+
+    biller = make_login_user(office.db, office.practice, Role.BILLING, name="elig-sim")
+    assert login(client, biller.email).status_code == 303
+    shown = client.get(f"/clients/{office.client.id}").text
+    section = shown.split(f'data-testid="eligibility-{coverage.id}"')[1].split("Authorizations")[0]
+    assert "Active" in section
+    assert "SILVER HMO 3000" in section
+    assert "$25.00" in section
+    assert "15%" in section
+    assert "$1,200.00" in section
+    kid_page = client.get(f"/clients/{kid_coverage.client_id}").text
+    kid_section = kid_page.split(f'data-testid="eligibility-{kid_coverage.id}"')[1].split("Authorizations")[0]
+    assert "Inactive" in kid_section
+    assert "Copay" not in kid_section

@@ -462,3 +462,15 @@ def test_any_271_round_trips_and_x12sdk_reads_it(answers: list[EligibilityRespon
     if judged := as_x12sdk_can_read(answers):
         judged_text = write_271([EligibilityResponseSet("ELG", ANSWERED_AT, tuple(judged))], ANSWER_ENVELOPE)
         assert x12sdk_models(judged_text) == ["EligibilityBenefit"]
+
+
+def test_pyx12_has_no_5010_271_map_so_x12sdk_is_the_outside_judge() -> None:
+    """pyx12 ships 270/271 maps for 4010 (X092A1) only; should it gain X279A1, judge with it."""
+    from revcycle.services.x12_judge import pyx12_verdict
+
+    verdict = pyx12_verdict(
+        write_271([EligibilityResponseSet("R", ANSWERED_AT, (a_response(),))], ANSWER_ENVELOPE)
+    )
+
+    assert verdict is not None
+    assert (verdict.checked, verdict.no_map) == ((), ("pyx12 has no map for 271 (005010X279A1)",))
