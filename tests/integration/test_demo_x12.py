@@ -68,6 +68,9 @@ def check_the_clearinghouse_answers(
         text = db.get_one(m.StoredFile, f.stored_file_id).content.decode()
         if f.implementation == "005010X212":  # a 277 answering a 276: pyx12 has no map for it
             assert x12sdk_models(text) == ["HealthCareClaimsStatusResponse"], f"inbound file {f.id}"
+        elif f.implementation == "005010X279A1":  # a 271: no pyx12 map either
+            if "AAA*" not in text:  # x12sdk's list of AAA reasons at 2100C is wrong (tests/unit/x12)
+                assert x12sdk_models(text) == ["EligibilityBenefit"], f"inbound file {f.id}"
         else:
             assert judge(text) == [], f"inbound file {f.id}"
     events = db.execute(
@@ -94,6 +97,7 @@ def check_the_clearinghouse_answers(
     )
     assert all(numbers.values()), "a claim accepted by a 277CA keeps the payer's claim number"
     check_the_status_inquiries(db, practice_id, kinds)
+    check_the_eligibility_run(db, practice_id, kinds)
 
 
 def check_the_status_inquiries(db: Session, practice_id: int, kinds: Counter[str]) -> None:
@@ -112,3 +116,21 @@ def check_the_status_inquiries(db: Session, practice_id: int, kinds: Counter[str
         text = db.get_one(m.StoredFile, file_id).content.decode()
         assert x12sdk_models(text) == ["HealthCareClaimsStatusRequest"]
     assert kinds["277"] > len({i.response_file_id for i in answered})  # the 277CAs and the 277s
+
+
+def check_the_eligibility_run(db: Session, practice_id: int, kinds: Counter[str]) -> None:
+    """This morning's 270s, each answered by a 271: mostly active with the plan and what a visit
+    costs, a refusal for a member id the payer does not know."""
+    checks = db.scalars(select(m.EligibilityCheck).where(m.EligibilityCheck.practice_id == practice_id)).all()
+    assert checks
+    assert kinds["271"] == len(checks)
+    statuses = Counter(check.status for check in checks)
+    assert statuses["active"] > statuses["error"] >= 1
+    assert "requested" not in statuses
+    for check in checks:
+        assert check.response_file_id is not None
+        if check.status == "active":
+            assert check.plan_name
+            assert check.copay_cents is not None or check.coinsurance_basis_points is not None
+        elif check.status == "error":
+            assert "72" in check.error or "member" in check.error.lower()

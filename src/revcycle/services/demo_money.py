@@ -43,7 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from revcycle.adapters.clearinghouse_sim import ClaimAnswer, SimulatedClearinghouse, StatusAnswer
+from revcycle.adapters.clearinghouse_sim import (
+    ActiveCoverage,
+    ClaimAnswer,
+    EligibilityAnswer,
+    EligibilityRefusal,
+    InactiveCoverage,
+    SimulatedClearinghouse,
+    StatusAnswer,
+)
 from revcycle.db import models as m
 from revcycle.db.types import recording_at
 from revcycle.domain.claim_status import ClaimStatus, EventSource
@@ -67,6 +75,7 @@ from revcycle.services.claim_status_inquiries import write_status_inquiries
 from revcycle.services.claims import transition_claim
 from revcycle.services.claims_pipeline.building import build_claims, mark_claim_ready, mark_sessions_ready
 from revcycle.services.claims_pipeline.scrubbing import ScrubState, override_warning
+from revcycle.services.eligibility import request_eligibility
 from revcycle.services.ledger import post_transaction
 from revcycle.services.sessions import session_facts
 from revcycle.services.submissions import queue_for_batch, record_submissions
@@ -108,7 +117,20 @@ SUBMITTED_WITHIN_DAYS = 6
 NEVER_SUBMITTED_SHARE = 0.03
 # Weeks of Monday 276 status inquiries before today (claims older than that are settled).
 STATUS_INQUIRY_WEEKS = 26
+# This morning's eligibility run covers the clients seen in this many days (their next visit
+# is coming); about one answer in this many is a refusal for a mistyped member id.
+ELIGIBILITY_SEEN_WITHIN_DAYS = 21
+ELIGIBILITY_REFUSED_ONE_IN = 40
 NEVER_SUBMITTED_STAGES: tuple[tuple[str, int], ...] = (("documented", 4), ("ready", 3), ("built", 3))
+
+
+PLAN_NAMES = {
+    "commercial": "CHOICE PPO",
+    "medicare": "MEDICARE PART B",
+    "medicare_advantage": "MEDICARE ADVANTAGE HMO",
+    "medicaid": "MEDICAID MANAGED CARE",
+    "tricare": "TRICARE SELECT",
+}
 
 
 @dataclass
@@ -201,6 +223,7 @@ class MoneyHistory:
                 self._release()
         self._release()
         self._work_items()
+        self._eligibility_checks()
         self.db.flush()
 
     @contextmanager
@@ -438,6 +461,57 @@ class MoneyHistory:
             reply = self.clearinghouse.answer_inquiries(written.text, payer, at=answered_at)
             if reply:
                 self.receive_file("277", day, reply)
+
+    def _eligibility_checks(self) -> None:
+        """This morning's real-time 270/271 run for the clients seen lately: each primary
+        coverage asked about as of today, answered by the clearinghouse (active with the plan,
+        copay, coinsurance and deductible left; inactive when the coverage has ended; now and
+        then refused for a member id the payer does not know), and the 271 ingested."""
+        since = self.today - timedelta(days=ELIGIBILITY_SEEN_WITHIN_DAYS)
+        seen = {b.row.client_id for b in self.sessions if b.row.service_on >= since}
+        coverages = self.db.scalars(
+            select(m.Coverage)
+            .where(
+                m.Coverage.practice_id == self.pid,
+                m.Coverage.priority == "primary",
+                m.Coverage.client_id.in_(seen),
+            )
+            .order_by(m.Coverage.id)
+        ).all()
+        kinds = {self.b.payers[key].id: seed.kind for key, seed in self.b.payer_seeds.items()}
+        for number, coverage in enumerate(coverages):
+            said = self._payer_knows(coverage, kinds.get(coverage.payer_id, "commercial"), number)
+            asked_at = self._local(self.today, 7)
+            with recording_at(asked_at):
+                request = request_eligibility(
+                    self.db, actor=self.front_desk, coverage_id=coverage.id, as_of=self.today
+                )
+            answered_at = asked_at + timedelta(seconds=20)
+            reply = self.clearinghouse.answer_eligibility(
+                request.text, partial(_always, said), at=answered_at
+            )
+            with recording_at(answered_at):
+                self.receive_file("271", self.today, reply)
+
+    def _payer_knows(self, coverage: m.Coverage, kind: str, number: int) -> EligibilityAnswer:
+        if coverage.ends_on is not None and coverage.ends_on < self.today:
+            return InactiveCoverage(ended_on=coverage.ends_on)
+        if number % ELIGIBILITY_REFUSED_ONE_IN == 2:
+            return EligibilityRefusal("72")  # invalid/missing member id: the front desk checks the card
+        rng = self.rng
+        begins = coverage.effective_on or self.today.replace(month=1, day=1)
+        commercial = kind in {"commercial", "medicare_advantage"}
+        return ActiveCoverage(
+            plan=PLAN_NAMES.get(kind, "PPO"),
+            begins_on=begins,
+            copay_cents=coverage.copay_cents or None,
+            coinsurance_basis_points=2000
+            if kind in {"commercial", "medicare", "tricare"} and not coverage.copay_cents
+            else None,
+            deductible_remaining_cents=rng.choice((0, 0, 25_000, 50_000, 120_000)) if commercial else None,
+            out_of_pocket_remaining_cents=rng.choice((150_000, 310_000, 480_000)) if commercial else None,
+            group_number=coverage.group_number,
+        )
 
     def receive_file(self, kind: str, day: date, text: str) -> None:
         """Ingest a file the clearinghouse sent (a 999 or 277CA), through the X12 service."""
@@ -1086,6 +1160,11 @@ class ClaimFlow:
 
     def _count(self, route: str) -> None:
         self.summary.submitted_by_route[route] = self.summary.submitted_by_route.get(route, 0) + 1
+
+
+def _always(said: EligibilityAnswer, asked: object) -> EligibilityAnswer:
+    """The answer the payer gives, whatever is asked (one person per 270 here)."""
+    return said
 
 
 def _weekday(day: date) -> date:
