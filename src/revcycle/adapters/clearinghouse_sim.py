@@ -338,19 +338,7 @@ class SimulatedClearinghouse:
         """The 277 answering a 276 file: ``answer`` says what the payer knows of each claim
         asked about (None: no answer yet, the claim is left out). Empty when nothing is
         answered."""
-        interchanges = read_interchanges(text)
-        senders = {(i.sender_qualifier, i.sender_id) for i in interchanges}
-        if len(senders) != 1:
-            raise X12Error("a 276 file for the clearinghouse comes from one sender")
-        for interchange in interchanges:
-            for group in interchange.groups:
-                for transaction in group.transactions:
-                    if transaction.set_id != "276":
-                        raise X12Error(
-                            f"transaction set {transaction.set_id} is not a 276",
-                            segment_id="ST",
-                            element="ST01",
-                        )
+        [(qualifier, sender_id)] = _one_sender(text, "276")
         reports = [
             _status_report(asked, said, at.date())
             for inquiry in read_276(text)
@@ -376,7 +364,6 @@ class SimulatedClearinghouse:
                 for party in dict.fromkeys(parties)
             ),
         )
-        [(qualifier, sender_id)] = senders
         envelope = Envelope(
             sender_qualifier="ZZ",
             sender_id=self.id,
