@@ -120,23 +120,23 @@ def _append(
     rows = []
     for entry in entries:
         seq += 1
-        row = _Content(
-            practice_id=practice_id,
-            seq=seq,
-            actor_user_id=actor.user_id,
-            action=entry.action,
-            entity=entry.entity,
-            entity_id=str(entry.entity_id),
-            client_ids=sorted({int(client_id) for client_id in entry.client_ids}),
-            before=_as_json(entry.before),
-            after=_as_json(entry.after),
-            source_ip=actor.source_ip,
-            reason=entry.reason,
-            created_at=now,
-            prev_hash=prev_hash,
-        )
-        prev_hash = row_hash(row)
-        rows.append({**row.__dict__, "hash": prev_hash})
+        row = {
+            "practice_id": practice_id,
+            "seq": seq,
+            "actor_user_id": actor.user_id,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": str(entry.entity_id),
+            "client_ids": sorted({int(client_id) for client_id in entry.client_ids}),
+            "before": _as_json(entry.before),
+            "after": _as_json(entry.after),
+            "source_ip": actor.source_ip,
+            "reason": entry.reason,
+            "created_at": now,
+            "prev_hash": prev_hash,
+        }
+        prev_hash = row["hash"] = _content_hash(row)
+        rows.append(row)
     session.execute(
         update(AuditHead)
         .where(AuditHead.practice_id == practice_id)
@@ -146,25 +146,6 @@ def _append(
         .execution_options(synchronize_session=False)
     )
     return rows
-
-
-@dataclass
-class _Content:
-    """A row's hashed content before it is written (an :class:`AuditContent`)."""
-
-    practice_id: int
-    seq: int
-    actor_user_id: int | None
-    action: str
-    entity: str
-    entity_id: str
-    client_ids: list[Any]
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    source_ip: str
-    reason: str
-    created_at: datetime
-    prev_hash: str
 
 
 def _head_seq(session: Session, practice_id: int) -> int:
@@ -235,23 +216,22 @@ def row_hash(row: AuditContent, *, seq: int | None = None) -> str:
 
     ``seq`` overrides the row's own (used to tell where a moved row was written).
     """
-    content = {
-        "practice_id": row.practice_id,
-        "seq": row.seq if seq is None else seq,
-        "actor_user_id": row.actor_user_id,
-        "action": row.action,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "client_ids": sorted(row.client_ids or []),
-        "before": row.before,
-        "after": row.after,
-        "source_ip": row.source_ip,
-        "reason": row.reason,
-        "created_at": row.created_at.astimezone(UTC).isoformat(),
-        "prev_hash": row.prev_hash,
-    }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    content = {name: getattr(row, name) for name in _HASHED}
+    if seq is not None:
+        content["seq"] = seq
+    return _content_hash(content)
+
+
+_HASHED = tuple(AuditContent.__annotations__)  # the columns the hash covers
+
+
+def _content_hash(content: Mapping[str, Any]) -> str:
+    """:func:`row_hash` of a row's columns given as a mapping (at least those it covers)."""
+    canonical = {name: content[name] for name in _HASHED}
+    canonical["client_ids"] = sorted(content["client_ids"] or [])
+    canonical["created_at"] = content["created_at"].astimezone(UTC).isoformat()
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 # --- verifying ---------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def record_submissions(
             reference=own_refs.get(claim.id, reference),
             submitted_on=submitted_on,
         )
-        _move_to_submitted(session, actor, claim, row, portal)
+        transition_claims(session, actor=actor, moves=[_submitted_move(session, actor, claim, row, portal)])
         written.append(row)
     return written
 
@@ -240,7 +240,8 @@ def resubmit_claim(
         claim.payer_claim_control_number = icn
     session.flush()
     if ClaimStatus.SUBMITTED in allowed_targets(ClaimStatus(claim.status)):
-        _move_to_submitted(session, actor, claim, row, portal, reason=reason)
+        move = _submitted_move(session, actor, claim, row, portal, reason=reason)
+        transition_claims(session, actor=actor, moves=[move])
     else:
         audit.record(
             session,
@@ -585,19 +586,6 @@ def _describe(session: Session, row: m.Submission, portal_id: int | None) -> str
     if row.frequency != "1":
         text += f" ({FREQUENCIES[row.frequency]})"
     return f"{text}, reference {row.reference}" if row.reference else text
-
-
-def _move_to_submitted(
-    session: Session,
-    actor: Actor,
-    claim: m.Claim,
-    row: m.Submission,
-    portal_id: int | None,
-    *,
-    reason: str = "",
-) -> None:
-    move = _submitted_move(session, actor, claim, row, portal_id, reason=reason)
-    transition_claims(session, actor=actor, moves=[move])
 
 
 def _submitted_move(
