@@ -471,9 +471,12 @@ class MoneyHistory:
         seen = {b.row.client_id for b in self.sessions if b.row.service_on >= since}
         coverages = self.db.scalars(
             select(m.Coverage)
+            .join(m.Payer, m.Payer.id == m.Coverage.payer_id)
             .where(
+                m.Payer.edi_payer_id != "",  # a payer the clearinghouse reaches
                 m.Coverage.practice_id == self.pid,
                 m.Coverage.priority == "primary",
+                m.Coverage.member_id != "",  # a card on file to ask about
                 m.Coverage.client_id.in_(seen),
             )
             .order_by(m.Coverage.id)
