@@ -76,8 +76,12 @@ ACK_999 = "999"
 CLAIM_ACK_277 = "277CA"
 STATUS_277 = "277"
 ELIGIBILITY_271 = "271"
-_NOT_YET = {
-    "835": "835 remittances",
+_NOT_TAKEN = {
+    "835": "835 remittances are not ingested yet",
+    "837": "an 837 is a claim file we send, not one we receive",
+    "997": "a 997 acknowledges 4010 files; 5010 claims are answered by a 999",
+    "276": "a 276 is a status inquiry we send, not one we receive",
+    "270": "a 270 is an eligibility inquiry we send, not one we receive",
 }
 
 
@@ -111,6 +115,8 @@ def read_file(filename: str, data: bytes) -> list[Interchange]:
         interchanges = read_interchanges(decode(data))
     except X12Error as error:
         raise InvalidInput(f"{filename}: {error}") from None
+    except InvalidInput as error:
+        raise InvalidInput(f"{filename}: {error.detail}") from None
     if not any(group.transactions for ic in interchanges for group in ic.groups):
         raise InvalidInput(f"{filename}: no transaction set in the file")
     return interchanges
@@ -157,9 +163,11 @@ def detect(filename: str, interchanges: Sequence[Interchange]) -> str:
     kind = kinds.pop()
     if kind in (ACK_999, CLAIM_ACK_277, STATUS_277, ELIGIBILITY_271):
         return kind
-    what = _NOT_YET.get(kind, f"transaction set {kind}")
+    first = next(t for ic in interchanges for g in ic.groups for t in g.transactions)
+    what = _NOT_TAKEN.get(kind, f"transaction set {kind} is not one we receive")
     raise InvalidInput(
-        f"{filename}: {what} are not yet supported; only 999, 277CA, 277 and 271 files are ingested"
+        f"{filename}: segment {first.position} (ST), ST01: {what}; "
+        "only 999, 277CA, 277 and 271 files are ingested"
     )
 
 

@@ -232,10 +232,6 @@ def test_an_empty_file_and_binary_garbage(
     assert named in refuse(db, biller, sent, data)
 
 
-# x12_ingest.read_file calls decode() outside its try: the refusal does not name the file.
-@pytest.mark.xfail(
-    strict=True, reason="x12_ingest.decode's refusal lacks the filename (fix reported to the lead)"
-)
 def test_a_file_claiming_utf8_that_is_not_is_refused_naming_the_file(
     db: Session, biller: Actor, sent: Sent
 ) -> None:
@@ -252,7 +248,7 @@ def test_an_unknown_transaction_set_is_refused_by_name(db: Session, biller: Acto
 
     detail = refuse(db, biller, sent, data, "order.850")
 
-    assert "850" in detail
+    assert "segment 3 (ST), ST01: transaction set 850 is not one we receive" in detail
     assert "only 999, 277CA, 277 and 271 files are ingested" in detail
 
 
@@ -269,14 +265,14 @@ def test_a_997_is_not_a_999(db: Session, biller: Actor, sent: Sent) -> None:
 
     detail = refuse(db, biller, sent, data, "ack.997")
 
-    assert "997" in detail
+    assert "ST01: a 997 acknowledges 4010 files; 5010 claims are answered by a 999" in detail
     assert "only 999, 277CA, 277 and 271 files are ingested" in detail
 
 
 def test_an_837_is_what_we_send_not_what_we_ingest(db: Session, biller: Actor, sent: Sent) -> None:
     detail = refuse(db, biller, sent, sent.text.encode(), "batch.837")
 
-    assert "837" in detail
+    assert "segment 3 (ST), ST01: an 837 is a claim file we send, not one we receive" in detail
     assert "only 999, 277CA, 277 and 271 files are ingested" in detail
 
 
