@@ -260,15 +260,7 @@ class SimulatedClearinghouse:
         texts = []
         for (qualifier, sender_id), pairs in by_sender.items():
             control = self._take_control_number()
-            envelope = Envelope(
-                sender_qualifier="ZZ",
-                sender_id=self.id,
-                receiver_qualifier=qualifier,
-                receiver_id=sender_id,
-                interchange_control_number=format_control_number(control),
-                group_control_number=str(control),
-                sent_at=at,
-            )
+            envelope = self._envelope(qualifier, sender_id, control, at)
             texts.append(write_277([self._response(pairs, at, control)], envelope))
         return "".join(texts)
 
@@ -364,15 +356,7 @@ class SimulatedClearinghouse:
                 for party in dict.fromkeys(parties)
             ),
         )
-        envelope = Envelope(
-            sender_qualifier="ZZ",
-            sender_id=self.id,
-            receiver_qualifier=qualifier,
-            receiver_id=sender_id,
-            interchange_control_number=format_control_number(control),
-            group_control_number=str(control),
-            sent_at=at,
-        )
+        envelope = self._envelope(qualifier, sender_id, control, at)
         return write_277([response], envelope)
 
     def answer_eligibility(
@@ -399,16 +383,20 @@ class SimulatedClearinghouse:
         if not sets:
             return ""
         control = self._take_control_number()
-        envelope = Envelope(
+        envelope = self._envelope(qualifier, sender_id, control, at)
+        return write_271(sets, envelope)
+
+    def _envelope(self, qualifier: str, receiver_id: str, control: int, at: datetime.datetime) -> Envelope:
+        """From this clearinghouse back to whoever sent the file, with its next control number."""
+        return Envelope(
             sender_qualifier="ZZ",
             sender_id=self.id,
             receiver_qualifier=qualifier,
-            receiver_id=sender_id,
+            receiver_id=receiver_id,
             interchange_control_number=format_control_number(control),
             group_control_number=str(control),
             sent_at=at,
         )
-        return write_271(sets, envelope)
 
     def _take_control_number(self) -> int:
         number = self._next_control_number
@@ -512,22 +500,11 @@ def _counted(
 
 def _patient(claim: Claim) -> Party:
     """The claim's patient as a 277CA names it: the member id is the subscriber's."""
-    subscriber = claim.subscriber
-    person = claim.patient
-    if person is None:
-        return Party(
-            "QC",
-            subscriber.last_name,
-            subscriber.member_id,
-            "MI",
-            first_name=subscriber.first_name,
-            middle_name=subscriber.middle_name,
-            kind="1",
-        )
+    person = claim.patient or claim.subscriber
     return Party(
         "QC",
         person.last_name,
-        subscriber.member_id,
+        claim.subscriber.member_id,
         "MI",
         first_name=person.first_name,
         middle_name=person.middle_name,
