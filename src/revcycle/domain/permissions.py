@@ -74,6 +74,7 @@ class Permission(StrEnum):
     VIEW_DASHBOARD = "view_dashboard"
     MANAGE_USERS = "manage_users"
     MANAGE_PRACTICE = "manage_practice"
+    MANAGE_FEES = "manage_fees"  # fee schedules and payer contracts: see and change them
     VIEW_AUDIT_LOG = "view_audit_log"
     CLOSE_PERIOD = "close_period"
 
@@ -108,6 +109,7 @@ _GRANTS: Mapping[Permission, Mapping[Role, Scope]] = {
     P.VIEW_DASHBOARD: {B: ALL, A: ALL},
     P.MANAGE_USERS: {A: ALL},
     P.MANAGE_PRACTICE: {A: ALL},
+    P.MANAGE_FEES: {B: ALL, A: ALL},
     P.VIEW_AUDIT_LOG: {A: ALL},
     P.CLOSE_PERIOD: {A: ALL},
 }

@@ -44,6 +44,7 @@ EXPECTED: dict[Permission, tuple[Scope, Scope, Scope, Scope, Scope]] = {
     P.VIEW_DASHBOARD: (ALL, NO, ALL, NO, NO),
     P.MANAGE_USERS: (NO, NO, ALL, NO, NO),
     P.MANAGE_PRACTICE: (NO, NO, ALL, NO, NO),
+    P.MANAGE_FEES: (ALL, NO, ALL, NO, NO),
     P.VIEW_AUDIT_LOG: (NO, NO, ALL, NO, NO),
     P.CLOSE_PERIOD: (NO, NO, ALL, NO, NO),
 }
