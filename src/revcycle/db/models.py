@@ -734,6 +734,111 @@ class X12InboundFile(Base):
     __table_args__ = (UniqueConstraint("practice_id", "sha256"),)
 
 
+class Remittance(Base):
+    """One 835 transaction set: one payment (BPR/TRN) and the claims it pays, adjusts or denies.
+
+    The same payment — payer, trace number (TRN02) and amount — is recorded once (the unique
+    constraint makes eight concurrent ingestions of one file post it exactly once); a second
+    835 with that trace and other content is an exception, never a merge. ``status``:
+    received (read and balanced), review (waiting for the whole batch to be approved),
+    posted (every claim posted), exceptions (posted where confident, the rest in the
+    exception queue).
+    """
+
+    __tablename__ = "remittances"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    inbound_file_id: Mapped[int] = fk("x12_inbound_files.id", index=True)
+    transaction_control_number: Mapped[str] = mapped_column(String(9), default="")  # ST02
+    payer_id: Mapped[int | None] = fk("payers.id", nullable=True)
+    payer_name: Mapped[str] = mapped_column(String(200), default="")  # N1*PR
+    payer_identifier: Mapped[str] = mapped_column(String(80))  # TRN03 (or N1*PR's id)
+    trace_number: Mapped[str] = mapped_column(String(80))  # TRN02: the EFT trace or check number
+    amount_cents: Mapped[int] = mapped_column(Cents)  # BPR02, negative for a debit
+    method: Mapped[str] = mapped_column(String(5), default="")  # BPR04: ACH CHK NON FWT BOP
+    paid_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # BPR16
+    payee_npi: Mapped[str] = mapped_column(String(20), default="")
+    payee_tax_id: Mapped[str] = mapped_column(String(20), default="")
+    content_sha256: Mapped[str] = mapped_column(String(64))  # of the transaction set's segments
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    posting_mode: Mapped[str] = mapped_column(String(10), default="auto")  # auto | review
+    payment_id: Mapped[int | None] = fk("payments.id", nullable=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    posted_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (
+        UniqueConstraint("practice_id", "payer_identifier", "trace_number", "amount_cents"),
+        Index(None, "practice_id", "status"),
+    )
+
+
+class RemittanceClaim(Base):
+    """One CLP of a remittance: what the payer said about one claim, and how it was posted.
+
+    ``claim_id`` is the claim it matched (``match_method``: our patient control number, the
+    payer's claim control number, patient + date of service + billed amount, or by hand);
+    ``state``: posted, exception (waiting in the queue), review, skipped (nothing to post).
+    ``details`` keeps the CLP as read (names, dates, references, lines), so the exception
+    queue can show and suggest without reading the file again.
+    """
+
+    __tablename__ = "remittance_claims"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    remittance_id: Mapped[int] = fk("remittances.id", index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # of its CLP in the file
+    patient_control_number: Mapped[str] = mapped_column(String(38))  # CLP01
+    status_code: Mapped[str] = mapped_column(String(2))  # CLP02
+    charge_cents: Mapped[int] = mapped_column(Cents)  # CLP03
+    paid_cents: Mapped[int] = mapped_column(Cents)  # CLP04
+    patient_responsibility_cents: Mapped[int] = mapped_column(Cents, default=0)  # CLP05
+    payer_claim_control_number: Mapped[str] = mapped_column(String(50), default="")  # CLP07
+    claim_id: Mapped[int | None] = fk("claims.id", nullable=True, index=True)
+    match_method: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(15), default="received")
+    reverses_id: Mapped[int | None] = fk("remittance_claims.id", nullable=True)
+    ledger_transaction_id: Mapped[int | None] = fk("ledger_transactions.id", nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (Index(None, "practice_id", "patient_control_number"),)
+
+
+class RemittanceAdjustment(Base):
+    """One CAS triplet of a remittance claim, at claim level or for one of its service lines
+    (``line_number`` the SVC's place in the CLP, ``claim_line_id`` the line it matched):
+    kept row by row for denial and underpayment reports. CARC and RARC are X12's lists,
+    stored as text, never refused when unknown; ``remarks`` are the line's LQ codes."""
+
+    __tablename__ = "remittance_adjustments"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    remittance_claim_id: Mapped[int] = fk("remittance_claims.id", index=True)
+    line_number: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: claim level
+    claim_line_id: Mapped[int | None] = fk("claim_lines.id", nullable=True)
+    group_code: Mapped[str] = mapped_column(String(2))  # CO PR OA PI CR
+    reason_code: Mapped[str] = mapped_column(String(10))  # CARC
+    amount_cents: Mapped[int] = mapped_column(Cents)
+    quantity: Mapped[str] = mapped_column(String(15), default="")
+    remarks: Mapped[str] = mapped_column(String(200), default="")  # RARC (LQ*HE), comma-joined
+    __table_args__ = (Index(None, "practice_id", "group_code", "reason_code"),)
+
+
+class ProviderAdjustment(Base):
+    """One PLB amount of a remittance: interest, a forwarding balance, a recoupment ... posted
+    at the payment level (BPR02 = the claims' CLP04 - the PLB amounts)."""
+
+    __tablename__ = "provider_adjustments"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    remittance_id: Mapped[int] = fk("remittances.id", index=True)
+    reason_code: Mapped[str] = mapped_column(String(2))  # PLB03-1: L6 interest, WO, FB, 72 ...
+    reference: Mapped[str] = mapped_column(String(50), default="")  # PLB03-2
+    amount_cents: Mapped[int] = mapped_column(Cents)
+    fiscal_period_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # PLB02
+    ledger_transaction_id: Mapped[int | None] = fk("ledger_transactions.id", nullable=True)
+
+
 class ClaimStatusInquiry(Base):
     """A 276 claim status inquiry and the 277 answer it got."""
 
@@ -1044,6 +1149,9 @@ class WorkItem(Base):
     provider_id: Mapped[int | None] = fk("providers.id", nullable=True)
     # A flag about a payer (unknown payer: holds the sessions of clients it covers).
     payer_id: Mapped[int | None] = fk("payers.id", nullable=True)
+    # A posting exception: the remittance claim waiting (or the payment, for a PLB).
+    remittance_id: Mapped[int | None] = fk("remittances.id", nullable=True)
+    remittance_claim_id: Mapped[int | None] = fk("remittance_claims.id", nullable=True)
     resolution: Mapped[str] = mapped_column(Text, default="")
     resolved_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)

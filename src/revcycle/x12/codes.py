@@ -9,7 +9,10 @@ read a message without the guide at hand:
   transaction set and group syntax error codes (IK5-02.., AK9-05..), and the segment
   (IK3-04) and element (IK4-03) error codes;
 * 271 eligibility or benefit codes (EB01), coverage levels (EB02), the service types we
-  ask about (EB03 / EQ01), time periods (EB06) and AAA reject reasons.
+  ask about (EB03 / EQ01), time periods (EB06) and AAA reject reasons;
+* 835 claim statuses (CLP02), adjustment groups (CAS01) and provider-level adjustment
+  reasons (PLB03-1). The adjustment reasons (CARC) and remark codes (RARC) are X12's and are
+  not shipped: the 835 reader keeps them as text and never refuses one it does not know.
 
 A category code outside list 507 is refused (:func:`stc_category` raises ``KeyError``):
 the category is what moves a claim, so guessing would be wrong. Every other code here only
@@ -27,12 +30,16 @@ from typing import Literal
 
 __all__ = [
     "AAA_REJECT_REASONS",
+    "ADJUSTMENT_GROUPS",
+    "ADJUSTMENT_GROUPS_835",
+    "CLAIM_STATUSES",
     "COVERAGE_LEVELS",
     "EB01_CODES",
     "GROUP_SYNTAX_ERRORS",
     "IK3_SEGMENT_ERRORS",
     "IK4_ELEMENT_ERRORS",
     "IK5_AK9_CODES",
+    "PROVIDER_ADJUSTMENT_REASONS",
     "SERVICE_TYPES",
     "STC_CATEGORIES",
     "TIME_PERIODS",
@@ -402,5 +409,88 @@ AAA_REJECT_REASONS: Mapping[str, str] = MappingProxyType(
         "IA": "invalid authorization number format",
         "MA": "missing authorization",
         "T4": "payer name or identifier missing",
+    }
+)
+
+
+# ----------------------------------------------------------------------------- the 835
+
+# CLP02: how the payer processed a claim (the 005010X221A1 list). 22 takes back an earlier
+# payment: its amounts are that payment's negated, and a correction usually follows under the
+# same patient control number with its own CLP02.
+CLAIM_STATUSES: Mapping[str, str] = MappingProxyType(
+    {
+        "1": "processed as primary",
+        "2": "processed as secondary",
+        "3": "processed as tertiary",
+        "4": "denied",
+        "19": "processed as primary, forwarded to additional payer(s)",
+        "20": "processed as secondary, forwarded to additional payer(s)",
+        "21": "processed as tertiary, forwarded to additional payer(s)",
+        "22": "reversal of previous payment",
+        "23": "not our claim, forwarded to additional payer(s)",
+        "25": "predetermination pricing only: no payment",
+    }
+)
+
+# CAS01: who carries an adjustment (shared/codesets/x12_claim_adjustment, read from pyx12's
+# maps). CR is 4010's: read when a payer still sends it, never written in a 5010 835.
+ADJUSTMENT_GROUPS: Mapping[str, str] = MappingProxyType(
+    {
+        "CO": "contractual obligation: the provider writes it off and may not bill the patient",
+        "OA": "other adjustment: neither contractual nor the patient's",
+        "PI": "payer-initiated reduction the patient is not responsible for",
+        "PR": "patient responsibility: deductible, coinsurance, copay, non-covered",
+        "CR": "correction or reversal (4010 only)",
+    }
+)
+ADJUSTMENT_GROUPS_835 = frozenset({"CO", "OA", "PI", "PR"})
+
+# PLB03-1: why the payer adjusts the payment as a whole rather than a claim (list 426). A
+# positive amount reduces the payment (a withholding, a recoupment); a negative one adds to it
+# (interest, a refund returned).
+PROVIDER_ADJUSTMENT_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "50": "late charge (late filing penalty)",
+        "51": "interest penalty charge",
+        "72": "authorized return: a refund the provider sent for an earlier overpayment",
+        "90": "early payment allowance",
+        "AH": "origination fee (transmission fee)",
+        "AM": "applied to borrower's account (loan repayment)",
+        "AP": "acceleration of benefits (accelerated payment or its withholding)",
+        "B2": "rebate",
+        "B3": "recovery allowance",
+        "BD": "bad debt adjustment",
+        "BN": "bonus",
+        "C5": "temporary allowance",
+        "CR": "capitation interest",
+        "CS": "adjustment (see the reference: often a recoupment of an overpaid claim)",
+        "CT": "capitation payment",
+        "CV": "capital passthru",
+        "CW": "certified registered nurse anesthetist passthru",
+        "DM": "direct medical education passthru",
+        "E3": "withholding",
+        "FB": "forwarding balance: money carried to or from another remittance",
+        "FC": "fund allocation",
+        "GO": "graduate medical education passthru",
+        "HM": "hemophilia clotting factor supplement",
+        "IP": "incentive premium payment",
+        "IR": "internal revenue service withholding",
+        "IS": "interim settlement",
+        "J1": "nonreimbursable (a balancing entry that moves no money)",
+        "L3": "penalty",
+        "L6": "interest owed: interest paid with this payment",
+        "LE": "levy",
+        "LS": "lump sum",
+        "OA": "organ acquisition passthru",
+        "OB": "offset for affiliated providers",
+        "PI": "periodic interim payment",
+        "PL": "payment final",
+        "RA": "retro-activity adjustment",
+        "RE": "return on equity",
+        "SL": "student loan repayment",
+        "TL": "third party liability",
+        "WO": "overpayment recovery (withholding for an earlier overpayment)",
+        "WU": "unspecified recovery",
     }
 )
