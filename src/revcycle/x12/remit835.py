@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from revcycle.money import format_plain
 from revcycle.x12.claim277 import element_error, read_cents, read_date
@@ -71,6 +71,8 @@ __all__ = [
 IMPLEMENTATION = "005010X221A1"
 FUNCTIONAL_ID = "HP"
 REVERSAL = "22"
+V = TypeVar("V")
+D = TypeVar("D")
 
 # ----------------------------------------------------------------------------- the model
 
@@ -236,7 +238,7 @@ class ServicePayment:
     @property
     def line_control_number(self) -> str:
         """REF*6R: the line item control number we sent in the 837 (REF*6R there)."""
-        return _value(self.references, "6R")
+        return _value(self.references, "6R", "")
 
     @property
     def allowed_cents(self) -> int | None:
@@ -252,7 +254,9 @@ class ClaimPayment:
     charge_cents: int  # CLP03
     paid_cents: int  # CLP04
     patient_responsibility_cents: int | None = None  # CLP05
-    filing_indicator: str = ""  # CLP06: 12..17 Medicare secondary, CI commercial, MB Medicare B, MC Medicaid ...
+    filing_indicator: str = (
+        ""  # CLP06: 12..17 Medicare secondary, CI commercial, MB Medicare B, MC Medicaid ...
+    )
     payer_claim_control_number: str = ""  # CLP07: for corrections (frequency 7/8) and status inquiries
     facility_code: str = ""  # CLP08: place of service (professional) or type of bill
     frequency: str = ""  # CLP09: claim frequency code
@@ -269,10 +273,16 @@ class ClaimPayment:
     other_subscriber: Party | None = None  # NM1*GB
     inpatient: tuple[str, ...] = ()  # MIA01..MIA24, as read (inpatient only)
     outpatient: OutpatientAdjudication | None = None  # MOA
-    references: tuple[tuple[str, str], ...] = ()  # REF: 1L group, 28, 6P, EA medical record, F8 original ref ...
-    dates: tuple[tuple[str, datetime.date], ...] = ()  # DTM: 232/233 statement, 036 coverage ends, 050 received
+    references: tuple[
+        tuple[str, str], ...
+    ] = ()  # REF: 1L group, 28, 6P, EA medical record, F8 original ref ...
+    dates: tuple[
+        tuple[str, datetime.date], ...
+    ] = ()  # DTM: 232/233 statement, 036 coverage ends, 050 received
     contacts: tuple[Contact, ...] = ()  # PER*CX
-    amounts: tuple[tuple[str, int], ...] = ()  # AMT: AU coverage, D8 discount, F5 patient paid, I interest ...
+    amounts: tuple[
+        tuple[str, int], ...
+    ] = ()  # AMT: AU coverage, D8 discount, F5 patient paid, I interest ...
     quantities: tuple[tuple[str, str], ...] = ()  # QTY
     lines: tuple[ServicePayment, ...] = ()
     position: int = field(default=0, compare=False)  # of its CLP in the file, when read
@@ -356,7 +366,7 @@ def _first(dates: tuple[tuple[str, datetime.date], ...], qualifiers: tuple[str, 
     return next((day for qualifier, day in dates if qualifier in qualifiers), None)
 
 
-def _value(pairs: Iterable[tuple[str, Any]], qualifier: str, default: Any = "") -> Any:
+def _value(pairs: Iterable[tuple[str, V]], qualifier: str, default: D) -> V | D:
     return next((value for q, value in pairs if q == qualifier), default)
 
 

@@ -187,7 +187,11 @@ def _names(claim: ClaimPayment) -> Iterator[Segment]:
     for entity, party in named:
         if party is not None:
             if party.entity != entity:
-                raise _refuse(f"claim {claim.patient_control_number}: NM1 {party.entity!r} where {entity} belongs", "NM1", "NM101")
+                raise _refuse(
+                    f"claim {claim.patient_control_number}: NM1 {party.entity!r} where {entity} belongs",
+                    "NM1",
+                    "NM101",
+                )
             yield party.segment()
 
 
@@ -274,8 +278,7 @@ def _adjustments(adjustments: Sequence[Adjustment]) -> Iterator[Segment]:
     for adjustment in adjustments:
         if adjustment.group not in ADJUSTMENT_GROUPS_835:
             raise _refuse(
-                f"adjustment group {adjustment.group!r} cannot be written in a 5010 835 "
-                f"(CO, OA, PI or PR)",
+                f"adjustment group {adjustment.group!r} cannot be written in a 5010 835 (CO, OA, PI or PR)",
                 "CAS",
                 "CAS01",
             )
@@ -288,11 +291,7 @@ def _adjustments(adjustments: Sequence[Adjustment]) -> Iterator[Segment]:
 
 
 def _cas(run: Sequence[Adjustment]) -> Segment:
-    triplets = [
-        value
-        for a in run
-        for value in (a.reason, format_cents(a.amount_cents), a.quantity or None)
-    ]
+    triplets = [value for a in run for value in (a.reason, format_cents(a.amount_cents), a.quantity or None)]
     return seg("CAS", run[0].group, *triplets)
 
 
