@@ -4,7 +4,7 @@ A practice keeps a standard schedule, may keep one per payer and, rarely, one fo
 (a sliding-scale agreement). The most specific schedule *in force on the date of service*
 that has a rate for the procedure wins: the client's, then the one of the payer of the
 client's primary coverage on that date, then the standard one. Within a schedule a rate for
-the procedure with exactly the charge's modifiers is preferred to the procedure's rate with
+the procedure with exactly the charge's modifiers (in any order) is preferred to the procedure's rate with
 no modifiers (a telehealth 95 may be priced apart, or not). The fee is the rate times the
 units. No rate anywhere: there is no default, and the fee must be entered by hand.
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission
+from revcycle.domain.rate_tables import modifier_key
 from revcycle.errors import NotFound
 from revcycle.services.actor import Actor
 from revcycle.services.claims_pipeline.building import primary_coverage_on
@@ -118,16 +119,18 @@ def _schedules(
 
 def _rate(session: Session, schedule_id: int, code: str, modifiers: str) -> tuple[int | None, str]:
     """The schedule's rate for the code with these modifiers, else with none."""
+    # Modifiers match as a set: a charge billed HO:95 is priced by a 95:HO rate.
     rates = {
-        _normal(rate.modifiers): rate.amount_cents
+        modifier_key(rate.modifiers): rate.amount_cents
         for rate in session.scalars(
             select(m.FeeScheduleRate).where(
                 m.FeeScheduleRate.fee_schedule_id == schedule_id, m.FeeScheduleRate.procedure_code == code
             )
         )
     }
-    if modifiers in rates:
-        return rates[modifiers], modifiers
+    wanted = modifier_key(modifiers)
+    if wanted in rates:
+        return rates[wanted], modifiers
     if "" in rates:
         return rates[""], ""
     return None, ""
