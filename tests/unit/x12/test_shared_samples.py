@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from revcycle.x12 import X12Error, read_interchanges
+from revcycle.x12.remit835 import balance_problems, read_835
 from tests.unit.x12.samples import SAMPLES, needs_samples
 
 SUFFIXES = {".txt", ".837", ".835", ".276", ".277", ".270", ".271", ".837i", ".x12", ".edi", ".999"}
@@ -151,3 +152,77 @@ def test_the_list_of_malformed_samples_names_only_files_that_exist() -> None:
 def test_most_samples_are_well_formed() -> None:
     well_formed = [name for name in sample_files() if key(name) not in MALFORMED]
     assert len(well_formed) >= 70  # 74 today
+
+
+# ----------------------------------------------------------------------------- 835 remittances
+
+# 835 samples whose envelope reads but whose 835 is refused (each checked by hand)
+REFUSED_835: dict[tuple[str, str], str] = {
+    # a 4010 file (ISA12 00401) whose GS08 says "5010": not the 5010 835
+    ("Inteligenz-X12Parser", "Example1.txt"): "implementation '5010' (GS08) is not the 5010 835",
+    # SVC01 written with the guide's ">" for components while ISA16 declares ":"
+    ("LinuxForHealth-x12", "cob-contractural-adjustment.835"): "segment 21 (SVC), SVC01-1: the procedure",
+    ("LinuxForHealth-x12", "secondary-payment.835"): "segment 29 (SVC), SVC01-1: the procedure",
+    # SVC*HC*24599.00: the procedure code is missing (the charge moved into SVC02's place)
+    ("LinuxForHealth-x12", "tertiary-payment.835"): "segment 20 (SVC), SVC01-1: the procedure",
+    # BPR16 20002316 is no date (month 23)
+    ("LinuxForHealth-x12", "managed-care.835"): "segment 4 (BPR), BPR16: '20002316' is not a CCYYMMDD date",
+    # generated without the payment date the guide requires (BPR16)
+    (
+        "owgreen-dev-x12sdk",
+        "generated-bundling-denials.835",
+    ): "segment 4 (BPR), BPR16: the payment date is required",
+    (
+        "owgreen-dev-x12sdk",
+        "generated-mixed-claims.835",
+    ): "segment 4 (BPR), BPR16: the payment date is required",
+}
+
+# 835 samples that read but do not balance, with their first problem: the amounts were masked
+# (every charge 999.99) while the adjustments kept other values, so denied claims adjust more
+# than they charged.
+UNBALANCED_835: dict[tuple[str, str], str] = {
+    ("Inteligenz-X12Parser", "ExampleFromNth.txt"): (
+        "segment 18 (CLP), CLP04: claim 9999999999-999: charge 999.99 - adjustments 1099.98 = -99.99, "
+        "paid 0.00: off by 99.99"
+    ),
+    ("Inteligenz-X12Parser", "835_WithMultipleInterchanges.txt"): (
+        "segment 18 (CLP), CLP04: claim 9999999999-999: charge 999.99 - adjustments 1099.98 = -99.99, "
+        "paid 0.00: off by 99.99"
+    ),
+}
+
+
+def remittance_samples() -> list[str]:
+    """The 835 samples whose envelope our reader accepts (the others are in MALFORMED)."""
+    return [
+        name
+        for name in sample_files()
+        if key(name) not in MALFORMED and "ST*835*" in decode((SAMPLES / name).read_bytes())
+    ]
+
+
+@pytest.mark.parametrize("name", remittance_samples())
+def test_each_835_sample_parses_and_balances_or_fails_for_its_known_fault(name: str) -> None:
+    text = decode((SAMPLES / name).read_bytes())
+    refused = REFUSED_835.get(key(name))
+    if refused is not None:
+        with pytest.raises(X12Error) as caught:
+            read_835(text)
+        assert refused in str(caught.value)
+        return
+    remittances = read_835(text)
+    assert remittances
+    assert all(r.claims for r in remittances)
+    problems = [str(problem) for r in remittances for problem in balance_problems(r)]
+    unbalanced = UNBALANCED_835.get(key(name))
+    if unbalanced is None:
+        assert problems == []
+    else:
+        assert problems[0] == unbalanced
+
+
+def test_the_835_samples_are_all_found_and_most_balance() -> None:
+    found = {key(name) for name in remittance_samples()}
+    assert set(REFUSED_835) | set(UNBALANCED_835) <= found
+    assert len(found - set(REFUSED_835) - set(UNBALANCED_835)) >= 4  # 4 today
