@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, Select, cast, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, cast, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,6 +53,21 @@ __all__ = [
 GENESIS_HASH = "0" * 64
 _VERIFY_BATCH = 2_000
 _INSERT_CHUNK = 1_000  # rows per INSERT: bounded statements and memory on both databases
+# Every append locks and moves the head: the two statements are built once (building them per
+# append cost more than running them).
+_LOCK_HEAD = (
+    select(AuditHead.seq, AuditHead.hash)
+    .where(AuditHead.practice_id == bindparam("head_practice_id"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.practice_id == bindparam("head_practice_id"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    # The head is never loaded as an object here: skip scanning the identity map,
+    # which would cost O(objects in the session) per append.
+    .execution_options(synchronize_session=False)
+)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -137,14 +152,7 @@ def _append(
         }
         prev_hash = row["hash"] = _content_hash(row)
         rows.append(row)
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.practice_id == practice_id)
-        .values(seq=seq, hash=prev_hash)
-        # The head is never loaded as an object here: skip scanning the identity map,
-        # which would cost O(objects in the session) per append.
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MOVE_HEAD, {"head_practice_id": practice_id, "new_seq": seq, "new_hash": prev_hash})
     return rows
 
 
@@ -176,13 +184,13 @@ def record_read(
 
 def _lock_head(session: Session, practice_id: int) -> tuple[int, str]:
     """Lock the practice's head row (creating it at genesis) and return (seq, hash)."""
-    values = {"practice_id": practice_id, "seq": 0, "hash": GENESIS_HASH}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.practice_id == practice_id).with_for_update()
-    ).one()
+    head = session.execute(_LOCK_HEAD, {"head_practice_id": practice_id}).one_or_none()
+    if head is None:  # genesis: create the head (or find another writer's), then lock it
+        values = {"practice_id": practice_id, "seq": 0, "hash": GENESIS_HASH}
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(AuditHead).values(**values).on_conflict_do_nothing())
+        head = session.execute(_LOCK_HEAD, {"head_practice_id": practice_id}).one()
     return head.seq, head.hash
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -39,9 +39,10 @@ from revcycle.domain.scrubber import TIME_BANDS, ScrubContext
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
+from revcycle.services.bulk_reads import chunks
 from revcycle.services.claims import load_claim, transition_claim
 from revcycle.services.claims_pipeline.pointers import decode_pointers, encode_pointers
-from revcycle.services.claims_pipeline.scrubbing import ScrubState, run_scrub
+from revcycle.services.claims_pipeline.scrubbing import ScrubState, run_scrub, run_scrubs
 from revcycle.services.sessions import session_facts
 from revcycle.services.supervision import choose_billing
 
@@ -97,6 +98,7 @@ def mark_sessions_ready(session: Session, *, actor: Actor, session_ids: Sequence
     insurable = _insurable_session_ids(session, [s.id for s in sessions])
     now = utcnow()
     marked, already, refused = [], [], []
+    entries: dict[int, list[audit.Entry]] = defaultdict(list)  # by practice
     for service in sessions:
         if service.ready_at is not None:
             already.append(service.id)
@@ -113,18 +115,19 @@ def mark_sessions_ready(session: Session, *, actor: Actor, session_ids: Sequence
             continue
         service.ready_at, service.ready_by_user_id = now, actor.user_id
         marked.append(service.id)
-        audit.record(
-            session,
-            actor=actor,
-            practice_id=service.practice_id,
-            action="update",
-            entity="session",
-            entity_id=service.id,
-            client_ids=[service.client_id],
-            before={"ready_at": None},
-            after={"ready_at": now.isoformat()},
-            reason="marked ready to bill",
+        entries[service.practice_id].append(
+            audit.Entry(
+                action="update",
+                entity="session",
+                entity_id=service.id,
+                client_ids=[service.client_id],
+                before={"ready_at": None},
+                after={"ready_at": now.isoformat()},
+                reason="marked ready to bill",
+            )
         )
+    for practice_id, practice_entries in entries.items():
+        audit.record_many(session, actor=actor, practice_id=practice_id, entries=practice_entries)
     session.flush()
     return ReadyResult(marked, already, refused)
 
@@ -229,27 +232,85 @@ def build_claims(
             continue
         key = (service.client_id, service.provider_id, coverage.payer_id, service.service_on)
         groups[key].append((service, coverage))
-    built = [_build_one(session, actor, members, today=today, context=context) for members in groups.values()]
+    built = _build_all(session, actor, list(groups.values()), today=today, context=context)
     return BuildResult(built, skipped)
 
 
-def _build_one(
+def _build_all(
     session: Session,
     actor: Actor,
-    members: list[tuple[m.ServiceSession, m.Coverage]],
+    groups: list[list[tuple[m.ServiceSession, m.Coverage]]],
     *,
     today: date | None,
     context: ScrubContext | None,
-) -> BuiltClaim:
-    first, coverage = members[0]
-    services = [service for service, _ in members]
-    charges = _insurance_charges(session, services)
-    diagnoses = claim_diagnoses(charges)
-    settings = session.scalars(
-        select(m.PracticePayer).where(
-            m.PracticePayer.practice_id == first.practice_id, m.PracticePayer.payer_id == coverage.payer_id
+) -> list[BuiltClaim]:
+    """Build the groups' claims together: what they read loaded once (charges, the practice's
+    payer settings, authorizations), the claims and their lines inserted with a flush each,
+    scrubbed together; then, claim by claim, the audit row and the move to ready, so the log
+    reads as if each claim had been built on its own."""
+    if not groups:
+        return []
+    charges = _insurance_charges_by_session(
+        session, [service for members in groups for service, _ in members]
+    )
+    settings = _payer_settings(session, groups)
+    authorizations = _authorizations_by_coverage(session, [members[0][1] for members in groups])
+    drafts = []
+    for members in groups:
+        services = [service for service, _ in members]
+        claim_charges = [(charge, service) for service in services for charge in charges.get(service.id, [])]
+        first, coverage = members[0]
+        diagnoses = claim_diagnoses(claim_charges)
+        draft = _new_claim(
+            session,
+            members,
+            charges=claim_charges,
+            diagnoses=diagnoses,
+            settings=settings.get((first.practice_id, coverage.payer_id)),
+            authorization_number=_authorization_number(authorizations.get(coverage.id, []), first.service_on),
         )
-    ).one_or_none()
+        session.add(draft)
+        drafts.append((draft, services, claim_charges, diagnoses))
+    session.flush()
+    for claim, _, claim_charges, diagnoses in drafts:
+        claim.number = claim_number(claim.id)
+        session.add_all(claim_lines(claim, claim_charges, diagnoses))
+    session.flush()
+    claims = [claim for claim, _, _, _ in drafts]
+    states = run_scrubs(session, actor=actor, claims=claims, today=today, context=context)
+    built = []
+    for (claim, services, _, _), state in zip(drafts, states, strict=True):
+        audit.record(
+            session,
+            actor=actor,
+            practice_id=claim.practice_id,
+            action="create",
+            entity="claim",
+            entity_id=claim.id,
+            client_ids=[claim.client_id],
+            after={
+                "number": claim.number,
+                "sessions": [s.id for s in services],
+                "billed_cents": claim.billed_cents,
+            },
+        )
+        if state.is_clean:
+            _to_ready(session, actor, claim)
+        built.append(BuiltClaim(claim, [s.id for s in services], state))
+    return built
+
+
+def _new_claim(
+    session: Session,
+    members: list[tuple[m.ServiceSession, m.Coverage]],
+    *,
+    charges: list[tuple[m.Charge, m.ServiceSession]],
+    diagnoses: list[str],
+    settings: m.PracticePayer | None,
+    authorization_number: str,
+) -> m.Claim:
+    """A draft claim for one group of same-day sessions (not added to the session)."""
+    first, coverage = members[0]
     billing = choose_billing(
         session,
         practice_id=first.practice_id,
@@ -257,7 +318,7 @@ def _build_one(
         payer_id=coverage.payer_id,
         day=first.service_on,
     )
-    claim = m.Claim(
+    return m.Claim(
         practice_id=first.practice_id,
         number=uuid.uuid4().hex[:17],  # replaced by the numbered one once the id exists
         client_id=first.client_id,
@@ -273,34 +334,10 @@ def _build_one(
         timely_filing_on=first.service_on + timedelta(days=settings.timely_filing_days) if settings else None,
         place_of_service=first.place_of_service,
         diagnosis_codes=diagnoses,
-        prior_authorization_number=_authorization_number(session, coverage, first.service_on),
+        prior_authorization_number=authorization_number,
         supervising_provider_id=billing.supervising_provider_id,
         source="session",
     )
-    session.add(claim)
-    session.flush()
-    claim.number = claim_number(claim.id)
-    session.add_all(claim_lines(claim, charges, diagnoses))
-    session.flush()
-    session.refresh(claim, ["lines"])
-    audit.record(
-        session,
-        actor=actor,
-        practice_id=claim.practice_id,
-        action="create",
-        entity="claim",
-        entity_id=claim.id,
-        client_ids=[claim.client_id],
-        after={
-            "number": claim.number,
-            "sessions": [s.id for s in services],
-            "billed_cents": claim.billed_cents,
-        },
-    )
-    state = run_scrub(session, actor=actor, claim=claim, today=today, context=context)
-    if state.is_clean:
-        _to_ready(session, actor, claim)
-    return BuiltClaim(claim, [s.id for s in services], state)
 
 
 def claim_number(claim_id: int) -> str:
@@ -308,18 +345,53 @@ def claim_number(claim_id: int) -> str:
     return f"RC{claim_id:08d}"
 
 
-def _insurance_charges(
-    session: Session, services: Iterable[m.ServiceSession]
-) -> list[tuple[m.Charge, m.ServiceSession]]:
-    by_id = {s.id: s for s in services}
-    rows = session.scalars(
-        select(m.Charge)
-        .where(m.Charge.session_id.in_(list(by_id)), m.Charge.patient_only.is_(False))
-        .order_by(m.Charge.id)
-    )
-    charges = [(charge, by_id[charge.session_id]) for charge in rows]
-    order = list(by_id)
-    return sorted(charges, key=lambda pair: order.index(pair[1].id))
+def _insurance_charges_by_session(
+    session: Session, services: Sequence[m.ServiceSession]
+) -> dict[int, list[m.Charge]]:
+    """Each session's charges billed to insurance, in the order they were entered."""
+    found: dict[int, list[m.Charge]] = defaultdict(list)
+    for chunk in chunks(sorted({s.id for s in services})):
+        rows = session.scalars(
+            select(m.Charge)
+            .where(m.Charge.session_id.in_(chunk), m.Charge.patient_only.is_(False))
+            .order_by(m.Charge.id)
+        )
+        for charge in rows:
+            found[charge.session_id].append(charge)
+    return found
+
+
+def _payer_settings(
+    session: Session, groups: Sequence[Sequence[tuple[m.ServiceSession, m.Coverage]]]
+) -> dict[tuple[int, int], m.PracticePayer]:
+    """The practice's settings for each payer the groups bill, by (practice, payer)."""
+    wanted = {(members[0][0].practice_id, members[0][1].payer_id) for members in groups}
+    found: dict[tuple[int, int], m.PracticePayer] = {}
+    for practice_id in {practice_id for practice_id, _ in wanted}:
+        payer_ids = sorted(payer_id for p, payer_id in wanted if p == practice_id)
+        rows = session.scalars(
+            select(m.PracticePayer).where(
+                m.PracticePayer.practice_id == practice_id, m.PracticePayer.payer_id.in_(payer_ids)
+            )
+        )
+        found.update(((row.practice_id, row.payer_id), row) for row in rows)
+    return found
+
+
+def _authorizations_by_coverage(
+    session: Session, coverages: Sequence[m.Coverage]
+) -> dict[int, list[m.Authorization]]:
+    """The coverages' authorizations, latest start first (then latest id)."""
+    found: dict[int, list[m.Authorization]] = defaultdict(list)
+    for chunk in chunks(sorted({c.id for c in coverages})):
+        rows = session.scalars(
+            select(m.Authorization)
+            .where(m.Authorization.coverage_id.in_(chunk))
+            .order_by(m.Authorization.starts_on.desc(), m.Authorization.id.desc())
+        )
+        for row in rows:
+            found[row.coverage_id].append(row)
+    return found
 
 
 def claim_diagnoses(charges: Sequence[tuple[m.Charge, m.ServiceSession]]) -> list[str]:
@@ -387,17 +459,12 @@ def _minutes(
     return service.duration_minutes if len(timed) == 1 else None
 
 
-def _authorization_number(session: Session, coverage: m.Coverage, day: date) -> str:
-    number = session.scalars(
-        select(m.Authorization.number)
-        .where(
-            m.Authorization.coverage_id == coverage.id,
-            m.Authorization.starts_on <= day,
-            m.Authorization.ends_on >= day,
-        )
-        .order_by(m.Authorization.starts_on.desc(), m.Authorization.id.desc())
-    ).first()
-    return number or ""
+def _authorization_number(authorizations: Sequence[m.Authorization], day: date) -> str:
+    """The number of the latest-starting authorization in force on ``day`` (``""``: none)."""
+    for row in authorizations:
+        if row.starts_on <= day <= row.ends_on:
+            return row.number or ""
+    return ""
 
 
 def _to_ready(session: Session, actor: Actor, claim: m.Claim) -> None:

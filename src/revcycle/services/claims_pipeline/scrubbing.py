@@ -45,8 +45,10 @@ __all__ = [
     "claim_facts",
     "override_warning",
     "practice_today",
+    "run_scrubs",
     "scrub_claim",
     "scrub_state",
+    "scrub_states",
 ]
 
 
@@ -311,41 +313,75 @@ def run_scrub(
     context: s.ScrubContext | None = None,
 ) -> ScrubState:
     """:func:`scrub_claim` for a claim already loaded and checked (the builder's path)."""
-    today = today or practice_today(session, claim.practice_id)
-    context = context or scrub_context_for(session, claim)
-    result = s.scrub(claim_facts(session, claim, today=today), context)
-    session.add(
-        m.ClaimScrub(
-            practice_id=claim.practice_id,
-            claim_id=claim.id,
-            edits=list(result.edit_ids),
-            problems=[_problem_json(problem) for problem in result.problems],
-            has_errors=result.has_errors,
-            ran_by_user_id=actor.user_id,
+    [state] = run_scrubs(session, actor=actor, claims=[claim], today=today, context=context)
+    return state
+
+
+def run_scrubs(
+    session: Session,
+    *,
+    actor: Actor,
+    claims: Sequence[m.Claim],
+    today: date | None = None,
+    context: s.ScrubContext | None = None,
+) -> list[ScrubState]:
+    """:func:`run_scrub` for many claims: their facts read together (:class:`ClaimFactsSource`),
+    the runs kept in the claims' order with one flush, each claim's state returned in order."""
+    if not claims:
+        return []
+    source = ClaimFactsSource(session, claims)
+    todays: dict[int, date] = {}
+    for claim in claims:
+        day = today or todays.get(claim.practice_id) or practice_today(session, claim.practice_id)
+        todays[claim.practice_id] = day
+        result = s.scrub(source.facts(claim, today=day), context or scrub_context_for(session, claim))
+        session.add(
+            m.ClaimScrub(
+                practice_id=claim.practice_id,
+                claim_id=claim.id,
+                edits=list(result.edit_ids),
+                problems=[_problem_json(problem) for problem in result.problems],
+                has_errors=result.has_errors,
+                ran_by_user_id=actor.user_id,
+            )
         )
-    )
     session.flush()
-    return scrub_state(session, claim.id)
+    states = scrub_states(session, [claim.id for claim in claims])
+    return [states[claim.id] for claim in claims]
 
 
 def scrub_state(session: Session, claim_id: int) -> ScrubState:
     """The claim's latest scrub (``None`` before the first) and its overrides."""
-    latest = session.scalars(
-        select(m.ClaimScrub)
-        .where(m.ClaimScrub.claim_id == claim_id)
-        .order_by(m.ClaimScrub.ran_at.desc(), m.ClaimScrub.id.desc())
-        .limit(1)
-    ).first()
-    overridden = frozenset(
-        (code, where)
-        for code, where in session.execute(
-            select(m.ScrubOverride.problem_code, m.ScrubOverride.where).where(
-                m.ScrubOverride.claim_id == claim_id
+    return scrub_states(session, [claim_id])[claim_id]
+
+
+def scrub_states(session: Session, claim_ids: Sequence[int]) -> dict[int, ScrubState]:
+    """:func:`scrub_state` for many claims, a query per kind of row and chunk."""
+    latest: dict[int, m.ClaimScrub] = {}
+    overridden: dict[int, set[tuple[str, str]]] = {claim_id: set() for claim_id in claim_ids}
+    for chunk in chunks(sorted(set(claim_ids))):
+        runs = session.scalars(
+            select(m.ClaimScrub)
+            .where(m.ClaimScrub.claim_id.in_(chunk))
+            .order_by(m.ClaimScrub.claim_id, m.ClaimScrub.ran_at.desc(), m.ClaimScrub.id.desc())
+        )
+        for run in runs:
+            latest.setdefault(run.claim_id, run)
+        accepted = session.execute(
+            select(m.ScrubOverride.claim_id, m.ScrubOverride.problem_code, m.ScrubOverride.where).where(
+                m.ScrubOverride.claim_id.in_(chunk)
             )
         )
-    )
-    problems = tuple(_problem_from_json(row) for row in latest.problems) if latest else ()
-    return ScrubState(latest, problems, overridden)
+        for claim_id, code, where in accepted:
+            overridden[claim_id].add((code, where))
+    return {
+        claim_id: ScrubState(
+            latest.get(claim_id),
+            tuple(_problem_from_json(row) for row in latest[claim_id].problems) if claim_id in latest else (),
+            frozenset(overridden[claim_id]),
+        )
+        for claim_id in claim_ids
+    }
 
 
 def override_warning(
