@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,29 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/x12/validate": lambda: {"files": {"file": ("payer.277", _A_277CA, "text/plain")}},
     # every ready claim: the world has none, so an allowed role gets 409
     "/api/x12/batches": lambda: {"json": {}},
+    # fees: a second schedule or contract of the same name answers 409, as does revising a
+    # version already replaced (the first /rates or /rates.csv makes its next version)
+    "/api/fee-schedules": lambda: {
+        "json": {"name": "Matrix fees", "effective_on": "2026-01-01", "rates": [_MATRIX_RATE]}
+    },
+    "/api/payer-contracts": lambda: {
+        "json": {
+            "payer_edi_id": "WRLDCOV1",
+            "number": "M-NEW",
+            "starts_on": "2026-01-01",
+            "rates": [_MATRIX_RATE],
+        }
+    },
+    "/api/fee-schedules/{schedule_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/payer-contracts/{contract_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/fee-schedules/{schedule_id}/rates": lambda: {
+        "json": {"effective_on": "2026-07-01", "rates": [_MATRIX_RATE]}
+    },
+    "/api/payer-contracts/{contract_id}/rates": lambda: {
+        "json": {"effective_on": "2026-07-01", "rates": [_MATRIX_RATE]}
+    },
+    "/api/fee-schedules/{schedule_id}/rates.csv": lambda: _MATRIX_CSV,
+    "/api/payer-contracts/{contract_id}/rates.csv": lambda: _MATRIX_CSV,
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -143,8 +167,31 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/charges/{charge_id}": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
+    **{
+        path: lambda rows: {"schedule_id": _fee_tables(rows)[0].id}
+        for path in (
+            "/api/fee-schedules/{schedule_id}",
+            "/api/fee-schedules/{schedule_id}/end",
+            "/api/fee-schedules/{schedule_id}/rates",
+            "/api/fee-schedules/{schedule_id}/rates.csv",
+        )
+    },
+    **{
+        path: lambda rows: {"contract_id": _fee_tables(rows)[1].id}
+        for path in (
+            "/api/payer-contracts/{contract_id}",
+            "/api/payer-contracts/{contract_id}/end",
+            "/api/payer-contracts/{contract_id}/rates",
+            "/api/payer-contracts/{contract_id}/rates.csv",
+        )
+    },
 }
 _READS = frozenset({"GET", "HEAD"})
+_MATRIX_RATE = {"procedure_code": "90837", "amount_cents": 15000}
+_MATRIX_CSV = {
+    "files": {"file": ("rates.csv", b"procedure_code,modifiers,amount\n90837,,160.00\n", "text/csv")},
+    "data": {"effective_on": "2026-08-01"},
+}
 _A_277CA = a_277ca(a_report("NOSUCHCLAIM", "A2"))
 
 
@@ -177,6 +224,48 @@ def _x12_batch(rows: Any) -> m.SubmissionBatch:
     db.add(batch)
     db.flush()
     return batch
+
+
+def _fee_tables(rows: Any) -> tuple[m.FeeSchedule, m.PayerContract]:
+    """A payer fee schedule and a contract with a rate each, in the rows' practice (made once;
+    the first versions, whatever later versions the matrix's writes made)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    practice_id, payer_id = rows.practice.id, rows.payer.id
+    schedule = db.scalars(
+        select(m.FeeSchedule)
+        .where(m.FeeSchedule.practice_id == practice_id, m.FeeSchedule.name == "Matrix")
+        .order_by(m.FeeSchedule.id)
+    ).first()
+    contract = db.scalars(
+        select(m.PayerContract)
+        .where(m.PayerContract.practice_id == practice_id, m.PayerContract.number == "M-1")
+        .order_by(m.PayerContract.id)
+    ).first()
+    if schedule is None or contract is None:
+        schedule = m.FeeSchedule(
+            practice_id=practice_id, name="Matrix", payer_id=payer_id, effective_on=date(2026, 1, 1)
+        )
+        contract = m.PayerContract(
+            practice_id=practice_id, payer_id=payer_id, number="M-1", starts_on=date(2026, 1, 1)
+        )
+        db.add_all([schedule, contract])
+        db.flush()
+        db.add_all(
+            [
+                m.FeeScheduleRate(
+                    practice_id=practice_id,
+                    fee_schedule_id=schedule.id,
+                    procedure_code="90834",
+                    amount_cents=1,
+                ),
+                m.PayerContractRate(
+                    practice_id=practice_id, contract_id=contract.id, procedure_code="90834", allowed_cents=1
+                ),
+            ]
+        )
+        db.flush()
+    return schedule, contract
 
 
 _ATTENDANCE_COLUMNS = {

@@ -37,6 +37,7 @@ from revcycle.domain.rate_tables import RateRow, check_rates, modifier_key, norm
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
+from revcycle.services.coverages import find_payer
 
 __all__ = [
     "CONTRACT",
@@ -274,17 +275,6 @@ def _dates(starts_on: date, ends_on: date | None, start_field: str) -> None:
         raise InvalidInput(f"ends_on: {ends_on} is before {start_field} {starts_on}")
 
 
-def _payer(db: Session, practice_id: int, payer_id: int) -> m.Payer:
-    payer = db.scalars(
-        select(m.Payer)
-        .join(m.PracticePayer, m.PracticePayer.payer_id == m.Payer.id)
-        .where(m.PracticePayer.practice_id == practice_id, m.Payer.id == payer_id)
-    ).first()
-    if payer is None:
-        raise InvalidInput(f"payer_id: {payer_id} is not one of the practice's payers")
-    return payer
-
-
 def create_schedule(
     db: Session,
     *,
@@ -294,6 +284,7 @@ def create_schedule(
     effective_on: date,
     ends_on: date | None = None,
     payer_id: int | None = None,
+    payer_edi_id: str = "",
     client_id: int | None = None,
     rates: Sequence[RateRow] = (),
     source: str = "rates",
@@ -304,8 +295,8 @@ def create_schedule(
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(f"name: give the schedule a name (at most {MAX_NAME} characters)")
     _dates(effective_on, ends_on, "effective_on")
-    if payer_id is not None:
-        _payer(db, practice_id, payer_id)
+    if payer_id is not None or payer_edi_id.strip():
+        payer_id = find_payer(db, practice_id=practice_id, payer_id=payer_id, payer_edi_id=payer_edi_id).id
     client_ids: list[int] = []
     if client_id is not None:
         client = db.get(m.Client, client_id)
@@ -335,10 +326,11 @@ def create_contract(
     *,
     actor: Actor,
     practice_id: int,
-    payer_id: int,
+    payer_id: int | None,
     number: str,
     starts_on: date,
     ends_on: date | None = None,
+    payer_edi_id: str = "",
     rates: Sequence[RateRow] = (),
     source: str = "rates",
 ) -> m.PayerContract:
@@ -348,10 +340,10 @@ def create_contract(
     if not number or len(number) > MAX_NUMBER:
         raise InvalidInput(f"number: give the contract number (at most {MAX_NUMBER} characters)")
     _dates(starts_on, ends_on, "starts_on")
-    _payer(db, practice_id, payer_id)
+    payer = find_payer(db, practice_id=practice_id, payer_id=payer_id, payer_edi_id=payer_edi_id)
     rows = _checked(rates, source)
     contract = m.PayerContract(
-        practice_id=practice_id, payer_id=payer_id, number=number, starts_on=starts_on, ends_on=ends_on
+        practice_id=practice_id, payer_id=payer.id, number=number, starts_on=starts_on, ends_on=ends_on
     )
     if _line(db, CONTRACT, contract):
         raise Conflict(f"contract {number} exists for this payer; revise or extend it")

@@ -54,6 +54,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import codesets as api_codesets
     from revcycle.web.api import coverages as api_coverages
     from revcycle.web.api import eligibility as api_eligibility
+    from revcycle.web.api import fees as api_fees
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import resources as api_resources
@@ -63,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
     from revcycle.web.pages import codesets as codeset_pages
+    from revcycle.web.pages import fees as fee_pages
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
@@ -79,6 +81,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_saved_filters.router)
     app.include_router(api_paper_claims.router)
     app.include_router(api_x12.router)
+    app.include_router(api_fees.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
     app.include_router(import_pages.router)
@@ -87,3 +90,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(client_pages.router)
     app.include_router(codeset_pages.router)
     app.include_router(x12_pages.router)
+    app.include_router(fee_pages.router)

@@ -39,6 +39,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),
     NavItem("insurance", "Insurance", "/insurance", Permission.VIEW_PAYERS),
+    NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES),
     NavItem("settings", "Settings", "/settings", Permission.MANAGE_PRACTICE),
     NavItem("audit", "Audit log", "/audit", Permission.VIEW_AUDIT_LOG),
 )
