@@ -1,12 +1,14 @@
-"""The expected amount a payer should allow, and rate table checks, on a fixed calendar."""
+"""The expected amount a payer should allow, rate table checks and the contract expiry alert,
+on a fixed calendar."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from revcycle.adapters.rate_table_csv import read_rate_table, write_rate_table
+from revcycle.domain.alert_rules import ContractAlertFacts, contract_expiring, evaluate
 from revcycle.domain.rate_tables import (
     CONTRACT,
     FEE_SCHEDULE,
@@ -139,3 +141,43 @@ def test_a_bad_csv_is_refused_row_by_row() -> None:
     assert {p.code for p in header} == {"rates.unknown_column", "rates.missing_column"}
     _, binary = read_rate_table(b"\xff\xfe\x00", "rates.csv")
     assert binary[0].code == "rates.encoding"
+
+
+# --- the contract expiry alert ------------------------------------------------------------------
+
+TODAY = date(2026, 3, 20)
+
+
+def ending(days: int, next_in: int | None = None) -> ContractAlertFacts:
+    ends_on = TODAY + timedelta(days=days)
+    next_on = ends_on + timedelta(days=next_in) if next_in is not None else None
+    return ContractAlertFacts(7, "RCG-7", "Aetna", ends_on, next_on)
+
+
+@pytest.mark.parametrize(
+    ("days", "severity"),
+    [(61, None), (60, "warning"), (15, "warning"), (14, "critical"), (0, "critical"), (-1, None)],
+)
+def test_a_contract_ending_within_60_days_warns_within_14_is_critical(
+    days: int, severity: str | None
+) -> None:
+    finding = contract_expiring(ending(days), TODAY)
+    assert (finding.severity if finding else None) == severity
+    if finding is not None:
+        assert finding.due_on == TODAY + timedelta(days=days)
+        assert finding.detail.startswith(f"contract RCG-7 with Aetna ends on {TODAY + timedelta(days=days)}")
+
+
+def test_a_renewal_starting_by_the_day_after_clears_it_a_gap_does_not() -> None:
+    assert contract_expiring(ending(30, next_in=1), TODAY) is None
+    assert contract_expiring(ending(30, next_in=-20), TODAY) is None  # renewed early
+    gap = contract_expiring(ending(30, next_in=5), TODAY)
+    assert gap is not None
+    assert "the next starts on 2026-04-24" in gap.detail
+
+
+def test_evaluate_raises_one_admin_alert_per_contract() -> None:
+    matches = evaluate(today=TODAY, contracts=[ending(10), ending(90)])
+    assert [(x.rule, x.subject, x.subject_id, x.owner_role, x.dedupe_key) for x in matches] == [
+        ("contract_expiring", "contract", 7, "admin", "alert:contract_expiring:contract:7")
+    ]

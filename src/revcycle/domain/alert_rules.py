@@ -26,6 +26,8 @@ open_over_90_days        claim    admin               critical   open > 90 days 
 unbilled_sessions        practice director            warning    more than 10 unbilled sessions
 timely_filing            session  billing             warning    filing deadline within 30 days;
                          claim                        critical   within 7 days, or passed
+contract_expiring        contract admin               warning    a payer contract ends within 60
+                                                      critical   days; within 14
 =======================  =======  ==================  =========  =================================
 
 A rule with two owners (a denial) raises one alert per owner, so each can acknowledge their
@@ -33,6 +35,11 @@ own. Timely filing keeps one alert per session or claim whose severity rises fro
 critical as the deadline nears. A session's filing deadline is carried by its claim once it is
 on one (the claim rule applies), and a claim's only until the payer has it (draft, ready, or
 rejected and to be sent again).
+
+A payer contract's expiry is the practice's business (one alert per contract, not per claim):
+it clears when the contract is extended past the window or renewed — another contract with
+the same payer that starts no later than the day after it ends and runs longer. A renewal
+that leaves a gap does not clear it (the detail names when the next one starts).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from revcycle.domain.pipeline import PipelineStage
 
 __all__ = [
     "CLAIM_RULES",
+    "CONTRACT_RULES",
     "PRACTICE_RULES",
     "RULE_TITLES",
     "SESSION_RULES",
@@ -55,6 +63,7 @@ __all__ = [
     "AlertMatch",
     "AlertRule",
     "ClaimAlertFacts",
+    "ContractAlertFacts",
     "Finding",
     "OwnerRole",
     "PracticeAlertFacts",
@@ -65,6 +74,8 @@ __all__ = [
 ]
 
 UNBILLED_THRESHOLD = 10
+CONTRACT_WARNING_DAYS = 60
+CONTRACT_CRITICAL_DAYS = 14
 FILING_WARNING_DAYS = 30
 FILING_CRITICAL_DAYS = 7
 # Claims whose filing deadline still matters: the payer does not have them (yet, or again).
@@ -128,6 +139,18 @@ class ClaimAlertFacts:
 class PracticeAlertFacts:
     practice_id: int
     unbilled_sessions: int
+
+
+@dataclass(frozen=True)
+class ContractAlertFacts:
+    """A payer contract with an end date. ``next_starts_on``: the earliest start of a later
+    contract with the same payer that runs past this one's end (open-ended or ending later)."""
+
+    contract_id: int
+    number: str
+    payer_name: str
+    ends_on: date
+    next_starts_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +300,23 @@ def unbilled_sessions(facts: PracticeAlertFacts, today: date) -> Finding | None:
     return Finding(Severity.WARNING, f"{facts.unbilled_sessions} sessions held and not yet billed")
 
 
+# --- contract rules ---------------------------------------------------------------------------
+
+
+def contract_expiring(facts: ContractAlertFacts, today: date) -> Finding | None:
+    left = (facts.ends_on - today).days
+    if left < 0 or left > CONTRACT_WARNING_DAYS:
+        return None
+    renewal = facts.next_starts_on
+    if renewal is not None and (renewal - facts.ends_on).days <= 1:
+        return None
+    severity = Severity.CRITICAL if left <= CONTRACT_CRITICAL_DAYS else Severity.WARNING
+    days = "today" if left == 0 else f"in {left} day{'s' if left != 1 else ''}"
+    next_text = f"; the next starts on {renewal}" if renewal is not None else ""
+    detail = f"contract {facts.number} with {facts.payer_name} ends on {facts.ends_on} ({days}){next_text}"
+    return Finding(severity, detail, facts.ends_on)
+
+
 D, B, A = OwnerRole.DIRECTOR, OwnerRole.BILLING, OwnerRole.ADMIN
 
 SESSION_RULES: tuple[AlertRule, ...] = (
@@ -312,14 +352,25 @@ PRACTICE_RULES: tuple[AlertRule, ...] = (
     ),
 )
 
+CONTRACT_RULES: tuple[AlertRule, ...] = (
+    AlertRule(
+        "contract_expiring",
+        "Payer contract ending",
+        (A,),
+        contract_expiring,
+        "renewed, extended or ended",
+    ),
+)
+
 RULE_TITLES: Mapping[str, str] = MappingProxyType(
-    {rule.id: rule.title for rule in (*SESSION_RULES, *CLAIM_RULES, *PRACTICE_RULES)}
+    {rule.id: rule.title for rule in (*SESSION_RULES, *CLAIM_RULES, *PRACTICE_RULES, *CONTRACT_RULES)}
 )
 CLEARED: Mapping[tuple[str, str], str] = MappingProxyType(
     {
         **{(rule.id, "session"): rule.cleared for rule in SESSION_RULES},
         **{(rule.id, "claim"): rule.cleared for rule in CLAIM_RULES},
         **{(rule.id, "practice"): rule.cleared for rule in PRACTICE_RULES},
+        **{(rule.id, "contract"): rule.cleared for rule in CONTRACT_RULES},
     }
 )
 
@@ -354,6 +405,7 @@ def evaluate(
     sessions: Sequence[SessionAlertFacts] = (),
     claims: Sequence[ClaimAlertFacts] = (),
     practice: PracticeAlertFacts | None = None,
+    contracts: Sequence[ContractAlertFacts] = (),
 ) -> list[AlertMatch]:
     """Every alert the rules want open today, one per rule, subject and owner."""
     matches = list(
@@ -362,4 +414,5 @@ def evaluate(
     matches += _apply(CLAIM_RULES, "claim", [(c.claim_id, c.client_id, c) for c in claims], today)
     if practice is not None:
         matches += _apply(PRACTICE_RULES, "practice", [(practice.practice_id, None, practice)], today)
+    matches += _apply(CONTRACT_RULES, "contract", [(c.contract_id, None, c) for c in contracts], today)
     return matches

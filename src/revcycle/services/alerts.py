@@ -2,7 +2,7 @@
 
 An alert is a work item of kind ``alert`` with the rule that raised it, a severity, the role
 that owns it (director, billing, admin) and the person it is assigned to, and a dedupe key
-(``alert:<rule>:<session|claim|practice>:<id>``, plus ``:<role>`` for a rule with two owners)
+(``alert:<rule>:<session|claim|practice|contract>:<id>``, plus ``:<role>`` for a rule with two owners)
 unique in the practice, so a rule keeps one alert per subject. The rules themselves are pure
 (``domain.alert_rules``); :func:`run_alerts` gathers their facts in bulk (a few queries per
 practice, whatever its size), evaluates them at an injected ``now`` and reconciles:
@@ -50,6 +50,7 @@ from revcycle.domain.alert_rules import (
     SEVERITY_RANK,
     AlertMatch,
     ClaimAlertFacts,
+    ContractAlertFacts,
     OwnerRole,
     PracticeAlertFacts,
     SessionAlertFacts,
@@ -217,6 +218,37 @@ def _claim_facts(db: Session, practice_id: int, zone: ZoneInfo) -> list[ClaimAle
     return facts
 
 
+def _contract_facts(db: Session, practice_id: int) -> list[ContractAlertFacts]:
+    """The practice's contracts that have an end date, each with the start of the later
+    contract (same payer) that runs past it, if any."""
+    rows = db.execute(
+        select(
+            m.PayerContract.id,
+            m.PayerContract.payer_id,
+            m.PayerContract.number,
+            m.PayerContract.starts_on,
+            m.PayerContract.ends_on,
+            m.Payer.name,
+        )
+        .join(m.Payer, m.Payer.id == m.PayerContract.payer_id)
+        .where(m.PayerContract.practice_id == practice_id)
+    ).all()
+    facts = []
+    for contract_id, payer_id, number, starts_on, ends_on, payer_name in rows:
+        if ends_on is None:
+            continue
+        later = [
+            other.starts_on
+            for other in rows
+            if other.payer_id == payer_id
+            and other.id != contract_id
+            and other.starts_on > starts_on
+            and (other.ends_on is None or other.ends_on > ends_on)
+        ]
+        facts.append(ContractAlertFacts(contract_id, number, payer_name, ends_on, min(later, default=None)))
+    return facts
+
+
 def _as_utc(stamp: Any) -> datetime | None:
     """An aggregate (max) comes back without the column's type: naive on SQLite means UTC."""
     if stamp is None:
@@ -269,6 +301,7 @@ def run_alerts(db: Session, *, practice_id: int, now: datetime, actor: Actor | N
         sessions=_session_facts(held, zone),
         claims=_claim_facts(db, practice_id, zone),
         practice=PracticeAlertFacts(practice_id, sum(1 for h in held if h.unbilled)),
+        contracts=_contract_facts(db, practice_id),
     )
     counts = _reconcile(db, practice, matches, now)
     run = AlertRun(
@@ -478,6 +511,8 @@ class AlertView:
 
     @property
     def subject_url(self) -> str | None:
+        if self.item.rule == "contract_expiring" and self.item.dedupe_key:
+            return f"/fees/contracts/{self.item.dedupe_key.split(':')[3]}"
         if self.item.claim_id is not None:
             return f"/claims/{self.item.claim_id}"
         if self.item.session_id is not None:
