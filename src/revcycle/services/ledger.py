@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, insert, literal_column, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -193,25 +193,26 @@ def _insert_transaction(session: Session, new: LedgerTransaction) -> LedgerTrans
 
 def _insert_postings(session: Session, txn: LedgerTransaction, lines: Sequence[PostingLine]) -> None:
     created_at = utcnow()
-    session.add_all(
-        Posting(
-            practice_id=txn.practice_id,
-            transaction_id=txn.id,
-            account=str(line.account),
-            amount_cents=line.amount_cents,
-            charge_id=line.charge_id,
-            claim_id=line.claim_id,
-            client_id=line.client_id,
-            coverage_id=line.coverage_id,
-            guarantor_id=line.guarantor_id,
-            payment_id=line.payment_id if line.payment_id is not None else txn.payment_id,
-            payer_id=line.payer_id,
-            accounting_on=txn.accounting_on,
-            created_at=created_at,
-        )
+    rows = [
+        {
+            "practice_id": txn.practice_id,
+            "transaction_id": txn.id,
+            "account": str(line.account),
+            "amount_cents": line.amount_cents,
+            "charge_id": line.charge_id,
+            "claim_id": line.claim_id,
+            "client_id": line.client_id,
+            "coverage_id": line.coverage_id,
+            "guarantor_id": line.guarantor_id,
+            "payment_id": line.payment_id if line.payment_id is not None else txn.payment_id,
+            "payer_id": line.payer_id,
+            "accounting_on": txn.accounting_on,
+            "created_at": created_at,
+        }
         for line in lines
-    )
-    session.flush()
+    ]
+    if rows:  # one executemany, no ORM objects to track
+        session.execute(insert(Posting), rows)
 
 
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:
@@ -245,8 +246,8 @@ def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingL
         }
         for (scope, scope_id, account), delta in sorted(deltas.items())
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(LedgerBalance)
+    upsert_into = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = upsert_into(LedgerBalance)
     upsert = statement.on_conflict_do_update(
         index_elements=["practice_id", "scope", "scope_id", "account"],
         set_={
@@ -268,10 +269,7 @@ def _audit_posting(
         "reverses_transaction_id": txn.reverses_transaction_id,
         "idempotency_key": txn.idempotency_key,
     }
-    audit.record(
-        session,
-        actor=actor,
-        practice_id=txn.practice_id,
+    entry = audit.Entry(
         action="create",
         entity="ledger_transaction",
         entity_id=txn.id,
@@ -279,6 +277,7 @@ def _audit_posting(
         after=after,
         reason=txn.memo,
     )
+    audit.record_many(session, actor=actor, practice_id=txn.practice_id, entries=[entry])
 
 
 # --- reversing -----------------------------------------------------------------------------
