@@ -482,6 +482,8 @@ class DemoBuilder:
                 payer_id=self.payers[seed.key].id,
                 number=f"RCG-{seed.key.upper()[:6]}-{start.year}",
                 starts_on=start,
+                # Cigna's contract runs out in 40 days, not yet renewed: the expiry alert shows.
+                ends_on=self.today + timedelta(days=40) if seed.key == "cigna" else None,
             )
             self.add_and_flush([contract])
             self.add_and_flush(
