@@ -311,7 +311,7 @@ def _claim(db: Session, source: ClaimFactsSource, claim: m.Claim) -> x.Claim:
         total_charge_cents=claim.billed_cents,
         place_of_service=claim.place_of_service,
         diagnoses=tuple(_icd(code) for code in facts.diagnosis_codes),
-        lines=tuple(_line(facts, line) for line in facts.lines),
+        lines=tuple(_line(facts, line, number) for number, line in enumerate(facts.lines, start=1)),
         patient=patient,
         frequency=claim.frequency or "1",
         prior_authorization=claim.prior_authorization_number
@@ -380,8 +380,9 @@ def _provider(provider: s.Provider) -> x.Provider:
     return x.Provider(provider.last_name, provider.first_name, provider.npi, provider.taxonomy_code)
 
 
-def _line(facts: s.ClaimFacts, line: s.ClaimLine) -> x.ServiceLine:
+def _line(facts: s.ClaimFacts, line: s.ClaimLine, number: int) -> x.ServiceLine:
     return x.ServiceLine(
+        control_number=f"{facts.claim_number}-{number}",
         procedure_code=line.procedure_code,
         charge_cents=line.charge_cents,
         units=line.units,

@@ -29,6 +29,7 @@ from revcycle.x12.errors import X12Error
 __all__ = ["ClaimSetRefused", "check_claim_set", "claim_set_problems"]
 
 MAX_PATIENT_CONTROL_NUMBER = 17
+MAX_LINE_CONTROL_NUMBER = 50
 MAX_DIAGNOSES = 12
 MAX_LINES = 50
 MAX_MODIFIERS = 4
@@ -195,6 +196,8 @@ def _one_line_problems(claim: Claim, line: ServiceLine) -> Found:
     found: Found = []
     if len(line.modifiers) > MAX_MODIFIERS:
         found.append(("SV1", "SV101-3", f"{len(line.modifiers)} modifiers, at most 4"))
+    if len(line.control_number) > MAX_LINE_CONTROL_NUMBER:
+        found.append(("REF", "REF02", f"line control number {line.control_number!r}: at most 50 characters"))
     if not 1 <= len(line.diagnosis_pointers) <= MAX_POINTERS:
         found.append(("SV1", "SV107-1", f"{len(line.diagnosis_pointers)} diagnosis pointers; 1 to 4"))
     for pointer in line.diagnosis_pointers:

@@ -204,6 +204,8 @@ class ServiceLine:
 
     ``diagnosis_pointers`` are 1-based positions in the claim's ``diagnoses`` (1 to 4 of
     them); ``place_of_service`` is written (SV105) only when it differs from the claim's.
+    ``control_number`` is REF*6R, the line item control number a payer echoes in its 835 (we
+    send the claim's number and the line's: "C00001234-2"), so payments find their line.
     """
 
     procedure_code: str
@@ -214,6 +216,7 @@ class ServiceLine:
     modifiers: tuple[str, ...] = ()
     place_of_service: str = ""
     adjudications: tuple[LineAdjudication, ...] = ()
+    control_number: str = ""
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,9 @@ class _Reader:
 
     def _ref(self, s: Segment) -> None:
         qualifier, value = s.element(1), s.element(2)
-        if self.loop == "billing" and qualifier == "EI":
+        if self.loop == "line" and self.line is not None and self.adjudication is None and qualifier == "6R":
+            self.line["control_number"] = value
+        elif self.loop == "billing" and qualifier == "EI":
             self.billing["ein"] = value
         elif self.claim is not None and qualifier == "G1":
             self.claim["prior_authorization"] = value

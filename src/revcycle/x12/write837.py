@@ -359,6 +359,8 @@ def _line(claim: Claim, number: int, line: ServiceLine) -> Iterator[Segment]:
         tuple(str(pointer) for pointer in line.diagnosis_pointers),
     )
     yield seg("DTP", "472", "D8", _date(line.service_date))
+    if line.control_number:
+        yield seg("REF", "6R", line.control_number)
     for adjudication in line.adjudications:
         yield from _line_adjudication(adjudication)
 

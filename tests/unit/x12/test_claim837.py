@@ -429,3 +429,14 @@ def test_more_than_100_claims_for_one_subscriber_open_another_subscriber_level()
     assert levels == ["20", "22", "22", "22", "23", "22", "23"]
     assert judge(text) == []
     assert read_837(text)[0].claims == (*claims, *dependents)
+
+
+def test_a_line_control_number_is_sent_as_ref_6r_for_the_835_to_echo() -> None:
+    claim = a_claim(lines=(a_line(control_number="C0001-1"), a_line("90785", 2500, control_number="C0001-2")))
+    text = write(claim)
+
+    segments = lines_of(text)
+    first = segments.index("DTP*472*D8*20240501")
+    assert segments[first + 1] == "REF*6R*C0001-1"
+    assert read_837(text)[0].claims == (claim,)
+    assert refused(a_claim(lines=(a_line(control_number="X" * 51),))).element == "REF02"

@@ -446,6 +446,7 @@ def service_lines(draw: st.DrawFn, diagnoses: int, place: str, payer_ids: tuple[
         modifiers=modifiers,
         place_of_service=draw(st.sampled_from(["", *[p for p in PLACES if p != place]])),
         adjudications=tuple(adjudications),
+        control_number=draw(st.just("") | st.from_regex(r"[A-Z0-9]{1,12}-[1-9][0-9]?", fullmatch=True)),
     )
 
 
