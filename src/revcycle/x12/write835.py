@@ -1,6 +1,6 @@
 """Write 835 remittances (005010X221A1): what a payer sends, so the demo's payer simulator can
-produce real files for the posting to read. The model and the reader are
-:mod:`revcycle.x12.remit835`.
+produce real files for the posting to read. The model is
+:mod:`revcycle.x12.remit835`, the reader :mod:`revcycle.x12.read835`.
 
 The body follows the guide's order: BPR, TRN, CUR, REF*EV, REF*F2, DTM*405, the payer (1000A:
 N1*PR, N3, N4, REF, PER) and the payee (1000B: N1*PE, N3, N4, REF, RDM), then each LX group

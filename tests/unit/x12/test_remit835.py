@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from revcycle.x12 import X12Error
 from revcycle.x12.claim277 import Envelope
 from revcycle.x12.codes import ADJUSTMENT_GROUPS, CLAIM_STATUSES, PROVIDER_ADJUSTMENT_REASONS
+from revcycle.x12.read835 import read_835
 from revcycle.x12.remit835 import (
     Address,
     Adjustment,
@@ -36,7 +37,6 @@ from revcycle.x12.remit835 import (
     Trace,
     balance_problems,
     check_balanced,
-    read_835,
 )
 from revcycle.x12.write835 import write_835
 from tests.unit.x12.test_pyx12_judge import judge as pyx12_errors

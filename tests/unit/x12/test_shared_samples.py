@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from revcycle.x12 import X12Error, read_interchanges
-from revcycle.x12.remit835 import balance_problems, read_835
+from revcycle.x12.read835 import read_835
+from revcycle.x12.remit835 import balance_problems
 from tests.unit.x12.samples import SAMPLES, needs_samples
 
 SUFFIXES = {".txt", ".837", ".835", ".276", ".277", ".270", ".271", ".837i", ".x12", ".edi", ".999"}
