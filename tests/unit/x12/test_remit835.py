@@ -782,3 +782,12 @@ def test_the_judge_does_see_a_code_the_835_guide_does_not_list() -> None:
     assert errors == [
         "segment 18 (CLP), CLP06: (CI) is not a valid code for Claim Filing Indicator Code (CLP06)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("amount", "cents"),
+    [("150", 15000), ("150.5", 15050), ("-90.05", -9005), (".5", 50), ("-0.5", -50), ("0", 0), ("12.", 1200)],
+)
+def test_amounts_in_every_shape_x12_allows_are_read_to_the_cent(amount: str, cents: int) -> None:
+    text = RAW.replace("AMT*AU*110~", f"AMT*AU*{amount}~")
+    assert read_one(text).claims[0].amounts[0] == ("AU", cents)
