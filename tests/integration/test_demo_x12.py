@@ -46,7 +46,11 @@ def test_demo_batches_are_valid_837p_files(db: Session) -> None:
             .join(m.Submission, m.Submission.claim_id == m.Claim.id)
             .where(m.Submission.batch_id == batch.id)
         ).all()
-        read = [claim.patient_control_number for claim_set in read_837(text) for claim in claim_set.claims]
+        read_claims = [claim for claim_set in read_837(text) for claim in claim_set.claims]
+        read = [claim.patient_control_number for claim in read_claims]
+        for claim in read_claims:  # REF*6R: the claim's number and the line's, for the 835 to echo
+            expected = [f"{claim.patient_control_number}-{n}" for n in range(1, len(claim.lines) + 1)]
+            assert [line.control_number for line in claim.lines] == expected
         assert sorted(read) == sorted(claim_numbers)
         [interchange] = read_interchanges(text)
         assert interchange.control_number == batch.interchange_control_number
