@@ -42,7 +42,15 @@ __all__ = [
     "pyx12_verdict_of_file",
 ]
 
-STALE_IN_PYX12 = ("(10) is not a valid code for Place of Service Code",)
+STALE_IN_PYX12: tuple[tuple[str, str], ...] = (
+    # (segment id, or "" for any; words of the message) of pyx12's known false complaints:
+    # its place-of-service list predates POS 10 (telehealth in the patient's home);
+    ("", "(10) is not a valid code for Place of Service Code"),
+    # its 835 map counts each PLB as a new footer loop of repeat 1, though PLB repeats;
+    ("PLB", "Loop FOOTER exceeded max count"),
+    # it cannot build its own 999 for a set without ST03, which the 835 guide leaves unused.
+    ("", "Failed to create 999 response"),
+)
 
 # pyx12 names the file it read; ours is in memory.
 _IN_MEMORY = re.compile(r'"<_io\.StringIO object at 0x[0-9a-fA-F]+>"')
@@ -132,7 +140,14 @@ def pyx12_verdict_of_file(data: bytes) -> Pyx12Verdict | None:
 
 
 def _verdict(found: list[Pyx12Error], *, checked: tuple[str, ...], no_map: tuple[str, ...]) -> Pyx12Verdict:
-    stale = [error for error in found if any(known in error.message for known in STALE_IN_PYX12)]
+    stale = [
+        error
+        for error in found
+        if any(
+            words in error.message and segment_id in ("", error.segment_id)
+            for segment_id, words in STALE_IN_PYX12
+        )
+    ]
     errors = [error for error in found if error not in stale]
     return Pyx12Verdict(checked=checked, no_map=no_map, errors=tuple(errors), stale=tuple(stale))
 

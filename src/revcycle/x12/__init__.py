@@ -1,5 +1,5 @@
 """Pure X12 5010 codecs: no database, no web. The core is the tokenizer and the envelopes;
-each transaction set (837P, 999, 277CA, 276/277, 270/271) reads and writes segment bodies."""
+each transaction set (837P, 999, 277CA, 276/277, 270/271, 835) reads and writes segment bodies."""
 
 from revcycle.x12.envelope import (
     FunctionalGroup,
