@@ -30,6 +30,7 @@ from revcycle.db.types import utcnow
 from revcycle.domain import scrubber as s
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.permissions import Permission
+from revcycle.domain.remittance_lines import line_control_number
 from revcycle.errors import InvalidInput
 from revcycle.services import submissions
 from revcycle.services.actor import Actor
@@ -382,7 +383,7 @@ def _provider(provider: s.Provider) -> x.Provider:
 
 def _line(facts: s.ClaimFacts, line: s.ClaimLine, number: int) -> x.ServiceLine:
     return x.ServiceLine(
-        control_number=f"{facts.claim_number}-{number}",
+        control_number=line_control_number(facts.claim_number, number),
         procedure_code=line.procedure_code,
         charge_cents=line.charge_cents,
         units=line.units,
