@@ -136,16 +136,16 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
             "rates": [_MATRIX_RATE],
         }
     },
-    "/api/fee-schedules/{schedule_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
-    "/api/payer-contracts/{contract_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
-    "/api/fee-schedules/{schedule_id}/rates": lambda: {
+    "/api/fee-schedules/{table_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/payer-contracts/{table_id}/end": lambda: {"json": {"ends_on": "2026-12-31"}},
+    "/api/fee-schedules/{table_id}/rates": lambda: {
         "json": {"effective_on": "2026-07-01", "rates": [_MATRIX_RATE]}
     },
-    "/api/payer-contracts/{contract_id}/rates": lambda: {
+    "/api/payer-contracts/{table_id}/rates": lambda: {
         "json": {"effective_on": "2026-07-01", "rates": [_MATRIX_RATE]}
     },
-    "/api/fee-schedules/{schedule_id}/rates.csv": lambda: _MATRIX_CSV,
-    "/api/payer-contracts/{contract_id}/rates.csv": lambda: _MATRIX_CSV,
+    "/api/fee-schedules/{table_id}/rates.csv": lambda: _MATRIX_CSV,
+    "/api/payer-contracts/{table_id}/rates.csv": lambda: _MATRIX_CSV,
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -168,21 +168,21 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
     **{
-        path: lambda rows: {"schedule_id": _fee_tables(rows)[0].id}
+        path: lambda rows: {"table_id": _fee_tables(rows)[0].id}
         for path in (
-            "/api/fee-schedules/{schedule_id}",
-            "/api/fee-schedules/{schedule_id}/end",
-            "/api/fee-schedules/{schedule_id}/rates",
-            "/api/fee-schedules/{schedule_id}/rates.csv",
+            "/api/fee-schedules/{table_id}",
+            "/api/fee-schedules/{table_id}/end",
+            "/api/fee-schedules/{table_id}/rates",
+            "/api/fee-schedules/{table_id}/rates.csv",
         )
     },
     **{
-        path: lambda rows: {"contract_id": _fee_tables(rows)[1].id}
+        path: lambda rows: {"table_id": _fee_tables(rows)[1].id}
         for path in (
-            "/api/payer-contracts/{contract_id}",
-            "/api/payer-contracts/{contract_id}/end",
-            "/api/payer-contracts/{contract_id}/rates",
-            "/api/payer-contracts/{contract_id}/rates.csv",
+            "/api/payer-contracts/{table_id}",
+            "/api/payer-contracts/{table_id}/end",
+            "/api/payer-contracts/{table_id}/rates",
+            "/api/payer-contracts/{table_id}/rates.csv",
         )
     },
 }

@@ -178,64 +178,6 @@ def api_create_schedule(
     return _detail(db, actor, SCHEDULE, row.id)
 
 
-@router.get("/api/fee-schedules/{schedule_id}", response_model=TableDetailOut, **needs(MANAGE))
-def api_schedule(db: DB, actor: CurrentActor, schedule_id: int) -> TableDetailOut:
-    return _detail(db, actor, SCHEDULE, schedule_id)
-
-
-@router.post("/api/fee-schedules/{schedule_id}/end", response_model=TableDetailOut, **needs(MANAGE))
-def api_end_schedule(db: DB, actor: CurrentActor, schedule_id: int, body: EndIn) -> TableDetailOut:
-    fee_tables.end_table(db, actor=actor, kind=SCHEDULE, table_id=schedule_id, ends_on=body.ends_on)
-    return _detail(db, actor, SCHEDULE, schedule_id)
-
-
-@router.post("/api/fee-schedules/{schedule_id}/rates", response_model=TableDetailOut, **needs(MANAGE))
-def api_revise_schedule(db: DB, actor: CurrentActor, schedule_id: int, body: RatesIn) -> TableDetailOut:
-    row = fee_tables.revise_rates(
-        db,
-        actor=actor,
-        kind=SCHEDULE,
-        table_id=schedule_id,
-        rates=_rows(body.rates),
-        effective_on=body.effective_on,
-        replace=body.mode == "replace",
-    )
-    return _detail(db, actor, SCHEDULE, row.id)
-
-
-@router.get(
-    "/api/fee-schedules/{schedule_id}/rates.csv",
-    responses={200: {"content": {"text/csv": {}}}},
-    **needs(MANAGE),
-)
-def api_export_schedule(db: DB, actor: CurrentActor, schedule_id: int) -> Response:
-    return _csv(*fee_tables.export_rates_csv(db, actor=actor, kind=SCHEDULE, table_id=schedule_id))
-
-
-@router.post("/api/fee-schedules/{schedule_id}/rates.csv", response_model=TableDetailOut, **needs(MANAGE))
-async def api_import_schedule(
-    *,
-    db: DB,
-    actor: CurrentActor,
-    schedule_id: int,
-    file: CsvFile,
-    effective_on: EffectiveForm = None,
-    mode: ModeForm = "replace",
-) -> TableDetailOut:
-    data, name = await _upload(file)
-    row = fee_tables.import_rates_csv(
-        db,
-        actor=actor,
-        kind=SCHEDULE,
-        table_id=schedule_id,
-        data=data,
-        filename=name,
-        effective_on=effective_on,
-        replace=mode == "replace",
-    )
-    return _detail(db, actor, SCHEDULE, row.id)
-
-
 # --- payer contracts ----------------------------------------------------------------------------
 
 
@@ -265,59 +207,77 @@ def api_create_contract(
     return _detail(db, actor, CONTRACT, row.id)
 
 
-@router.get("/api/payer-contracts/{contract_id}", response_model=TableDetailOut, **needs(MANAGE))
-def api_contract(db: DB, actor: CurrentActor, contract_id: int) -> TableDetailOut:
-    return _detail(db, actor, CONTRACT, contract_id)
+# --- one version of either: detail, end or extend, revise rates, CSV out and in -----------------
 
 
-@router.post("/api/payer-contracts/{contract_id}/end", response_model=TableDetailOut, **needs(MANAGE))
-def api_end_contract(db: DB, actor: CurrentActor, contract_id: int, body: EndIn) -> TableDetailOut:
-    fee_tables.end_table(db, actor=actor, kind=CONTRACT, table_id=contract_id, ends_on=body.ends_on)
-    return _detail(db, actor, CONTRACT, contract_id)
+def _table_routes(prefix: str, kind: Kind) -> None:
+    """The same five routes for fee schedules and payer contracts, under ``prefix``."""
 
-
-@router.post("/api/payer-contracts/{contract_id}/rates", response_model=TableDetailOut, **needs(MANAGE))
-def api_revise_contract(db: DB, actor: CurrentActor, contract_id: int, body: RatesIn) -> TableDetailOut:
-    row = fee_tables.revise_rates(
-        db,
-        actor=actor,
-        kind=CONTRACT,
-        table_id=contract_id,
-        rates=_rows(body.rates),
-        effective_on=body.effective_on,
-        replace=body.mode == "replace",
+    @router.get(
+        f"{prefix}/{{table_id}}", response_model=TableDetailOut, name=f"{kind}_detail", **needs(MANAGE)
     )
-    return _detail(db, actor, CONTRACT, row.id)
+    def detail(db: DB, actor: CurrentActor, table_id: int) -> TableDetailOut:
+        return _detail(db, actor, kind, table_id)
 
-
-@router.get(
-    "/api/payer-contracts/{contract_id}/rates.csv",
-    responses={200: {"content": {"text/csv": {}}}},
-    **needs(MANAGE),
-)
-def api_export_contract(db: DB, actor: CurrentActor, contract_id: int) -> Response:
-    return _csv(*fee_tables.export_rates_csv(db, actor=actor, kind=CONTRACT, table_id=contract_id))
-
-
-@router.post("/api/payer-contracts/{contract_id}/rates.csv", response_model=TableDetailOut, **needs(MANAGE))
-async def api_import_contract(
-    *,
-    db: DB,
-    actor: CurrentActor,
-    contract_id: int,
-    file: CsvFile,
-    effective_on: EffectiveForm = None,
-    mode: ModeForm = "replace",
-) -> TableDetailOut:
-    data, name = await _upload(file)
-    row = fee_tables.import_rates_csv(
-        db,
-        actor=actor,
-        kind=CONTRACT,
-        table_id=contract_id,
-        data=data,
-        filename=name,
-        effective_on=effective_on,
-        replace=mode == "replace",
+    @router.post(
+        f"{prefix}/{{table_id}}/end", response_model=TableDetailOut, name=f"{kind}_end", **needs(MANAGE)
     )
-    return _detail(db, actor, CONTRACT, row.id)
+    def end(db: DB, actor: CurrentActor, table_id: int, body: EndIn) -> TableDetailOut:
+        fee_tables.end_table(db, actor=actor, kind=kind, table_id=table_id, ends_on=body.ends_on)
+        return _detail(db, actor, kind, table_id)
+
+    @router.post(
+        f"{prefix}/{{table_id}}/rates", response_model=TableDetailOut, name=f"{kind}_revise", **needs(MANAGE)
+    )
+    def revise(db: DB, actor: CurrentActor, table_id: int, body: RatesIn) -> TableDetailOut:
+        row = fee_tables.revise_rates(
+            db,
+            actor=actor,
+            kind=kind,
+            table_id=table_id,
+            rates=_rows(body.rates),
+            effective_on=body.effective_on,
+            replace=body.mode == "replace",
+        )
+        return _detail(db, actor, kind, row.id)
+
+    @router.get(
+        f"{prefix}/{{table_id}}/rates.csv",
+        responses={200: {"content": {"text/csv": {}}}},
+        name=f"{kind}_export",
+        **needs(MANAGE),
+    )
+    def export(db: DB, actor: CurrentActor, table_id: int) -> Response:
+        return _csv(*fee_tables.export_rates_csv(db, actor=actor, kind=kind, table_id=table_id))
+
+    @router.post(
+        f"{prefix}/{{table_id}}/rates.csv",
+        response_model=TableDetailOut,
+        name=f"{kind}_import",
+        **needs(MANAGE),
+    )
+    async def import_csv(
+        *,
+        db: DB,
+        actor: CurrentActor,
+        table_id: int,
+        file: CsvFile,
+        effective_on: EffectiveForm = None,
+        mode: ModeForm = "replace",
+    ) -> TableDetailOut:
+        data, name = await _upload(file)
+        row = fee_tables.import_rates_csv(
+            db,
+            actor=actor,
+            kind=kind,
+            table_id=table_id,
+            data=data,
+            filename=name,
+            effective_on=effective_on,
+            replace=mode == "replace",
+        )
+        return _detail(db, actor, kind, row.id)
+
+
+_table_routes("/api/fee-schedules", SCHEDULE)
+_table_routes("/api/payer-contracts", CONTRACT)
