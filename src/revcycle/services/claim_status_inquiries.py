@@ -15,7 +15,6 @@ follow-up issue.
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from revcycle.errors import InvalidInput
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.claims_pipeline.scrubbing import claim_facts
+from revcycle.services.stored_files import store_file
 from revcycle.services.x12_batches import RoutingSettings
 from revcycle.services.x12_control import Envelope as Level
 from revcycle.services.x12_control import take_control_numbers
@@ -157,7 +157,15 @@ def write_status_inquiries(
     except X12Error as error:
         raise InvalidInput(f"nothing was written: {error}") from None
     filename = f"276-{format_control_number(isa)}.x12"
-    stored = _store(db, actor, practice_id, text.encode(), filename=filename)
+    stored = store_file(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        kind="276",
+        direction="out",
+        filename=filename,
+        content=text.encode(),
+    )
     for claim, inquiry in zip(claims, inquiries, strict=True):
         inquiry.request_file_id = stored.id
         _audit(db, actor, claim, inquiry)
@@ -240,22 +248,6 @@ def _claim_inquiry(
         birth_date=person.date_of_birth,
         sex=person.sex if person.sex in {"F", "M"} else "",
     )
-
-
-def _store(db: Session, actor: Actor, practice_id: int, content: bytes, *, filename: str) -> m.StoredFile:
-    stored = m.StoredFile(
-        practice_id=practice_id,
-        kind="276",
-        direction="out",
-        filename=filename,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
-        content=content,
-        created_by_user_id=actor.user_id,
-    )
-    db.add(stored)
-    db.flush()
-    return stored
 
 
 def _audit(db: Session, actor: Actor, claim: m.Claim, inquiry: m.ClaimStatusInquiry) -> None:

@@ -18,7 +18,6 @@ only to people who may see the client.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +33,7 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.charges import PROCEDURE
 from revcycle.services.scoping import get_visible
+from revcycle.services.stored_files import store_file
 
 __all__ = [
     "CARD_SIDES",
@@ -522,18 +522,15 @@ def add_card(
         raise InvalidInput(
             f"file: {name} is not a PNG, JPEG or PDF file (judged by its content, not its name)"
         )
-    stored = m.StoredFile(
+    stored = store_file(
+        session,
+        actor=actor,
         practice_id=coverage.practice_id,
         kind=kind,
         direction="in",
         filename=name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size_bytes=len(data),
         content=data,
-        created_by_user_id=actor.user_id,
     )
-    session.add(stored)
-    session.flush()
     card = m.CoverageCard(
         practice_id=coverage.practice_id,
         coverage_id=coverage.id,

@@ -18,7 +18,6 @@ out-of-pocket amounts remaining. Answers whose trace we never sent are listed, n
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -35,6 +34,7 @@ from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import get_visible
+from revcycle.services.stored_files import store_file
 from revcycle.services.x12_batches import RoutingSettings
 from revcycle.services.x12_control import Envelope, take_control_numbers
 from revcycle.x12 import eligibility as e
@@ -108,19 +108,15 @@ def request_eligibility(
     except X12Error as exc:
         raise InvalidInput(f"no 270 was written: {exc}") from None
     filename = f"270-{format_control_number(isa)}.x12"
-    content = text.encode()
-    stored = m.StoredFile(
+    stored = store_file(
+        db,
+        actor=actor,
         practice_id=practice_id,
         kind="270",
         direction="out",
         filename=filename,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
-        content=content,
-        created_by_user_id=actor.user_id,
+        content=text.encode(),
     )
-    db.add(stored)
-    db.flush()
     check = m.EligibilityCheck(
         practice_id=practice_id,
         coverage_id=coverage.id,

@@ -18,7 +18,6 @@ client's other coverage (boxes 9 and 11d), the resubmission (22) and the service
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +43,7 @@ from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim
 from revcycle.services.claims_pipeline.scrubbing import claim_facts, practice_today
 from revcycle.services.scoping import get_visible, practice_scopes
+from revcycle.services.stored_files import store_file
 
 __all__ = ["PaperBatch", "PaperClaimPdf", "claim_form", "claim_pdf", "paper_claim_facts", "print_paper_batch"]
 
@@ -122,7 +122,15 @@ def print_paper_batch(
     forms = [_form(session, claim, signed_on) for claim in claims]
     content = render_cms1500_pdf(forms)
     with session.begin_nested():  # the file, the batch and the submissions, or none of them
-        stored = _store(session, actor, practice, content, on=signed_on, count=len(claims))
+        stored = store_file(
+            session,
+            actor=actor,
+            practice_id=practice,
+            kind="pdf",
+            direction="out",
+            filename=f"cms1500-{signed_on.isoformat()}-{len(claims)}-claims.pdf",
+            content=content,
+        )
         written = submissions.record_submissions(
             session,
             actor=actor,
@@ -198,24 +206,6 @@ def _batch_claims(
     if not claims:
         raise Conflict("no ready claim is billed on paper: nothing to print")
     return claims
-
-
-def _store(
-    session: Session, actor: Actor, practice_id: int, content: bytes, *, on: date, count: int
-) -> m.StoredFile:
-    stored = m.StoredFile(
-        practice_id=practice_id,
-        kind="pdf",
-        direction="out",
-        filename=f"cms1500-{on.isoformat()}-{count}-claims.pdf",
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
-        content=content,
-        created_by_user_id=actor.user_id,
-    )
-    session.add(stored)
-    session.flush()
-    return stored
 
 
 # --- the facts ---------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ Routing comes from ``practice.settings["x12"]`` (``submitter_id``, ``submitter_n
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, rows_by_id
 from revcycle.services.claims import load_claims
 from revcycle.services.claims_pipeline.scrubbing import ClaimFactsSource
+from revcycle.services.stored_files import store_file
 from revcycle.services.x12_control import Envelope, take_control_numbers
 from revcycle.x12 import claim837 as x
 from revcycle.x12.check837 import claim_set_problems
@@ -210,7 +210,15 @@ def write_batch(db: Session, *, actor: Actor, practice_id: int, claim_ids: Seque
     except X12Error as exc:  # the writer's own checks: the same refusal as above
         raise InvalidInput(f"nothing was written: {exc}") from None
     filename = f"837P-{format_control_number(isa)}.x12"
-    stored = _store(db, actor, practice_id, text.encode(), filename=filename)
+    stored = store_file(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        kind="837",
+        direction="out",
+        filename=filename,
+        content=text.encode(),
+    )
     batch.interchange_control_number = format_control_number(isa)
     batch.group_control_number = str(gs)
     batch.stored_file_id = stored.id
@@ -266,22 +274,6 @@ def _queued_batch(db: Session, practice_id: int, claims: Sequence[m.Claim]) -> m
     if members != {c.id for c in claims}:
         raise InvalidInput(f"nothing was written: batch {batch.id} holds other claims too; send it whole")
     return batch
-
-
-def _store(db: Session, actor: Actor, practice_id: int, content: bytes, *, filename: str) -> m.StoredFile:
-    stored = m.StoredFile(
-        practice_id=practice_id,
-        kind="837",
-        direction="out",
-        filename=filename,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
-        content=content,
-        created_by_user_id=actor.user_id,
-    )
-    db.add(stored)
-    db.flush()
-    return stored
 
 
 # --- mapping a claim -----------------------------------------------------------------------

@@ -57,6 +57,7 @@ from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.eligibility import apply_271
+from revcycle.services.stored_files import store_file
 from revcycle.x12.ack999 import Ack999, SegmentError, TransactionAck, claims_concerned, parse_999
 from revcycle.x12.claim277 import (
     ACKNOWLEDGMENT,
@@ -270,18 +271,9 @@ def _record(
     interchanges: Sequence[Interchange],
     summary: dict[str, Any],
 ) -> m.X12InboundFile:
-    stored = m.StoredFile(
-        practice_id=practice_id,
-        kind=kind,
-        direction="in",
-        filename=filename[:255],
-        sha256=sha256,
-        size_bytes=len(data),
-        content=data,
-        created_by_user_id=actor.user_id,
+    stored = store_file(
+        db, actor=actor, practice_id=practice_id, kind=kind, direction="in", filename=filename, content=data
     )
-    db.add(stored)
-    db.flush()
     first = interchanges[0]
     inbound = m.X12InboundFile(
         practice_id=practice_id,
