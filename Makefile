@@ -56,8 +56,18 @@ importlint:
 pytest:
 	$(BIN)/pytest -n 2 -q
 
-bench: setup
-	$(PY) bench/run_all.py
+# The benchmarks run in their own environment: the project plus the peers some of them measure
+# against (bench/requirements-peers.txt), which are never runtime or test dependencies.
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.installed: pyproject.toml bench/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements-peers.txt
+	touch $@
+
+bench: setup postgres $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) var/*.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) node_modules $(VENDOR) var/*.db .pytest_cache .mypy_cache .ruff_cache
