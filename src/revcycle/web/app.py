@@ -53,10 +53,12 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import claims as api_claims
     from revcycle.web.api import codesets as api_codesets
     from revcycle.web.api import coverages as api_coverages
+    from revcycle.web.api import deposits as api_deposits
     from revcycle.web.api import eligibility as api_eligibility
     from revcycle.web.api import fees as api_fees
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
+    from revcycle.web.api import patient_payments as api_patient_payments
     from revcycle.web.api import resources as api_resources
     from revcycle.web.api import saved_filters as api_saved_filters
     from revcycle.web.api import x12 as api_x12
@@ -64,7 +66,9 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
     from revcycle.web.pages import codesets as codeset_pages
+    from revcycle.web.pages import deposits as deposit_pages
     from revcycle.web.pages import fees as fee_pages
+    from revcycle.web.pages import front_desk as front_desk_pages
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
@@ -82,6 +86,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_paper_claims.router)
     app.include_router(api_x12.router)
     app.include_router(api_fees.router)
+    app.include_router(api_deposits.router)
+    app.include_router(api_patient_payments.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
     app.include_router(import_pages.router)
@@ -91,3 +97,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(codeset_pages.router)
     app.include_router(x12_pages.router)
     app.include_router(fee_pages.router)
+    app.include_router(deposit_pages.router)
+    app.include_router(front_desk_pages.router)
