@@ -36,6 +36,8 @@ from sqlalchemy.orm import Session, object_session
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission, Role, can
+from revcycle.services import patient_payments
+from revcycle.services.actor import system_actor
 from revcycle.web.api.resources import PERMISSION_KEY
 from tests.integration.api_routes import api_routes, bearer
 from tests.integration.world import World, build_world
@@ -146,6 +148,10 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     },
     "/api/fee-schedules/{table_id}/rates.csv": lambda: _MATRIX_CSV,
     "/api/payer-contracts/{table_id}/rates.csv": lambda: _MATRIX_CSV,
+    # front desk payments: each allowed role records one; the first voids the desk payment
+    # (_desk_payment), the later ones get 409 (already voided)
+    "/api/clients/{client_id}/payments": lambda: {"json": {"amount_cents": 2000, "method": "cash"}},
+    "/api/payments/{payment_id}/void": lambda: {"json": {"reason": "entered twice"}},
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -167,6 +173,7 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/charges/{charge_id}": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
+    "/api/payments/{payment_id}/void": lambda rows: {"payment_id": _desk_payment(rows).id},
     **{
         path: lambda rows: {"table_id": _fee_tables(rows)[0].id}
         for path in (
@@ -224,6 +231,25 @@ def _x12_batch(rows: Any) -> m.SubmissionBatch:
     db.add(batch)
     db.flush()
     return batch
+
+
+def _desk_payment(rows: Any) -> m.Payment:
+    """A payment taken at the front desk (posted, so it can be voided) in the rows' practice."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(
+        select(m.Payment).where(m.Payment.practice_id == rows.practice.id, m.Payment.reference == "4321")
+    ).first()
+    if found is not None:
+        return found
+    return patient_payments.record_client_payment(
+        db,
+        actor=system_actor("matrix"),
+        client_id=rows.client.id,
+        amount_cents=1500,
+        method="card",
+        reference="4321",
+    ).payment
 
 
 def _fee_tables(rows: Any) -> tuple[m.FeeSchedule, m.PayerContract]:
