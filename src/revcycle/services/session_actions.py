@@ -36,6 +36,7 @@ from revcycle.services import audit, ledger
 from revcycle.services.actor import Actor
 from revcycle.services.claims import load_claim, transition_claim
 from revcycle.services.claims_pipeline.scrubbing import practice_today
+from revcycle.services.guarantors import guarantors_for
 from revcycle.services.scoping import get_visible
 
 __all__ = [
@@ -367,23 +368,7 @@ def record_patient_payment(
 
 def _guarantor(session: Session, client: m.Client) -> m.Guarantor:
     """Who pays for the client: their primary guarantor, or the client themself."""
-    found = session.scalars(
-        select(m.Guarantor)
-        .where(m.Guarantor.client_id == client.id)
-        .order_by(m.Guarantor.is_primary.desc(), m.Guarantor.id)
-    ).first()
-    if found is not None:
-        return found
-    own = m.Guarantor(
-        practice_id=client.practice_id,
-        client_id=client.id,
-        relationship_to_client="self",
-        first_name=client.first_name,
-        last_name=client.last_name,
-    )
-    session.add(own)
-    session.flush()
-    return own
+    return guarantors_for(session, [client])[client.id]
 
 
 def _patient_owes(session: Session, practice_id: int, charge_ids: list[int]) -> dict[int, int]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -57,6 +58,7 @@ from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.eligibility import apply_271
+from revcycle.services.remittance_posting import post_remittances
 from revcycle.services.stored_files import store_file
 from revcycle.x12.ack999 import Ack999, SegmentError, TransactionAck, claims_concerned, parse_999
 from revcycle.x12.claim277 import (
@@ -69,7 +71,9 @@ from revcycle.x12.claim277 import (
 )
 from revcycle.x12.envelope import FunctionalGroup, Interchange, Transaction, read_interchanges
 from revcycle.x12.errors import X12Error
+from revcycle.x12.read835 import parse_835
 from revcycle.x12.read837 import read_claim_set
+from revcycle.x12.remit835 import Remittance, balance_problems
 
 __all__ = ["IngestResult", "decode", "detect", "ingest", "read_file", "transaction_sets"]
 
@@ -77,8 +81,8 @@ ACK_999 = "999"
 CLAIM_ACK_277 = "277CA"
 STATUS_277 = "277"
 ELIGIBILITY_271 = "271"
+REMITTANCE_835 = "835"
 _NOT_TAKEN = {
-    "835": "835 remittances are not ingested yet",
     "837": "an 837 is a claim file we send, not one we receive",
     "997": "a 997 acknowledges 4010 files; 5010 claims are answered by a 999",
     "276": "a 276 is a status inquiry we send, not one we receive",
@@ -137,6 +141,8 @@ def transaction_sets(filename: str, interchanges: list[Interchange]) -> dict[str
                         parse_277(transaction, version=group.version)
                     elif transaction.set_id == "837":
                         read_claim_set(transaction)
+                    elif transaction.set_id == "835":
+                        parse_835(transaction, version=group.version)
                 except X12Error as error:
                     raise InvalidInput(f"{filename}: {error}") from None
                 kind = transaction.implementation or group.version or transaction.set_id
@@ -162,13 +168,13 @@ def detect(filename: str, interchanges: Sequence[Interchange]) -> str:
     if len(kinds) != 1:
         raise InvalidInput(f"{filename}: one file holds one kind of transaction set, not {sorted(kinds)}")
     kind = kinds.pop()
-    if kind in (ACK_999, CLAIM_ACK_277, STATUS_277, ELIGIBILITY_271):
+    if kind in (ACK_999, CLAIM_ACK_277, STATUS_277, ELIGIBILITY_271, REMITTANCE_835):
         return kind
     first = next(t for ic in interchanges for g in ic.groups for t in g.transactions)
     what = _NOT_TAKEN.get(kind, f"transaction set {kind} is not one we receive")
     raise InvalidInput(
         f"{filename}: segment {first.position} (ST), ST01: {what}; "
-        "only 999, 277CA, 277 and 271 files are ingested"
+        "only 999, 277CA, 277, 271 and 835 files are ingested"
     )
 
 
@@ -199,6 +205,8 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
     kind = detect(filename, interchanges)
     if kind == ELIGIBILITY_271:
         return _ingest_271(db, actor, practice_id, filename=filename, data=data, interchanges=interchanges)
+    if kind == REMITTANCE_835:
+        return _ingest_835(db, actor, practice_id, filename=filename, data=data, interchanges=interchanges)
     answered: list[m.ClaimStatusInquiry] = []
     if kind == ACK_999:
         summary = _apply_999(db, actor, practice_id, filename, interchanges)
@@ -221,6 +229,73 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
         inquiry.response_file_id = inbound.id
     db.flush()
     return IngestResult(inbound.id, "applied", kind, summary)
+
+
+def remittances(filename: str, interchanges: Sequence[Interchange]) -> list[tuple[Remittance, str]]:
+    """Every payment of an 835 file with the text its content hash is taken over (the segments
+    between ST and SE: the same payment sent again under new control numbers is the same)."""
+    found = []
+    for _, group, transaction in _transactions(interchanges):
+        try:
+            remittance = parse_835(transaction, version=group.version)
+        except X12Error as error:
+            raise InvalidInput(f"{filename}: {error}") from None
+        text = "\n".join(repr((segment.id, segment.elements)) for segment in transaction.segments)
+        found.append((remittance, text))
+    return found
+
+
+def remittances_of(filename: str, data: bytes) -> list[tuple[Remittance, str]]:
+    """:func:`remittances` of a stored file."""
+    return remittances(filename, read_file(filename, data))
+
+
+def _ingest_835(
+    db: Session,
+    actor: Actor,
+    practice_id: int,
+    *,
+    filename: str,
+    data: bytes,
+    interchanges: list[Interchange],
+) -> IngestResult:
+    """Read every payment, refuse the file if any does not balance (naming the payment and the
+    difference), record the file once (a concurrent ingestion of the same file waits on the
+    unique hash and then reports it a duplicate), then post (:mod:`remittance_posting`)."""
+    actor.require(practice_id, Permission.POST_PAYMENTS)
+    payments = remittances(filename, interchanges)
+    for remittance, _ in payments:
+        problems = balance_problems(remittance)
+        if problems:
+            where = f"payment {remittance.trace.number} (ST {remittance.control_number})"
+            raise InvalidInput(f"{filename}: {where} does not balance: {problems[0]}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        with db.begin_nested():
+            inbound = _record(
+                db,
+                actor,
+                practice_id,
+                filename=filename,
+                data=data,
+                sha256=sha256,
+                kind=REMITTANCE_835,
+                interchanges=interchanges,
+                summary={},
+            )
+    except IntegrityError:
+        earlier = db.scalars(
+            select(m.X12InboundFile).where(
+                m.X12InboundFile.practice_id == practice_id, m.X12InboundFile.sha256 == sha256
+            )
+        ).one()
+        return IngestResult(earlier.id, "duplicate", REMITTANCE_835, dict(earlier.summary))
+    reports = post_remittances(
+        db, actor=actor, practice_id=practice_id, inbound=inbound, remittances=payments
+    )
+    inbound.summary = {"payments": [report.as_dict() for report in reports]}
+    db.flush()
+    return IngestResult(inbound.id, "applied", REMITTANCE_835, dict(inbound.summary))
 
 
 def _ingest_271(

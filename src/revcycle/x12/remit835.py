@@ -109,6 +109,11 @@ class Payment:
     originator_supplemental: str = ""  # BPR11
     payee_bank: BankAccount | None = None
 
+    @property
+    def signed_cents(self) -> int:
+        """BPR02 as the payee sees it: a debit (the payer taking money back) is negative."""
+        return -self.amount_cents if self.credit_debit == "D" else self.amount_cents
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -388,13 +393,13 @@ def balance_problems(remittance: Remittance) -> list[X12Error]:
         claims_paid += claim.paid_cents
     provider_adjusted = sum(a.amount_cents for a in remittance.provider_adjustments)
     expected = claims_paid - provider_adjusted
-    if expected != remittance.payment.amount_cents:
+    if expected != remittance.payment.signed_cents:
         problems.append(
             X12Error(
                 f"payment {remittance.trace.number}: claims paid {_dollars(claims_paid)} - provider "
                 f"adjustments {_dollars(provider_adjusted)} = {_dollars(expected)}, BPR02 "
-                f"{_dollars(remittance.payment.amount_cents)}: "
-                f"{_off(expected, remittance.payment.amount_cents)}",
+                f"{_dollars(remittance.payment.signed_cents)}: "
+                f"{_off(expected, remittance.payment.signed_cents)}",
                 position=remittance.position or None,
                 segment_id="BPR",
                 element="BPR02",

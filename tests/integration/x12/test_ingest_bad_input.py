@@ -249,7 +249,7 @@ def test_an_unknown_transaction_set_is_refused_by_name(db: Session, biller: Acto
     detail = refuse(db, biller, sent, data, "order.850")
 
     assert "segment 3 (ST), ST01: transaction set 850 is not one we receive" in detail
-    assert "only 999, 277CA, 277 and 271 files are ingested" in detail
+    assert "only 999, 277CA, 277, 271 and 835 files are ingested" in detail
 
 
 def test_a_997_is_not_a_999(db: Session, biller: Actor, sent: Sent) -> None:
@@ -266,14 +266,14 @@ def test_a_997_is_not_a_999(db: Session, biller: Actor, sent: Sent) -> None:
     detail = refuse(db, biller, sent, data, "ack.997")
 
     assert "ST01: a 997 acknowledges 4010 files; 5010 claims are answered by a 999" in detail
-    assert "only 999, 277CA, 277 and 271 files are ingested" in detail
+    assert "only 999, 277CA, 277, 271 and 835 files are ingested" in detail
 
 
 def test_an_837_is_what_we_send_not_what_we_ingest(db: Session, biller: Actor, sent: Sent) -> None:
     detail = refuse(db, biller, sent, sent.text.encode(), "batch.837")
 
     assert "segment 3 (ST), ST01: an 837 is a claim file we send, not one we receive" in detail
-    assert "only 999, 277CA, 277 and 271 files are ingested" in detail
+    assert "only 999, 277CA, 277, 271 and 835 files are ingested" in detail
 
 
 def test_a_file_mixing_a_999_and_a_277ca_is_refused(db: Session, biller: Actor, sent: Sent) -> None:
