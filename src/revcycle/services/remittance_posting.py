@@ -74,7 +74,7 @@ from revcycle.domain.ledger_events import (
     transfer_to_patient,
 )
 from revcycle.domain.permissions import Permission
-from revcycle.domain.remittance_lines import BilledLine, PaidLine, match_lines
+from revcycle.domain.remittance_lines import BilledLine, LineMatch, PaidLine, match_lines
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.money import format_cents
 from revcycle.services import audit
@@ -88,9 +88,11 @@ from revcycle.x12.remit835 import ClaimPayment, Remittance
 
 __all__ = [
     "EXCEPTION_TYPES",
+    "ManualLine",
     "PaymentReport",
     "approve_remittance",
     "content_sha256",
+    "post_claim_payment",
     "post_remittances",
     "resolve_exception",
 ]
@@ -211,6 +213,104 @@ def approve_remittance(db: Session, *, actor: Actor, remittance_id: int) -> Paym
         reason="reviewed 835 approved for posting",
     )
     return report
+
+
+@dataclass(frozen=True)
+class ManualLine:
+    """What a paper EOB says about one of our claim lines: paid, and each adjustment as
+    (group, reason, cents) — CO-45 contractual, PR-1/2/3 the patient's, CO-50 denied ..."""
+
+    line_number: int
+    paid_cents: int
+    adjustments: tuple[tuple[str, str, int], ...] = ()
+
+
+def post_claim_payment(
+    db: Session,
+    *,
+    actor: Actor,
+    claim_id: int,
+    payment: m.Payment,
+    lines: Sequence[ManualLine],
+    accounting_on: date,
+) -> m.LedgerTransaction | None:
+    """Post a claim's part of a payment received outside an 835 (a paper check and its EOB),
+    exactly as an 835 claim payment posts: the same dispositions, denials and status move.
+    Returns the ledger transaction (None when the EOB moved no money: a denial)."""
+    actor.require(payment.practice_id, Permission.POST_PAYMENTS)
+    claim = db.get(m.Claim, claim_id)
+    if claim is None or claim.practice_id != payment.practice_id:
+        raise InvalidInput(f"claim_id: claim {claim_id} is not one of this practice's claims")
+    if claim.coverage_id is None:
+        raise InvalidInput(f"claim {claim.number}: no coverage to post insurance money to")
+    billed = {line.line_number: line for line in claim.lines}
+    services = []
+    for manual in lines:
+        if manual.line_number not in billed:
+            raise InvalidInput(f"lines: claim {claim.number} has no line {manual.line_number}")
+        ours = billed[manual.line_number]
+        match = LineMatch(
+            PaidLine(ours.procedure_code, ours.charge_cents),
+            BilledLine(ours.line_number, ours.procedure_code, ours.charge_cents),
+            "manual",
+        )
+        services.append(ServiceLine(match, manual.paid_cents, manual.adjustments))
+    plan = plan_claim(
+        [BilledLine(x.line_number, x.procedure_code, x.charge_cents) for x in claim.lines],
+        services,
+        claim_paid_cents=sum(x.paid_cents for x in lines),
+        claim_adjustments=(),
+        interest_cents=0,
+        classify=_classify,
+    )
+    paid = plan.paid_cents
+    patient = sum(sum(line.patient_by_reason().values()) for line in plan.lines)
+    status = "4" if not paid and not patient else "1"
+    target = status_from_835(
+        status,
+        charge_cents=claim.billed_cents,
+        paid_cents=paid,
+        patient_responsibility_cents=patient,
+        is_partial=plan.is_partial,
+    )
+    current = ClaimStatus(claim.status)
+    if current in LOCKED_STATUSES:
+        raise Conflict(f"claim {claim.number} is already paid; reverse its payment first")
+    if target is not None and target != current:
+        try:
+            check_transition(current, target)
+        except InvalidTransition as refused:
+            raise InvalidInput(f"claim {claim.number}: {refused}") from None
+    guarantor = guarantors_for(db, [claim.client]) if any(x.patient_by_reason() for x in plan.lines) else {}
+    ledger_lines = _claim_lines(
+        claim,
+        list(claim.lines),
+        plan,
+        payment_id=payment.id,
+        source=Account.CASH,
+        guarantor_id=guarantor[claim.client_id].id if guarantor else None,
+    )
+    day_limit = db.scalars(
+        select(m.PracticePayer.appeal_days).where(
+            m.PracticePayer.practice_id == claim.practice_id, m.PracticePayer.payer_id == claim.payer_id
+        )
+    ).first()
+    db.add_all(_denials(claim, list(claim.lines), plan, accounting_on + timedelta(days=day_limit or 180)))
+    written = None
+    if ledger_lines:
+        spec = NewTransaction(
+            K.INSURANCE_PAYMENT,
+            accounting_on,
+            tuple(ledger_lines),
+            f"payment {payment.reference or payment.id}: claim {claim.number}",
+            payment_id=payment.id,
+        )
+        (written,) = post_transactions(db, actor=actor, practice_id=claim.practice_id, transactions=[spec])
+    if target is not None and target != current:
+        detail = f"{payment.method} {payment.reference}: paid {format_cents(paid)}".strip()
+        transition_claims(db, actor=actor, moves=[ClaimMove(claim.id, target, EventSource.USER, detail)])
+    db.flush()
+    return written
 
 
 # --- one payment ---------------------------------------------------------------------------

@@ -333,3 +333,42 @@ def test_several_payments_in_one_file(w: World) -> None:
     assert [p["outcome"] for p in result.summary["payments"]] == ["posted", "posted"]
     methods = sorted(w.db.scalars(select(m.Payment.method)))
     assert methods == ["check", "eft"]
+
+
+def test_a_paper_eob_posts_like_an_835(w: World) -> None:
+    claim, denied = w.claim(("90837", 15000)), w.claim(("90834", 12000))
+    check = m.Payment(
+        practice_id=w.practice.id,
+        kind="insurance",
+        method="check",
+        amount_cents=9000,
+        received_on=SESSION_ON,
+        reference="CHK 10442",
+        payer_id=w.payer.id,
+    )
+    w.db.add(check)
+    w.db.flush()
+    eob = [rp.ManualLine(1, 9000, (("CO", "45", 4000), ("PR", "2", 2000)))]
+    txn = rp.post_claim_payment(
+        w.db, actor=w.actor, claim_id=claim.id, payment=check, lines=eob, accounting_on=SESSION_ON
+    )
+    assert txn is not None
+    assert _status(w, claim) == "paid"
+    assert w.balance(Account.AR_PATIENT, CLAIM, claim.id) == 2000
+    nothing = rp.post_claim_payment(
+        w.db,
+        actor=w.actor,
+        claim_id=denied.id,
+        payment=check,
+        lines=[rp.ManualLine(1, 0, (("CO", "29", 12000),))],
+        accounting_on=SESSION_ON,
+    )
+    assert nothing is None
+    assert _status(w, denied) == "denied"
+    assert (
+        w.db.scalars(select(m.Denial.category).where(m.Denial.claim_id == denied.id)).one() == "timely_filing"
+    )
+    with pytest.raises(Conflict):
+        rp.post_claim_payment(
+            w.db, actor=w.actor, claim_id=claim.id, payment=check, lines=eob, accounting_on=SESSION_ON
+        )
