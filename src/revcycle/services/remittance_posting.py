@@ -52,6 +52,7 @@ from revcycle.domain.claim_payment_plan import (
     CONTRACTUAL,
     DENIAL,
     OTHER,
+    PATIENT,
     ClaimPlan,
     Disposition,
     ServiceLine,
@@ -81,6 +82,7 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, rows_by_id
 from revcycle.services.claims import ClaimMove, transition_claims
+from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
 from revcycle.services.ledger import NewTransaction, lines_of, post_transactions
 from revcycle.x12 import remit835
@@ -110,6 +112,8 @@ STATUS_CONFLICT = "status_conflict"
 RECOUPMENT = "recoupment"
 INTEREST = "interest"
 DUPLICATE_TRACE = "duplicate_trace"
+UNDERPAYMENT = "underpayment"  # not an exception: an alert in its own work list
+DEFAULT_TOLERANCE_CENTS = 100
 EXCEPTION_TYPES: dict[str, str] = {
     UNMATCHED: "No claim of ours matches this claim payment with confidence",
     LINE_MISMATCH: "The claim matched, but a service line matches none of its lines",
@@ -146,6 +150,8 @@ class PaymentReport:
     exceptions: dict[str, int] = field(default_factory=dict)
     unapplied_cents: int = 0
     provider_adjustments_cents: int = 0
+    underpaid_lines: int = 0
+    underpaid_cents: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +167,8 @@ class PaymentReport:
             "exceptions": dict(self.exceptions),
             "unapplied_cents": self.unapplied_cents,
             "provider_adjustments_cents": self.provider_adjustments_cents,
+            "underpaid_lines": self.underpaid_lines,
+            "underpaid_cents": self.underpaid_cents,
         }
 
 
@@ -500,6 +508,7 @@ class _Poster:
         if not review:
             self._provider_adjustments()
             self._write()
+            self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
         self.row.status = "review" if review else ("exceptions" if self.report.exceptions else "posted")
         if not review:
             self.row.posted_at = utcnow()
@@ -725,6 +734,70 @@ class _Poster:
             client_id=item.claim.client_id if item.claim else None,
             severity="info" if kind in _INFORMATIONAL else "warning",
         )
+
+    # -- underpayments
+
+    def _underpayments(self, posted: Sequence[_Claimed]) -> None:
+        """A line allowed below what its contract (or fee schedule) says, by more than the
+        practice's tolerance, raises an underpayment alert with the difference."""
+        practice = self.db.get(m.Practice, self.pid)
+        assert practice is not None
+        tolerance = int(
+            (practice.settings or {}).get("underpayment_tolerance_cents", DEFAULT_TOLERANCE_CENTS)
+        )
+        priced: list[tuple[_Claimed, m.ClaimLine, int]] = []
+        for item in posted:
+            assert item.plan is not None
+            if item.clp.is_reversal or item.claim is None:
+                continue
+            by_number = {line.line_number: line for line in item.lines}
+            for plan in item.plan.lines:
+                if plan.line_number in by_number and (plan.paid_cents or plan.total(PATIENT)):
+                    allowed = plan.allowed_cents
+                    if allowed is None:
+                        allowed = plan.paid_cents + plan.total(PATIENT)
+                    priced.append((item, by_number[plan.line_number], allowed))
+        if not priced:
+            return
+        lines = [
+            ExpectedLine(
+                item.claim.payer_id, line.procedure_code, line.modifiers, line.service_on, line.units
+            )
+            for item, line, _ in priced
+            if item.claim is not None
+        ]
+        expected = expected_allowed_many(self.db, practice_id=self.pid, lines=lines)
+        for (item, line, allowed), found in zip(priced, expected, strict=True):
+            if found is None or found.amount_cents - allowed <= tolerance:
+                continue
+            assert item.claim is not None
+            short = found.amount_cents - allowed
+            self.report.underpaid_lines += 1
+            self.report.underpaid_cents += short
+            _raise_exception(
+                self.db,
+                self.actor,
+                self.pid,
+                UNDERPAYMENT,
+                kind="underpayment",
+                dedupe=f"underpayment:{item.row.id}:{line.line_number}",
+                title=(
+                    f"Underpaid {format_cents(short)}: claim {item.claim.number} line {line.line_number} "
+                    f"({line.procedure_code})"
+                ),
+                detail=(
+                    f"{self.row.payer_name} allowed {format_cents(allowed)} for {line.procedure_code}"
+                    f"{' ' + line.modifiers if line.modifiers else ''} on {line.service_on}; the "
+                    f"{found.source.replace('_', ' ')} {found.source_name} says "
+                    f"{format_cents(found.amount_cents)}. "
+                    f"Payment {self.row.trace_number}."
+                ),
+                remittance_id=self.row.id,
+                remittance_claim_id=item.row.id,
+                claim_id=item.claim.id,
+                client_id=item.claim.client_id,
+                severity="warning",
+            )
 
     # -- the payment level
 
@@ -1203,7 +1276,7 @@ def _raise_exception(
     db: Session,
     actor: Actor,
     practice_id: int,
-    kind: str,
+    rule: str,
     *,
     dedupe: str,
     title: str,
@@ -1213,6 +1286,7 @@ def _raise_exception(
     claim_id: int | None = None,
     client_id: int | None = None,
     severity: str = "warning",
+    kind: str = "exception",
 ) -> m.WorkItem:
     earlier = db.scalars(
         select(m.WorkItem).where(m.WorkItem.practice_id == practice_id, m.WorkItem.dedupe_key == dedupe[:200])
@@ -1221,11 +1295,11 @@ def _raise_exception(
         return earlier
     item = m.WorkItem(
         practice_id=practice_id,
-        kind="exception",
+        kind=kind,
         severity=severity,
         title=title[:200],
         detail=detail,
-        rule=kind,
+        rule=rule,
         dedupe_key=dedupe[:200],
         owner_role="billing",
         claim_id=claim_id,

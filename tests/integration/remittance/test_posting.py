@@ -372,3 +372,46 @@ def test_a_paper_eob_posts_like_an_835(w: World) -> None:
         rp.post_claim_payment(
             w.db, actor=w.actor, claim_id=claim.id, payment=check, lines=eob, accounting_on=SESSION_ON
         )
+
+
+def test_a_line_allowed_below_the_contract_raises_an_underpayment(w: World) -> None:
+    contract = m.PayerContract(
+        practice_id=w.practice.id,
+        payer_id=w.payer.id,
+        number="BRH-2026",
+        starts_on=SESSION_ON.replace(month=1, day=1),
+    )
+    w.db.add(contract)
+    w.db.flush()
+    w.db.add(
+        m.PayerContractRate(
+            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90837", allowed_cents=11000
+        )
+    )
+    w.db.add(
+        m.PayerContractRate(
+            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90834", allowed_cents=9000
+        )
+    )
+    w.db.flush()
+    short, fair, within = w.claim(("90837", 15000)), w.claim(("90834", 12000)), w.claim(("90837", 15000))
+    result = w.ingest(
+        remittance(
+            claim_payment(
+                short, line("90837", 15000, 7500, ("CO", "45", 5500), ("PR", "3", 2000))
+            ),  # allowed 95.00
+            claim_payment(
+                fair, line("90834", 12000, 7000, ("CO", "45", 3000), ("PR", "3", 2000))
+            ),  # allowed 90.00
+            claim_payment(
+                within, line("90837", 15000, 8950, ("CO", "45", 4050), ("PR", "3", 2000))
+            ),  # 0.50 short
+        )
+    )
+    payment = result.summary["payments"][0]
+    assert (payment["underpaid_lines"], payment["underpaid_cents"]) == (1, 1500)
+    (alert,) = w.db.scalars(select(m.WorkItem).where(m.WorkItem.kind == "underpayment"))
+    assert alert.claim_id == short.id
+    assert "$15.00" in alert.title
+    assert "BRH-2026" in alert.detail
+    assert not w.exceptions()
