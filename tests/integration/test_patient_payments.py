@@ -6,6 +6,7 @@ is 422 naming the field with nothing written; another practice's client is 404."
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,6 +29,7 @@ from revcycle.domain.permissions import Role
 from revcycle.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from revcycle.services import ledger, patient_payments
 from revcycle.services.actor import Actor, system_actor
+from revcycle.services.demo_patient_payments import add_front_desk_payments
 from tests import factories as f
 from tests.integration.api_routes import bearer
 from tests.integration.conftest import csrf_from
@@ -237,8 +239,8 @@ def test_the_receipt_says_what_was_paid_and_reprints_the_same(desk: Desk) -> Non
     assert "$30.00" in text
     assert "$20.00" in text
     applied, after = text.split("Balance due after this payment")
-    assert "Credit on account $50.00" in applied  # what the payment paid: the visits, then credit
-    assert after.strip().startswith("$0.00 Credit on account $50.00")
+    assert "Kept as credit $50.00" in applied  # what the payment paid: the visits, then credit
+    assert re.match(r"\s*\$0\.00\s*Credit on account\s*\$50\.00", after)
     assert "VOIDED" not in text
     payment = desk.db.get_one(m.Payment, result.payment.id)
     assert payment.stored_file_id is not None
@@ -470,3 +472,48 @@ def test_the_desk_page_refuses_bad_input_naming_the_field(client: TestClient, de
     assert "reference: enter the check number" in no_check.text
     assert 'value="10"' in no_check.text  # what was typed is kept
     assert _payments(desk.db) == 0
+
+
+# --- the demo's desk payments --------------------------------------------------------------
+
+
+def _owing(desk: Desk, cents: int) -> m.Client:
+    """Another client of the practice owing ``cents`` on a self-pay visit."""
+    client = f.make_client(desk.db, desk.practice)
+    visit = _visit(desk.db, desk.practice, client, f.make_provider(desk.db, desk.practice), date(2026, 3, 3))
+    ledger.post_transaction(
+        desk.db,
+        actor=system_actor("test"),
+        practice_id=desk.practice.id,
+        kind="charge",
+        accounting_on=visit.service_on,
+        lines=charge_to_patient(
+            cents, ChargeRef(visit.charges[0].id, client.id), f.make_guarantor(desk.db, client).id
+        ),
+    )
+    return client
+
+
+def test_the_demos_desk_payments_come_from_clients_who_owe(desk: Desk) -> None:
+    second = _owing(desk, 3500)
+    f.make_client(desk.db, desk.practice)  # owes nothing: no payment
+    third = _owing(desk, 4000)
+
+    results = add_front_desk_payments(
+        desk.db, practice_id=desk.practice.id, actor=desk.desk, today=date(2026, 3, 20)
+    )
+
+    assert [(r.payment.client_id, r.payment.amount_cents, r.payment.method) for r in results] == [
+        (desk.client.id, 2000, "card"),  # a copay
+        (second.id, 3500, "check"),  # the whole balance
+        (third.id, 5500, "cash"),  # the balance and $15 ahead
+    ]
+    assert [r.payment.received_on for r in results] == [
+        date(2026, 3, 20),
+        date(2026, 3, 19),
+        date(2026, 3, 18),
+    ]
+    assert results[1].payment.reference == "1047"
+    assert [(r.balance_due_cents, r.credit_balance_cents) for r in results] == [(13000, 0), (0, 0), (0, 1500)]
+    assert all(desk.db.get_one(m.Payment, r.payment.id).stored_file_id for r in results)  # receipts kept
+    assert ledger.check_ledger(desk.db, desk.practice.id).ok

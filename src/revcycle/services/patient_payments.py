@@ -610,7 +610,7 @@ def _receipt_lines(session: Session, transaction_id: int) -> list[ReceiptLine]:
         else:
             visits.append(ReceiptLine(None, "Balance", -int(cents)))
     if credit:
-        visits.append(ReceiptLine(None, "Credit on account", credit))
+        visits.append(ReceiptLine(None, "Kept as credit", credit))
     return visits
 
 
