@@ -151,6 +151,9 @@ def record_client_payment(
     """
     client = get_visible(session, m.Client, client_id, actor, Permission.VIEW_CLIENT_BALANCE)
     actor.require(client.practice_id, Permission.POST_PATIENT_PAYMENTS)
+    # One desk payment per client at a time: two at once would pay the same open charge twice
+    # (and a retried request waits here for the first, then finds its key).
+    session.execute(select(m.Client.id).where(m.Client.id == client.id).with_for_update())
     key = f"client-payment:{client.id}:{idempotency_key.strip()}" if idempotency_key else None
     if key is not None:
         earlier = _transaction_by_key(session, client.practice_id, key)
