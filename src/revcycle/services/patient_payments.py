@@ -154,6 +154,8 @@ def record_client_payment(
     # One desk payment per client at a time: two at once would pay the same open charge twice
     # (and a retried request waits here for the first, then finds its key).
     session.execute(select(m.Client.id).where(m.Client.id == client.id).with_for_update())
+    if idempotency_key is not None and len(idempotency_key.strip()) > 100:
+        raise InvalidInput("idempotency_key: at most 100 characters")
     key = f"client-payment:{client.id}:{idempotency_key.strip()}" if idempotency_key else None
     if key is not None:
         earlier = _transaction_by_key(session, client.practice_id, key)
