@@ -36,10 +36,12 @@ from sqlalchemy.orm import Session, object_session
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission, Role, can
-from revcycle.services import patient_payments
+from revcycle.services import patient_payments, x12_ingest
 from revcycle.services.actor import system_actor
 from revcycle.web.api.resources import PERMISSION_KEY
+from revcycle.x12.write835 import write_835
 from tests.integration.api_routes import api_routes, bearer
+from tests.integration.remittance.world import claim_payment, envelope, line, remittance
 from tests.integration.world import World, build_world
 from tests.integration.x12.test_ingest import a_277ca, a_report
 
@@ -125,6 +127,9 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/x12/validate": lambda: {"files": {"file": ("payer.277", _A_277CA, "text/plain")}},
     # every ready claim: the world has none, so an allowed role gets 409
     "/api/x12/batches": lambda: {"json": {}},
+    # remittances: the first allowed role acknowledges the exception, a later one gets 409; the
+    # matrix's remittance is posted, so approving it answers 409 (not waiting for review)
+    "/api/posting-exceptions/{work_item_id}/resolve": lambda: {"json": {"action": "acknowledge"}},
     # fees: a second schedule or contract of the same name answers 409, as does revising a
     # version already replaced (the first /rates or /rates.csv makes its next version)
     "/api/fee-schedules": lambda: {
@@ -161,6 +166,15 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/portals/{portal_id}": lambda rows: {"portal_id": rows.portal.id},
     "/api/alerts/{work_item_id}/acknowledge": lambda rows: {"work_item_id": rows.alert.id},
     "/api/alerts/{work_item_id}/resolve": lambda rows: {"work_item_id": rows.alert.id},
+    "/api/remittances/{remittance_id}": lambda rows: {
+        "remittance_id": _posting_exception(rows).remittance_id
+    },
+    "/api/remittances/{remittance_id}/approve": lambda rows: {
+        "remittance_id": _posting_exception(rows).remittance_id
+    },
+    "/api/posting-exceptions/{work_item_id}/resolve": lambda rows: {
+        "work_item_id": _posting_exception(rows).id
+    },
     "/api/coverages/{coverage_id}": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/end": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/eligibility": lambda rows: {"coverage_id": rows.claim.coverage_id},
@@ -231,6 +245,33 @@ def _x12_batch(rows: Any) -> m.SubmissionBatch:
     db.add(batch)
     db.flush()
     return batch
+
+
+def _posting_exception(rows: Any) -> m.WorkItem:
+    """An 835 paying a claim nobody has, ingested in the rows' practice: its remittance and
+    the unmatched-claim exception it raised (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    query = select(m.WorkItem).where(
+        m.WorkItem.practice_id == rows.practice.id, m.WorkItem.kind == "exception"
+    )
+    found = db.scalars(query.order_by(m.WorkItem.id)).first()
+    if found is not None:
+        return found
+    era = remittance(
+        claim_payment("MATRIX-NONE", line("90837", 15000, 9000, ("CO", "45", 6000)), icn="MATRIXICN"),
+        trace=f"MATRIX{rows.practice.id}",
+    )
+    x12_ingest.ingest(
+        db,
+        actor=system_actor("matrix"),
+        practice_id=rows.practice.id,
+        filename="matrix.835",
+        data=write_835([era], envelope(rows.practice.id)).encode(),
+    )
+    found = db.scalars(query.order_by(m.WorkItem.id)).first()
+    assert found is not None
+    return found
 
 
 def _desk_payment(rows: Any) -> m.Payment:

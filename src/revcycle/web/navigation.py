@@ -35,6 +35,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("claims", "Claims", "/claims", Permission.VIEW_CLAIMS),
     NavItem("x12", "X12 files", "/x12", Permission.SUBMIT_CLAIMS),
     NavItem("payments", "Payments", "/payments", Permission.VIEW_FINANCIALS),
+    NavItem("remittances", "Remittances", "/remittances", Permission.POST_PAYMENTS),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),

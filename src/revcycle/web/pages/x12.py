@@ -1,7 +1,8 @@
 """The X12 files page: files exchanged by hand with a clearinghouse portal.
 
-Upload a 999 or 277CA that came back (shown what it did: applied, duplicate, or refused with
-the reason naming where the file breaks, never an error page), check any X12 file without
+Upload a 999, 277CA or 835 that came back (shown what it did: applied, duplicate, or refused with
+the reason naming where the file breaks, never an error page; an 835 links to each payment's
+posting report), check any X12 file without
 storing it (our readers, then pyx12's verdict when it is installed), see the files received,
 the 837P batches written with their 999 status and a download link, and write a batch of
 every ready claim. Everything needs ``submit_claims``; forms post with the session's CSRF token.
@@ -77,10 +78,10 @@ def x12_page(ctx: Ctx) -> Response:
 
 @router.post("/x12/files")
 def upload(ctx: Ctx, file: Annotated[UploadFile | str | None, File()] = None) -> Response:
-    """Apply an uploaded 999 or 277CA; a file that cannot be applied is shown its reason."""
+    """Apply an uploaded 999, 277CA or 835; a file that cannot be applied is shown its reason."""
     _require(ctx)
     if not isinstance(file, StarletteUpload) or not file.filename:
-        return _page(ctx, error="Choose a 999 or 277CA file to upload.", status_code=422)
+        return _page(ctx, error="Choose a 999, 277CA or 835 file to upload.", status_code=422)
     filename = file.filename
     try:
         data = read_upload(filename, file.file.read(MAX_UPLOAD_BYTES + 1))
