@@ -157,6 +157,12 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     # (_desk_payment), the later ones get 409 (already voided)
     "/api/clients/{client_id}/payments": lambda: {"json": {"amount_cents": 2000, "method": "cash"}},
     "/api/payments/{payment_id}/void": lambda: {"json": {"reason": "entered twice"}},
+    # deposits: a second import of the same statement records nothing (its lines are skipped)
+    "/api/deposits": lambda: {"json": {"deposited_on": "2026-03-06", "amount_cents": 2000}},
+    "/api/deposits/import": lambda: {
+        "files": {"file": ("bank.csv", b"Date,Description,Amount\n2026-03-06,DEPOSIT,20.00\n", "text/csv")}
+    },
+    "/api/deposits/{deposit_id}/match": lambda: {"json": {"payment_ids": []}},
 }
 # Path parameters that must name a particular kind of row for one route.
 ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
@@ -187,6 +193,7 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/charges/{charge_id}": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/charges/{charge_id}/delete": lambda rows: {"charge_id": rows.session.charges[0].id},
     "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
+    "/api/deposits/{deposit_id}/match": lambda rows: {"deposit_id": _deposit(rows).id},
     "/api/payments/{payment_id}/void": lambda rows: {"payment_id": _desk_payment(rows).id},
     **{
         path: lambda rows: {"table_id": _fee_tables(rows)[0].id}
@@ -291,6 +298,18 @@ def _desk_payment(rows: Any) -> m.Payment:
         method="card",
         reference="4321",
     ).payment
+
+
+def _deposit(rows: Any) -> m.Deposit:
+    """A deposit in the rows' practice (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(select(m.Deposit).where(m.Deposit.practice_id == rows.practice.id)).first()
+    if found is None:
+        found = m.Deposit(practice_id=rows.practice.id, deposited_on=date(2026, 3, 6), amount_cents=2000)
+        db.add(found)
+        db.flush()
+    return found
 
 
 def _fee_tables(rows: Any) -> tuple[m.FeeSchedule, m.PayerContract]:
