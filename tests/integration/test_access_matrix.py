@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, object_session
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission, Role, can
-from revcycle.services import patient_payments, x12_ingest
+from revcycle.services import patient_payments, payment_batches, payment_entry, x12_ingest
 from revcycle.services.actor import system_actor
 from revcycle.web.api.resources import PERMISSION_KEY
 from revcycle.x12.write835 import write_835
@@ -157,6 +157,26 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     # (_desk_payment), the later ones get 409 (already voided)
     "/api/clients/{client_id}/payments": lambda: {"json": {"amount_cents": 2000, "method": "cash"}},
     "/api/payments/{payment_id}/void": lambda: {"json": {"reason": "entered twice"}},
+    # insurance payments by hand: the first allowed role records the check (all unapplied), a
+    # later one gets 409 (the same check number again); the first reverses _hand_payment and
+    # closes _balanced_batch, a later one gets 409 (already reversed, already closed)
+    "/api/insurance-payments": lambda: {
+        "json": {
+            "payer_edi_id": "WRLDCOV1",
+            "amount_cents": 1234,
+            "received_on": "2026-03-06",
+            "method": "check",
+            "reference": "MATRIX-1",
+            "confirm_unapplied": True,
+        }
+    },
+    "/api/insurance-payments/lump-sum-proposals": lambda: {
+        "json": {"payer_edi_id": "WRLDCOV1", "amount_cents": 1000}
+    },
+    "/api/insurance-payments/{payment_id}/reverse": lambda: {"json": {"reason": "entered twice"}},
+    "/api/payment-batches": lambda: {
+        "json": {"name": "Matrix", "control_count": 1, "control_amount_cents": 1000}
+    },
     # deposits: a second import of the same statement records nothing (its lines are skipped)
     "/api/deposits": lambda: {"json": {"deposited_on": "2026-03-06", "amount_cents": 2000}},
     "/api/deposits/import": lambda: {
@@ -195,6 +215,11 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/x12/batches/{batch_id}/file": lambda rows: {"batch_id": _x12_batch(rows).id},
     "/api/deposits/{deposit_id}/match": lambda rows: {"deposit_id": _deposit(rows).id},
     "/api/payments/{payment_id}/void": lambda rows: {"payment_id": _desk_payment(rows).id},
+    "/api/insurance-payments/{payment_id}/reverse": lambda rows: {
+        "payment_id": _hand_payment(rows, "MATRIX-REV").id
+    },
+    "/api/payment-batches/{batch_id}": lambda rows: {"batch_id": _balanced_batch(rows).id},
+    "/api/payment-batches/{batch_id}/close": lambda rows: {"batch_id": _balanced_batch(rows).id},
     **{
         path: lambda rows: {"table_id": _fee_tables(rows)[0].id}
         for path in (
@@ -310,6 +335,52 @@ def _deposit(rows: Any) -> m.Deposit:
         db.add(found)
         db.flush()
     return found
+
+
+def _hand_payment(rows: Any, reference: str, batch_id: int | None = None) -> m.Payment:
+    """An insurance check keyed by hand, all unapplied, in the rows' practice (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(
+        select(m.Payment).where(m.Payment.practice_id == rows.practice.id, m.Payment.reference == reference)
+    ).first()
+    if found is not None:
+        return found
+    return payment_entry.record_insurance_payment(
+        db,
+        actor=system_actor("matrix"),
+        practice_id=rows.practice.id,
+        payer_id=rows.payer.id,
+        amount_cents=1000,
+        received_on=date(2026, 3, 6),
+        method="check",
+        reference=reference,
+        batch_id=batch_id,
+        confirm_unapplied=True,
+    ).payment
+
+
+def _balanced_batch(rows: Any) -> m.PaymentBatch:
+    """A payment batch whose one check matches its control totals, so it may close (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(
+        select(m.PaymentBatch).where(
+            m.PaymentBatch.practice_id == rows.practice.id, m.PaymentBatch.name == "Matrix balanced"
+        )
+    ).first()
+    if found is not None:
+        return found
+    batch = payment_batches.create_batch(
+        db,
+        actor=system_actor("matrix"),
+        practice_id=rows.practice.id,
+        name="Matrix balanced",
+        control_count=1,
+        control_amount_cents=1000,
+    )
+    _hand_payment(rows, "MATRIX-BATCH", batch.id)
+    return batch
 
 
 def _fee_tables(rows: Any) -> tuple[m.FeeSchedule, m.PayerContract]:

@@ -79,16 +79,21 @@ class BatchView:
         return self.batch.status == "open"
 
     def difference_text(self) -> str:
-        """``1 payment and $266.00 short`` / ``$0.50 over`` / ``balanced``."""
-        parts = []
-        count = self.count_difference
-        if count:
-            noun = "payment" if abs(count) == 1 else "payments"
-            parts.append(f"{abs(count)} {noun} {'short' if count > 0 else 'over'}")
-        cents = self.amount_difference_cents
-        if cents:
-            parts.append(f"{format_cents(abs(cents))} {'short' if cents > 0 else 'over'}")
+        """``1 payment and $266.00 short`` / ``$0.50 over`` / ``1 payment short and $5.00 over``
+        / ``balanced``."""
+        count, cents = self.count_difference, self.amount_difference_cents
+        noun = "payment" if abs(count) == 1 else "payments"
+        counted = f"{abs(count)} {noun}"
+        money = format_cents(abs(cents))
+        if count and cents and (count > 0) == (cents > 0):
+            return f"{counted} and {money} {_side(cents)}"
+        parts = [f"{counted} {_side(count)}"] if count else []
+        parts += [f"{money} {_side(cents)}"] if cents else []
         return " and ".join(parts) or "balanced"
+
+
+def _side(difference: int) -> str:
+    return "short" if difference > 0 else "over"
 
 
 def create_batch(

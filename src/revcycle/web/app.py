@@ -59,6 +59,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import patient_payments as api_patient_payments
+    from revcycle.web.api import payment_entry as api_payment_entry
     from revcycle.web.api import remittances as api_remittances
     from revcycle.web.api import resources as api_resources
     from revcycle.web.api import saved_filters as api_saved_filters
@@ -73,6 +74,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
+    from revcycle.web.pages import payment_entry as payment_entry_pages
     from revcycle.web.pages import remittances as remittance_pages
     from revcycle.web.pages import x12 as x12_pages
 
@@ -90,6 +92,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_fees.router)
     app.include_router(api_deposits.router)
     app.include_router(api_patient_payments.router)
+    app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
@@ -102,4 +105,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(fee_pages.router)
     app.include_router(deposit_pages.router)
     app.include_router(front_desk_pages.router)
+    app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
