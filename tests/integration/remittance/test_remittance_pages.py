@@ -6,6 +6,7 @@ an 835 uploaded on /x12 linking to its report; another practice's payment not fo
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -125,7 +126,11 @@ def test_the_posting_report_says_what_posted_what_was_denied_and_what_waits(
     claim = w.claim(("90791", 20000))
     era = remittance(
         claim_payment(paid, line("90837", 15000, 9000, ("CO", "45", 4000), ("PR", "3", 2000))),
-        claim_payment(denied, line("90834", 12000, 0, ("CO", "50", 12000)), status="4"),
+        claim_payment(
+            denied,
+            replace(line("90834", 12000, 0, ("CO", "50", 12000)), remarks=(("HE", "N20"),)),
+            status="4",
+        ),
         claim_payment(
             "NOT-OURS-9", line("90791", 20000, 5000, ("CO", "45", 15000)), icn="X9", patient=STRANGER
         ),
@@ -144,6 +149,7 @@ def test_the_posting_report_says_what_posted_what_was_denied_and_what_waits(
     assert f">{denied.number}</a>" in posted
     assert "Copay $20.00" in posted
     assert "<strong>CO-50</strong> $120.00: " + adjustment_reasons.reason_info("50").explanation in posted
+    assert "N20: " + adjustment_reasons.remark_info("N20").explanation in posted
     waiting = text.split('data-testid="waiting-claims"')[1].split('data-testid="provider-adjustments"')[0]
     assert "NOT-OURS-9" in waiting
     assert "No claim of ours matches" in waiting or "Unmatched" in waiting
@@ -232,6 +238,40 @@ def test_a_refusal_is_shown_on_the_item_and_nothing_is_written(
     assert by_number.status_code == 303
     assert by_number.headers["location"] == f"/posting-exceptions?done={item.id}"
     assert f"Resolved: posted to claim {claim.number}" in client.get(by_number.headers["location"]).text
+
+
+def test_a_recoupment_is_applied_to_the_claim_it_names(client: TestClient, db: Session, w: World) -> None:
+    overpaid, claim = w.claim(("90834", 12000)), w.claim(("90837", 15000))
+    w.ingest(remittance(claim_payment(overpaid, line("90834", 12000, 12000)), trace="T0"))
+    w.ingest(
+        remittance(
+            claim_payment(claim, line("90837", 15000, 9000, ("CO", "45", 6000))),
+            plb=(plb("WO", 4000, overpaid.number),),
+            trace="T1",
+        )
+    )
+    (item,) = [i for i in w.exceptions() if i.status != "resolved"]
+    csrf = _sign_in(client, db, w.actor.user_id)
+    queue = client.get("/posting-exceptions?type=recoupment").text
+    shown = queue.split(f'data-exception="{item.id}"')[1]
+    assert "Withheld $40.00 for " + overpaid.number in shown
+    assert f'name="claim_number" maxlength="50" value="{overpaid.number}"' in shown
+    assert 'data-action="post_to_claim"' not in shown
+    answer = client.post(
+        f"/posting-exceptions/{item.id}/resolve",
+        data={
+            "csrf_token": csrf,
+            "action": "apply_recoupment",
+            "claim_number": overpaid.number,
+            "type": "recoupment",
+        },
+        headers=HTMX,
+    )
+    assert answer.status_code == 200
+    assert f"Resolved: recoupment of $40.00 applied to claim {overpaid.number}." in answer.text
+    assert 'data-testid="exception-queue-empty"' in answer.text
+    db.refresh(item)
+    assert item.claim_id == overpaid.id
 
 
 def test_acknowledging_with_a_note_from_the_report_comes_back_to_it(
