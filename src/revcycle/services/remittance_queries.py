@@ -76,8 +76,8 @@ ERA_POSTING_MODES = {
     "auto": "Automatic: post each 835 as it arrives",
     "review": "Review before posting: hold each 835 until someone approves it",
 }
-# Waiting: matched and held for review, or in the exception queue.
-_WAITING_STATES = ("review", "exception")
+# Waiting: a claim payment held for review, or not posted with an open exception on it (an
+# informational exception on a posted claim, crossover or interest, does not make it wait).
 # PLB03-1: why the payer adjusted the payment as a whole (the common ones, in our words).
 PLB_REASONS = {
     "L6": "Interest owed on late payment",
@@ -349,7 +349,7 @@ def _claim_totals(db: Session, condition: ColumnElement[bool]) -> tuple[int, int
     open_claims = db.scalar(
         select(func.count(func.distinct(m.WorkItem.remittance_claim_id)))
         .join(rc, rc.id == m.WorkItem.remittance_claim_id)
-        .where(condition, *_open_exception())
+        .where(condition, rc.state == "exception", *_open_exception())
     )
     return int(claims), int(posted), int(review) + int(open_claims or 0)
 
@@ -380,7 +380,8 @@ def _rows(db: Session, remittances: Sequence[m.Remittance]) -> list[RemittanceRo
     waiting_claims = dict(
         db.execute(
             select(m.WorkItem.remittance_id, func.count(func.distinct(m.WorkItem.remittance_claim_id)))
-            .where(m.WorkItem.remittance_id.in_(ids), *_open_exception())
+            .join(rc, rc.id == m.WorkItem.remittance_claim_id)
+            .where(m.WorkItem.remittance_id.in_(ids), rc.state == "exception", *_open_exception())
             .group_by(m.WorkItem.remittance_id)
         ).all()
     )

@@ -220,3 +220,26 @@ def test_another_practices_ids_are_not_found_and_other_roles_are_refused(
     assert client.get(f"/api/remittances/{item.remittance_id}", headers=treating).status_code == 403
     db.refresh(item)
     assert item.status == "open"
+
+
+def test_an_informational_exception_on_a_posted_claim_does_not_make_it_wait(
+    client: TestClient, db: Session, w: World
+) -> None:
+    claim = w.claim(("90837", 15000))
+    medigap = Party(entity="TT", kind="2", name="MEDIGAP PLAN", id_qualifier="PI", id="MG1")
+    clp = claim_payment(
+        claim,
+        line("90837", 15000, 9000, ("CO", "45", 4000), ("PR", "2", 2000)),
+        status="19",
+        crossover_carrier=medigap,
+    )
+    w.ingest(remittance(clp))
+    headers = _headers(client, db, w.actor.user_id)
+    (row,) = client.get("/api/remittances", headers=headers).json()["items"]
+    assert (row["posted_count"], row["waiting_count"], row["open_exceptions"]) == (1, 0, 1)
+    (item,) = client.get("/api/posting-exceptions", headers=headers).json()["items"]
+    assert (item["type"], item["actions"], item["claim_number"]) == (
+        "crossover",
+        ["acknowledge"],
+        claim.number,
+    )
