@@ -28,6 +28,7 @@ from revcycle.services.demo_payment_entry import add_paper_checks
 from revcycle.services.ledger import check_ledger
 from revcycle.services.payment_entry import ClaimAllocation, LineAllocation
 from tests.integration.api_routes import bearer
+from tests.integration.conftest import csrf_from, login
 from tests.integration.remittance.world import World, make_world
 from tests.integration.world import make_login_user
 
@@ -426,6 +427,82 @@ def test_a_batch_that_does_not_balance_answers_422_with_the_difference(
         json={"name": "", "control_count": 1, "control_amount_cents": 1},
     )
     assert (bad.status_code, bad.json()["detail"][:5]) == (422, "name:")
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+
+def test_the_page_asks_before_recording_the_rest_as_unapplied_and_reverses(
+    w: World, client: TestClient
+) -> None:
+    claim = w.claim(("90837", 15000))
+    user = make_login_user(w.db, w.practice, Role.BILLING, name="page-clerk")
+    assert login(client, user.email).status_code == 303
+    token = csrf_from(client.get("/payments/new").text)
+    header = {
+        "csrf_token": token,
+        "received_on": RECEIVED.isoformat(),
+        "amount": "100.00",
+        "payer_id": str(w.payer.id),
+        "method": "check",
+        "reference": "3321",
+    }
+    shown = client.post("/payments/new", data={**header, "action": "allocate", "claim": str(claim.id)})
+    assert shown.status_code == 200, shown.text
+    assert f'name="l-{claim.id}-1-paid" value="90.00"' in shown.text
+    lines = {
+        f"l-{claim.id}-1-paid": "90.00",
+        f"l-{claim.id}-1-contractual": "40.00",
+        f"l-{claim.id}-1-copay": "20.00",
+    }
+    asked = client.post("/payments/new", data={**header, **lines, "action": "post", "claim": str(claim.id)})
+    assert asked.status_code == 422
+    assert "confirm that the other $10.00 is recorded as unapplied" in asked.text
+    assert 'data-testid="confirm-unapplied"' in asked.text
+    assert w.db.scalar(select(func.count(m.Payment.id))) == 0
+    posted = client.post(
+        "/payments/new",
+        data={**header, **lines, "action": "post", "claim": str(claim.id), "confirm_unapplied": "1"},
+    )
+    assert posted.status_code == 303, posted.text
+    detail = client.get(posted.headers["location"])
+    assert "Payment posted." in detail.text
+    assert w.balance(Account.UNAPPLIED) == -1000
+    payment_id = int(posted.headers["location"].split("/")[-1].split("?")[0])
+    refused = client.post(
+        f"/payments/insurance/{payment_id}/reverse", data={"csrf_token": token, "reason": " "}
+    )
+    assert (refused.status_code, "reason: say why" in refused.text) == (422, True)
+    done = client.post(
+        f"/payments/insurance/{payment_id}/reverse", data={"csrf_token": token, "reason": "typo"}
+    )
+    assert done.status_code == 303
+    assert "Reversed" in client.get(done.headers["location"]).text
+    assert (_status(w, claim), w.balance(Account.UNAPPLIED)) == ("accepted", 0)
+
+
+def test_the_batch_page_refuses_to_close_naming_the_difference(w: World, client: TestClient) -> None:
+    user = make_login_user(w.db, w.practice, Role.BILLING, name="batch-clerk")
+    assert login(client, user.email).status_code == 303
+    token = csrf_from(client.get("/payment-batches").text)
+    bad = client.post(
+        "/payment-batches",
+        data={"csrf_token": token, "name": "Tape", "control_count": "two", "control_amount": "5"},
+    )
+    assert (bad.status_code, "control_count: &#39;two&#39; is not a whole number" in bad.text) == (422, True)
+    made = client.post(
+        "/payment-batches",
+        data={"csrf_token": token, "name": "Tape", "control_count": "2", "control_amount": "1,250.00"},
+    )
+    assert made.status_code == 303
+    batch_url = made.headers["location"]
+    refused = client.post(f"{batch_url}/close", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert "2 payments and $1,250.00 short" in refused.text
+    therapist = make_login_user(w.db, w.practice, Role.THERAPIST, name="batch-therapist")
+    client.cookies.clear()
+    assert login(client, therapist.email).status_code == 303
+    assert client.get(batch_url).status_code == 403
 
 
 # --- the demo ------------------------------------------------------------------------------
