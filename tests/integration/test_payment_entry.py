@@ -214,6 +214,19 @@ def test_lines_as_the_eob_says_partly_denied(w: World) -> None:
     assert (denial.group_code, denial.carc, denial.amount_cents) == ("CO", "97", 3000)
 
 
+def test_a_claim_partly_settled_before_expects_no_more_than_is_left(w: World) -> None:
+    claim = w.claim(("90837", 15000))
+    first = LineAllocation(1, paid_cents=5000, contractual_cents=4000, denied_cents=6000, denial_code="CO-50")
+    _pay(w, 5000, ClaimAllocation(claim.id, (first,)), reference="FIRST")
+    assert _status(w, claim) == "partially_paid"
+    [left] = payment_entry.open_claims(w.db, actor=w.actor, practice_id=w.practice.id, payer_id=w.payer.id)
+    assert (left.balance_cents, left.expected_cents) == (6000, 6000)
+    [line] = payment_entry.prefilled(left).lines or ()
+    assert (line.paid_cents, line.copay_cents, line.contractual_cents) == (6000, 0, 0)
+    _pay(w, 6000, claim, reference="APPEAL-WON")
+    assert (_status(w, claim), w.balance(Account.AR_INSURANCE, CLAIM, claim.id)) == ("paid", 0)
+
+
 # --- batches -------------------------------------------------------------------------------
 
 

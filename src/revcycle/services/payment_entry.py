@@ -440,17 +440,21 @@ class InsurancePaymentResult:
 
 def prefilled(claim: OpenClaim) -> ClaimAllocation:
     """The allocation a claim's expected amounts suggest: the expected amount paid, the usual
-    patient share as its reason, the rest of the line's balance contractual."""
+    patient share as its reason, the rest of the line's balance contractual — never more than
+    the payer still owes on the line (a claim partly settled before keeps what is left)."""
     lines = []
     for line in claim.lines:
-        paid = line.expected_cents or 0
-        patient = line.patient_cents if line.expected_cents is not None else 0
-        contractual = max(line.balance_cents - paid - patient, 0) if line.expected_cents is not None else 0
+        owed = max(line.balance_cents, 0)
+        if line.expected_cents is None:
+            lines.append(LineAllocation(line.line_number))
+            continue
+        paid = min(line.expected_cents, owed)
+        patient = min(line.patient_cents, owed - paid)
         lines.append(
             LineAllocation(
                 line.line_number,
                 paid_cents=paid,
-                contractual_cents=contractual,
+                contractual_cents=owed - paid - patient,
                 copay_cents=patient if line.patient_reason == "copay" else 0,
                 coinsurance_cents=patient if line.patient_reason == "coinsurance" else 0,
             )
