@@ -56,6 +56,7 @@ from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.alerts import run_alerts
+from revcycle.services.demo_patient_payments import add_front_desk_payments
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 
@@ -332,6 +333,13 @@ class DemoBuilder:
             self._authorizations()
             sessions = self._sessions()
             self._money(sessions)
+            front_desk = Actor(
+                self.users["front_desk"].id,
+                {self.practice.id: frozenset({Role.FRONT_DESK})},
+                source_ip="127.0.0.1",
+                label="demo",
+            )
+            add_front_desk_payments(self.db, practice_id=self.practice.id, actor=front_desk, today=self.today)
             run_alerts(self.db, practice_id=self.practice.id, now=self.now)
             self.db.flush()
         self._count()

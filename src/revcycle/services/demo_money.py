@@ -33,10 +33,11 @@ through the models.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ from revcycle.adapters.clearinghouse_sim import (
     SimulatedClearinghouse,
     StatusAnswer,
 )
+from revcycle.adapters.payer_sim import DecidedClaim, DecidedLine, SimulatedPayer
+from revcycle.adapters.payer_sim import reversal_of as payer_sim_reversal
 from revcycle.db import models as m
 from revcycle.db.types import recording_at
 from revcycle.domain.claim_status import ClaimStatus, EventSource
@@ -62,13 +65,11 @@ from revcycle.domain.ledger_events import (
     TransactionKind,
     charge_to_insurance,
     charge_to_patient,
-    contractual_adjustment,
-    insurance_payment,
     patient_payment,
-    transfer_to_patient,
     write_off,
 )
 from revcycle.domain.permissions import Role
+from revcycle.domain.remittance_lines import line_control_number
 from revcycle.services import demo_data as d
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.claim_status_inquiries import write_status_inquiries
@@ -82,6 +83,8 @@ from revcycle.services.submissions import queue_for_batch, record_submissions
 from revcycle.services.x12_batches import RoutingSettings, write_batch
 from revcycle.services.x12_ingest import ingest
 from revcycle.x12.inquiry276 import ClaimInquiry
+from revcycle.x12.parties import Party
+from revcycle.x12.remit835 import Address, ClaimPayment, Payee
 
 if TYPE_CHECKING:
     from revcycle.services.demo import BuiltSession, DemoBuilder
@@ -111,6 +114,18 @@ DAYS_TO_PAY: dict[str, tuple[int, int]] = {
     "magellan": (20, 40),
 }
 DEFAULT_DAYS_TO_PAY = (12, 32)
+# The payers' 835s: this share of payments by check (the rest by EFT), this share of paid
+# claims allowed below the contract (half of them reprocessed later), this many payments
+# withholding an earlier overpayment, and this many carrying a claim of the practice's old
+# billing system (an unmatched claim for the exception queue). Medicare and Medicaid add
+# interest (PLB L6) to claims paid later than the prompt-pay limit.
+CHECK_SHARE = 0.08
+# CLP06 by the payer's kind (the 835's own list: no CI there, a commercial PPO is 12).
+FILING_INDICATORS = {"medicare": "MB", "medicaid": "MC", "medicare_advantage": "16", "tricare": "CH"}
+UNDERPAID_SHARE = 0.03
+RECOUPMENTS = 2
+STRAY_CLAIMS = 1
+PROMPT_PAY_DAYS = 30
 # Every billable session goes out within this many days of its date of service...
 SUBMITTED_WITHIN_DAYS = 6
 # ... except this share of those older than a week, left behind on purpose (weighted stages).
@@ -141,7 +156,9 @@ class LinePlan:
     paid_cents: int = 0
     contractual_cents: int = 0
     patient_cents: int = 0
-    left_on_insurance_cents: int = 0
+    patient_carc: str = ""  # PR-1 deductible, PR-2 coinsurance, PR-3 copay
+    denied: tuple[str, int] | None = None  # (CARC, cents) the payer refused on this line
+    underpaid_cents: int = 0  # allowed below the contract by this much (a CO-45 too large)
 
 
 @dataclass
@@ -166,6 +183,7 @@ class ClaimPlan:
     written_off_on: date | None = None
     patient_payments: list[tuple[date, int]] = field(default_factory=list)
     patient_write_off_on: date | None = None
+    corrected_on: date | None = None  # the payer reversed its payment and paid it again
 
 
 def build_money_history(builder: DemoBuilder, sessions: list[BuiltSession]) -> None:
@@ -192,6 +210,7 @@ class MoneyHistory:
         # The clearinghouse's 277CA answers, by the morning they arrive.
         self.answers: dict[date, list[tuple[ClaimPlan, bool]]] = defaultdict(list)
         self.received_files = 0
+        self.payer_offices: dict[str, SimulatedPayer] = {}
 
     def _actor(self, key: str, role: Role) -> Actor:
         user = self.b.users[key]
@@ -339,28 +358,36 @@ class MoneyHistory:
         seed = self.b.payer_seeds[plan.payer_key]
         copay_left = coverage.copay_cents
         deductible = seed.kind == "commercial" and plan.decided_on.month <= 3 and rng.random() < 0.2
+        # Now and then a payer allows less than its contract says (an underpayment alert),
+        # and reprocesses it some weeks later (a reversal and a corrected payment).
+        underpaid = plan.decision == "paid" and rng.random() < UNDERPAID_SHARE
         for index, lp in enumerate(plan.lines):
             billed = lp.line.charge_cents
             allowed = min(billed, rates.get(lp.line.procedure_code, billed))
-            if partial and index > 0:  # the add-on line is bundled (CO-97): nothing allowed
-                allowed = 0
+            if partial and index > 0:  # the add-on line is bundled (CO-97): denied whole
+                lp.denied = ("97", billed)
+                continue
             lp.allowed_cents = allowed
             lp.contractual_cents = billed - allowed
             if deductible:
-                patient = allowed
+                patient, lp.patient_carc = allowed, "1"
             elif copay_left:
-                patient = min(copay_left, allowed)
+                patient, lp.patient_carc = min(copay_left, allowed), "3"
                 copay_left -= patient
             elif seed.kind in {"commercial", "medicare", "tricare"}:
-                patient = allowed * 20 // 100
+                patient, lp.patient_carc = allowed * 20 // 100, "2"
             else:
                 patient = 0
             lp.patient_cents = patient
             lp.paid_cents = allowed - patient
-            if partial and len(plan.lines) == 1:  # underpaid against the contract
+            if partial and len(plan.lines) == 1:  # the payer cut the level of service (CO-150)
                 short = lp.paid_cents * rng.randint(15, 40) // 100
                 lp.paid_cents -= short
-                lp.left_on_insurance_cents = short
+                lp.denied = ("150", short)
+            if underpaid and lp.paid_cents > 1000 and index == 0:
+                lp.underpaid_cents = allowed * rng.randint(6, 12) // 100
+        if underpaid and plan.decided_on and rng.random() < 0.5:
+            plan.corrected_on = plan.decided_on + timedelta(days=rng.randint(14, 35))
         self._plan_patient(plan)
 
     def _plan_patient(self, plan: ClaimPlan) -> None:
@@ -404,8 +431,7 @@ class MoneyHistory:
             )
         if not p.decided_on:
             return
-        if p.decision == "denied":
-            self._at(p.decided_on, lambda: self._deny(p))
+        if p.decision == "denied":  # the denial itself comes in the payer's 835 that day
             if p.appealed_on:
                 self._at(p.appealed_on, lambda: self._appeal(p))
             if p.written_off_on:
@@ -578,25 +604,6 @@ class MoneyHistory:
             claim = self._move(plan, S.ACCEPTED, EventSource.PORTAL, "portal: In Process")
         claim.payer_claim_control_number = f"{plan.accepted_on:%y%j}{self.rng.randint(10**8, 10**9 - 1)}"
 
-    def _deny(self, plan: ClaimPlan) -> None:
-        assert plan.denial is not None
-        assert plan.decided_on is not None
-        group, carc, category, action = plan.denial
-        appeal_days = self.b.practice_payers[plan.payer_key].appeal_days
-        self.db.add(
-            m.Denial(
-                practice_id=self.pid,
-                claim_id=plan.claim.id,
-                group_code=group,
-                carc=carc,
-                amount_cents=plan.claim.billed_cents,
-                category=category,
-                default_action=action,
-                appeal_deadline_on=plan.decided_on + timedelta(days=appeal_days),
-            )
-        )
-        self._move(plan, S.DENIED, EventSource.X12_835, f"835: denied {group}-{carc}")
-
     def _appeal(self, plan: ClaimPlan) -> None:
         assert plan.appealed_on is not None
         won = plan.appeal_won_on is not None and plan.appeal_won_on <= self.today
@@ -700,65 +707,165 @@ class MoneyHistory:
         self._post(K.CHARGE, day, lines, memo, actor=self.billing)
 
     def _schedule_remittances(self) -> None:
-        """One remittance (835) per payer and date: one payment (EFT or check) and one ledger
-        transaction for all its claims; a claim paid nothing (all deductible) posts alone."""
-        groups: dict[tuple[str, date], list[ClaimPlan]] = defaultdict(list)
+        """The payers' 835s: one payment per payer and day (EFT, or now and then a check) for
+        the claims it decided that day — paid, partially paid, denied — and for appeals it
+        lost; a reprocessed claim comes back later as a reversal and its corrected payment.
+        Each is written as the payer would send it and ingested through the real posting."""
+        groups: dict[tuple[str, date], list[tuple[ClaimPlan, str]]] = defaultdict(list)
         for plan in self.plans:
-            era_on = plan.appeal_won_on if plan.decision == "denied" else plan.decided_on
-            if era_on and era_on <= self.today and plan.decision:
-                if plan.decision == "denied" and plan.appeal_won_on is None:
-                    continue
-                paid = sum(lp.paid_cents for lp in plan.lines)
-                groups[(plan.payer_key, era_on) if paid else (f"zero:{plan.claim.id}", era_on)].append(plan)
-        payments: list[tuple[date, m.Payment | None, list[ClaimPlan]]] = []
-        for (key, era_on), plans in sorted(groups.items()):
-            payment = None
-            if not key.startswith("zero:"):
-                eft = self.rng.random() < 0.9
-                payment = m.Payment(
-                    practice_id=self.pid,
-                    kind="insurance",
-                    method="eft" if eft else "check",
-                    amount_cents=sum(lp.paid_cents for p in plans for lp in p.lines),
-                    received_on=era_on,
-                    reference=f"{'1' if eft else ''}{self.rng.randint(10**8, 10**9 - 1)}",
-                    payer_id=self.b.payers[key].id,
-                    created_by_user_id=self.b.users["billing"].id,
-                )
-            payments.append((era_on, payment, plans))
-        self.b.add_and_flush([payment for _, payment, _ in payments if payment is not None])
-        for era_on, payment, plans in payments:
-            self._at(era_on, self._remit, era_on, payment, plans)
+            if not plan.decision or plan.decided_on is None:
+                continue
+            groups[(plan.payer_key, plan.decided_on)].append((plan, "decided"))
+            if plan.appeal_won_on is not None:
+                groups[(plan.payer_key, plan.appeal_won_on)].append((plan, "appeal_won"))
+            if plan.corrected_on is not None:
+                groups[(plan.payer_key, plan.corrected_on)].append((plan, "corrected"))
+        recent = sorted(g for g in groups if self.today - timedelta(days=60) <= g[1] <= self.today)
+        recoupments = set(self.rng.sample(recent, k=min(RECOUPMENTS, len(recent))))
+        strays = set(self.rng.sample(recent, k=min(STRAY_CLAIMS, len(recent))))
+        for (key, era_on), decided in sorted(groups.items()):
+            extras = {"recoupment": (key, era_on) in recoupments, "stray": (key, era_on) in strays}
+            self._at(era_on, self._remit, era_on, key, decided, extras)
 
-    def _remit(self, era_on: date, payment: m.Payment | None, plans: list[ClaimPlan]) -> None:
-        payment_id = payment.id if payment else None
-        lines: list[PostingLine] = []
-        for plan in plans:
-            coverage = plan.built.plan.coverage
-            assert coverage is not None
-            insurance = InsuranceRef(coverage.id, coverage.payer_id)
-            for lp in plan.lines:
-                ref = self._ref(plan, lp)
-                if lp.paid_cents:
-                    lines += insurance_payment(lp.paid_cents, ref, insurance, payment_id=payment_id)
-                if lp.contractual_cents:
-                    lines += contractual_adjustment(lp.contractual_cents, ref, insurance)
-                if lp.patient_cents:
-                    lines += transfer_to_patient(
-                        lp.patient_cents, ref, insurance, plan.built.plan.guarantor.id
-                    )
-        memo = (
-            f"835 {payment.reference}: {len(plans)} claim(s)"
-            if payment
-            else f"835 for {plans[0].claim.number}"
+    def _payer_office(self, key: str) -> SimulatedPayer:
+        office = self.payer_offices.get(key)
+        if office is None:
+            seed = self.b.payer_seeds[key]
+            tax_id = f"{int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10**9:09d}"
+            office = SimulatedPayer(seed.name, seed.edi_payer_id, tax_id, f"ERA{seed.edi_payer_id}"[:15])
+            self.payer_offices[key] = office
+        return office
+
+    def _payee(self) -> Payee:
+        practice = self.b.practice
+        return Payee(
+            name=practice.legal_name.upper(),
+            id=practice.group_npi,
+            id_qualifier="XX",
+            address=Address(
+                practice.address_line1.upper(),
+                "",
+                practice.city.upper(),
+                practice.state,
+                practice.postal_code,
+            ),
+            references=(("TJ", practice.tax_id.replace("-", "")),),
         )
-        self._post(K.INSURANCE_PAYMENT, era_on, lines, memo, actor=self.billing, payment_id=payment_id)
-        for plan in plans:
-            if plan.decision == "denied":
-                self._move(plan, S.PAID, EventSource.X12_835, "appeal decided: paid")
+
+    def _decided(self, plan: ClaimPlan, why: str) -> ClaimPayment:
+        """What the payer says about the claim: the decision, or the appeal's payment, or the
+        first (underpaid) payment of a claim it reprocesses (``why`` "underpaid")."""
+        coverage = plan.built.plan.coverage
+        client = plan.built.plan.client
+        assert coverage is not None
+        denied = plan.decision == "denied" and why == "decided"
+        lines = []
+        for lp in plan.lines:
+            line = lp.line
+            if denied:
+                assert plan.denial is not None
+                adjustments: list[tuple[str, str, int]] = [("CO", plan.denial[1], line.charge_cents)]
+                paid = 0
             else:
-                target = S.PAID if plan.decision == "paid" else S.PARTIALLY_PAID
-                self._move(plan, target, EventSource.X12_835, f"835 remittance, {target.replace('_', ' ')}")
+                short = lp.underpaid_cents if why == "underpaid" else 0
+                adjustments = (
+                    [("CO", "45", lp.contractual_cents + short)] if lp.contractual_cents + short else []
+                )
+                if lp.patient_cents:
+                    adjustments.append(("PR", lp.patient_carc or "2", lp.patient_cents))
+                if lp.denied is not None:
+                    adjustments.append(("CO", *lp.denied))
+                paid = lp.paid_cents - short
+            lines.append(
+                DecidedLine(
+                    line.procedure_code,
+                    line.charge_cents,
+                    paid,
+                    tuple(adjustments),
+                    tuple(mod for mod in line.modifiers.split(":") if mod),
+                    line.service_on,
+                    line_control_number(plan.claim.number, line.line_number),
+                )
+            )
+        return DecidedClaim(
+            plan.claim.number,
+            plan.claim.payer_claim_control_number
+            or f"{plan.accepted_on or self.today:%y%j}{plan.claim.id:09d}",
+            Party(
+                "QC", client.last_name.upper(), coverage.member_id, "MI", client.first_name.upper(), kind="1"
+            ),
+            tuple(lines),
+            status="4" if denied else "1",
+            received_on=plan.accepted_on,
+            filing_indicator=FILING_INDICATORS.get(self.b.payer_seeds[plan.payer_key].kind, "12"),
+        ).payment()
+
+    def _remit(
+        self, era_on: date, key: str, decided: list[tuple[ClaimPlan, str]], extras: dict[str, bool]
+    ) -> None:
+        claims: list[ClaimPayment] = []
+        for plan, why in decided:
+            if why == "corrected":  # the underpaid payment taken back, the contract paid
+                claims += [payer_sim_reversal(self._decided(plan, "underpaid")), self._decided(plan, "paid")]
+            elif plan.corrected_on is not None and why == "decided":
+                claims.append(self._decided(plan, "underpaid"))
+            else:
+                claims.append(self._decided(plan, why))
+        if extras["stray"]:  # a claim of the practice's old billing system, not one of ours
+            stray = claims[0]
+            claims.append(
+                replace(
+                    stray,
+                    patient_control_number=f"SP{self.rng.randint(10**6, 10**7 - 1)}",
+                    payer_claim_control_number=f"OLD{self.rng.randint(10**7, 10**8 - 1)}",
+                    patient=Party(
+                        "QC", "HARGROVE", f"W{self.rng.randint(10**8, 10**9 - 1)}", "MI", "ELLIS", kind="1"
+                    ),
+                )
+            )
+        plb: list[tuple[str, int, str]] = []
+        paid = sum(claim.paid_cents for claim in claims)
+        if extras["recoupment"] and paid > 8000:  # an earlier overpayment withheld
+            earlier = next(
+                (
+                    p
+                    for p in self.plans
+                    if p.payer_key == key and p.decision == "paid" and p.decided_on and p.decided_on < era_on
+                ),
+                None,
+            )
+            if earlier is not None:
+                plb.append(
+                    (
+                        "WO",
+                        min(paid // 3, self.rng.randint(2500, 6000)),
+                        earlier.claim.payer_claim_control_number or earlier.claim.number,
+                    )
+                )
+        seed = self.b.payer_seeds[key]
+        late = [
+            plan
+            for plan, _ in decided
+            if plan.submitted_on and (era_on - plan.submitted_on).days > PROMPT_PAY_DAYS
+        ]
+        if late and seed.kind in {"medicare", "medicaid"} and paid:  # prompt-pay interest
+            plb.append(("L6", -max(1, paid * len(late) // (len(decided) * 400)), ""))
+        check = self.rng.random() < CHECK_SHARE
+        trace = (
+            f"{self.rng.randint(10**6, 10**7 - 1)}" if check else f"{self.rng.randint(10**14, 10**15 - 1)}"
+        )
+        office = self._payer_office(key)
+        remittance = office.remittance(
+            self._payee(),
+            claims,
+            paid_on=era_on,
+            trace_number=trace,
+            method="CHK" if check else "ACH",
+            provider_adjustments=plb,
+        )
+        routing = RoutingSettings.of(self.b.practice)
+        text = office.file([remittance], receiver_id=routing.submitter_id, at=self._local(era_on, 7))
+        self.receive_file("835", era_on, text)
 
     def _patient_pays(self, plan: ClaimPlan, paid_on: date, amount_cents: int) -> None:
         guarantor = plan.built.plan.guarantor

@@ -668,6 +668,7 @@ class _Poster:
             rc.state = "review"
             return
         rc.reverses_id = original.id
+        self._settle_alerts(original)
         # The money comes back out of this payment: a claim payment first parked in unapplied
         # and posted by hand took its cash from there, so its negation is cash again.
         undo = tuple(
@@ -693,6 +694,20 @@ class _Poster:
             self.move(claim, S.ACCEPTED, f"835 {self.row.trace_number}: payment reversed", correction=True)
         rc.state = "posted"
         self.report.reversed_claims += 1
+
+    def _settle_alerts(self, original: m.RemittanceClaim) -> None:
+        """An underpayment raised on a payment the payer has now reversed is settled: its
+        correction is judged anew when it posts."""
+        query = select(m.WorkItem).where(
+            m.WorkItem.remittance_claim_id == original.id,
+            m.WorkItem.kind == "underpayment",
+            m.WorkItem.status != "resolved",
+        )
+        for alert in self.db.scalars(query):
+            alert.status = "resolved"
+            alert.resolution = f"the payer reversed this payment (835 {self.row.trace_number})"
+            alert.resolved_at = utcnow()
+            alert.resolved_by_user_id = self.actor.user_id
 
     def _wait(self, item: _Claimed, kind: str, why: str, *, review: bool) -> None:
         """The claim payment waits in the exception queue; its money goes to unapplied."""

@@ -415,3 +415,32 @@ def test_a_line_allowed_below_the_contract_raises_an_underpayment(w: World) -> N
     assert "$15.00" in alert.title
     assert "BRH-2026" in alert.detail
     assert not w.exceptions()
+
+
+def test_a_reversed_underpayment_settles_its_alert_and_the_correction_is_judged_anew(w: World) -> None:
+    contract = m.PayerContract(
+        practice_id=w.practice.id,
+        payer_id=w.payer.id,
+        number="BRH-2026",
+        starts_on=SESSION_ON.replace(month=1, day=1),
+    )
+    w.db.add(contract)
+    w.db.flush()
+    w.db.add(
+        m.PayerContractRate(
+            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90837", allowed_cents=11000
+        )
+    )
+    claim = w.claim(("90837", 15000))
+    short = claim_payment(claim, line("90837", 15000, 7500, ("CO", "45", 5500), ("PR", "3", 2000)))
+    w.ingest(remittance(short, trace="T1"))
+    (alert,) = w.db.scalars(select(m.WorkItem).where(m.WorkItem.kind == "underpayment"))
+    fixed = claim_payment(claim, line("90837", 15000, 9000, ("CO", "45", 4000), ("PR", "3", 2000)))
+    w.ingest(remittance(reversal_of(short), fixed, trace="T2"))
+    assert alert.status == "resolved"
+    assert "reversed" in alert.resolution
+    assert (
+        w.db.scalar(select(func.count()).select_from(m.WorkItem).where(m.WorkItem.kind == "underpayment"))
+        == 1
+    )
+    assert _status(w, claim) == "paid"

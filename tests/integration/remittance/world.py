@@ -191,7 +191,7 @@ def claim_payment(
         charge_cents=charge,
         paid_cents=paid,
         patient_responsibility_cents=patient_share,
-        filing_indicator="CI",
+        filing_indicator="12",
         payer_claim_control_number=icn or f"ICN{number}",
         facility_code="11",
         frequency="1",
