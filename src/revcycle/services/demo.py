@@ -56,7 +56,9 @@ from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.alerts import run_alerts
+from revcycle.services.demo_deposits import add_bank_deposits
 from revcycle.services.demo_patient_payments import add_front_desk_payments
+from revcycle.services.demo_payment_entry import add_paper_checks
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 
@@ -340,6 +342,14 @@ class DemoBuilder:
                 label="demo",
             )
             add_front_desk_payments(self.db, practice_id=self.practice.id, actor=front_desk, today=self.today)
+            billing = Actor(
+                self.users["billing"].id,
+                {self.practice.id: frozenset({Role.BILLING})},
+                source_ip="127.0.0.1",
+                label="demo",
+            )
+            add_paper_checks(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
+            add_bank_deposits(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             run_alerts(self.db, practice_id=self.practice.id, now=self.now)
             self.db.flush()
         self._count()

@@ -66,7 +66,7 @@ from revcycle.domain.claim_status import (
     check_transition,
     status_from_835,
 )
-from revcycle.domain.ledger import Account, PostingLine, negate
+from revcycle.domain.ledger import Account, BalanceScope, PostingLine, negate
 from revcycle.domain.ledger_events import (
     ChargeRef,
     InsuranceRef,
@@ -84,7 +84,7 @@ from revcycle.services.bulk_reads import chunks, rows_by_id
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
-from revcycle.services.ledger import NewTransaction, lines_of, post_transactions
+from revcycle.services.ledger import NewTransaction, balance, lines_of, post_transactions
 from revcycle.x12 import remit835
 from revcycle.x12.remit835 import ClaimPayment, Remittance
 
@@ -281,6 +281,11 @@ def post_claim_payment(
         patient_responsibility_cents=patient,
         is_partial=plan.is_partial,
     )
+    # A paper EOB need not explain every cent: what it leaves owed by the payer (paid in part,
+    # no adjustment for the rest) keeps the claim partially paid, never paid.
+    owed = balance(db, claim.practice_id, BalanceScope.CLAIM, claim.id, Account.AR_INSURANCE)
+    if target is ClaimStatus.PAID and sum(line.settled_cents for line in plan.lines) < owed:
+        target = ClaimStatus.PARTIALLY_PAID
     current = ClaimStatus(claim.status)
     if current in LOCKED_STATUSES:
         raise Conflict(f"claim {claim.number} is already paid; reverse its payment first")

@@ -444,3 +444,28 @@ def test_a_reversed_underpayment_settles_its_alert_and_the_correction_is_judged_
         == 1
     )
     assert _status(w, claim) == "paid"
+
+
+def test_a_paper_eob_paying_in_part_without_a_reason_leaves_the_claim_partially_paid(w: World) -> None:
+    claim = w.claim(("90837", 15000))
+    check = m.Payment(
+        practice_id=w.practice.id,
+        kind="insurance",
+        method="check",
+        amount_cents=5000,
+        received_on=SESSION_ON,
+        reference="CHK 1",
+        payer_id=w.payer.id,
+    )
+    w.db.add(check)
+    w.db.flush()
+    rp.post_claim_payment(
+        w.db,
+        actor=w.actor,
+        claim_id=claim.id,
+        payment=check,
+        lines=[rp.ManualLine(1, 5000)],
+        accounting_on=SESSION_ON,
+    )
+    assert _status(w, claim) == "partially_paid"
+    assert w.balance(Account.AR_INSURANCE, CLAIM, claim.id) == 10000
