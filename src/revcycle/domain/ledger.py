@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from enum import StrEnum
 
@@ -147,10 +147,17 @@ def require_valid(lines: Iterable[PostingLine]) -> tuple[PostingLine, ...]:
     return lines
 
 
+_LINE_FIELDS = tuple(f.name for f in fields(PostingLine))
+
+
 def fingerprint(kind: str, accounting_date: date, lines: Iterable[PostingLine], memo: str | None) -> str:
     """SHA-256 of the transaction's content, the same whatever order the lines come in."""
+    # The line's fields by name (what dataclasses.asdict gives, without its deep copies).
     canonical_lines = sorted(
-        json.dumps(asdict(line), sort_keys=True, separators=(",", ":")) for line in lines
+        json.dumps(
+            {name: getattr(line, name) for name in _LINE_FIELDS}, sort_keys=True, separators=(",", ":")
+        )
+        for line in lines
     )
     content = {
         "kind": kind,

@@ -389,7 +389,7 @@ def _reconcile(db: Session, practice: m.Practice, matches: list[AlertMatch], now
                 counts["escalated"] += 1
             _update(db, found.id, values)
     for start in range(0, len(new_rows), _CHUNK):
-        db.execute(insert(m.WorkItem), new_rows[start : start + _CHUNK])
+        db.execute(insert(m.WorkItem.__table__), new_rows[start : start + _CHUNK])
     counts["resolved"] = _clear(db, existing, wanted, now)
     return dict(counts)
 

@@ -204,7 +204,7 @@ def _insert_events(session: Session, actor: Actor, checked: Sequence[_Checked], 
         for item in checked
     ]
     for chunk in chunks(rows, 1_000):
-        session.execute(insert(ClaimEvent), list(chunk))
+        session.execute(insert(ClaimEvent.__table__), list(chunk))
 
 
 def _audit_entries(checked: Sequence[_Checked]) -> dict[int, list[audit.Entry]]:

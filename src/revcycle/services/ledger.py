@@ -295,7 +295,7 @@ def _insert_postings_many(
         for line in lines
     ]
     for start in range(0, len(rows), 5000):  # executemany, no ORM objects to track
-        session.execute(insert(Posting), rows[start : start + 5000])
+        session.execute(insert(Posting.__table__), rows[start : start + 5000])
 
 
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:
