@@ -62,6 +62,7 @@ from revcycle.domain.permissions import Permission, Role
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor, system_actor
+from revcycle.services.bulk_reads import table_of
 from revcycle.services.queries import (
     OPEN_WORK_STATUSES,
     SEVERITY_ORDER,
@@ -389,7 +390,7 @@ def _reconcile(db: Session, practice: m.Practice, matches: list[AlertMatch], now
                 counts["escalated"] += 1
             _update(db, found.id, values)
     for start in range(0, len(new_rows), _CHUNK):
-        db.execute(insert(m.WorkItem.__table__), new_rows[start : start + _CHUNK])
+        db.execute(insert(table_of(m.WorkItem)), new_rows[start : start + _CHUNK])
     counts["resolved"] = _clear(db, existing, wanted, now)
     return dict(counts)
 

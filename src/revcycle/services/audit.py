@@ -35,6 +35,7 @@ from revcycle.db.types import utcnow
 from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem
 from revcycle.services.actor import Actor
+from revcycle.services.bulk_reads import table_of
 
 __all__ = [
     "GENESIS_HASH",
@@ -119,7 +120,7 @@ def record_many(session: Session, *, actor: Actor, practice_id: int, entries: Se
     called once per entry would write. Returns the seq of the last row (the head's)."""
     rows = _append(session, actor, practice_id, entries)
     for start in range(0, len(rows), _INSERT_CHUNK):
-        session.execute(insert(AuditLog.__table__), rows[start : start + _INSERT_CHUNK])
+        session.execute(insert(table_of(AuditLog)), rows[start : start + _INSERT_CHUNK])
     return int(rows[-1]["seq"]) if rows else _head_seq(session, practice_id)
 
 

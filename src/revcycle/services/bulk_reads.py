@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Table, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-__all__ = ["CHUNK", "chunks", "rows_by_id"]
+__all__ = ["CHUNK", "chunks", "rows_by_id", "table_of"]
 
 CHUNK = 500
 
@@ -46,3 +46,9 @@ def rows_by_id(session: Session, model: type[_Row], ids: Collection[int]) -> dic
     for chunk in chunks(missing):
         found.update((row.id, row) for row in session.scalars(select(model).where(key.in_(chunk))))
     return found
+
+
+def table_of(model: Any) -> Table:
+    """A model's table: Core statements on it (one executemany) skip the ORM's per-row work."""
+    table: Table = model.__table__
+    return table

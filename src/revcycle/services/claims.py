@@ -37,7 +37,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
-from revcycle.services.bulk_reads import chunks
+from revcycle.services.bulk_reads import chunks, table_of
 
 __all__ = [
     "ClaimMove",
@@ -204,7 +204,7 @@ def _insert_events(session: Session, actor: Actor, checked: Sequence[_Checked], 
         for item in checked
     ]
     for chunk in chunks(rows, 1_000):
-        session.execute(insert(ClaimEvent.__table__), list(chunk))
+        session.execute(insert(table_of(ClaimEvent)), list(chunk))
 
 
 def _audit_entries(checked: Sequence[_Checked]) -> dict[int, list[audit.Entry]]:

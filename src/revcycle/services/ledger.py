@@ -48,6 +48,7 @@ from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
+from revcycle.services.bulk_reads import table_of
 
 __all__ = [
     "BalanceMismatch",
@@ -295,7 +296,7 @@ def _insert_postings_many(
         for line in lines
     ]
     for start in range(0, len(rows), 5000):  # executemany, no ORM objects to track
-        session.execute(insert(Posting.__table__), rows[start : start + 5000])
+        session.execute(insert(table_of(Posting)), rows[start : start + 5000])
 
 
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:

@@ -43,7 +43,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    Table,
     and_,
     case,
     cast,
@@ -67,6 +66,7 @@ from revcycle.domain.ledger_events import TransactionKind
 from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput
 from revcycle.services.actor import Actor
+from revcycle.services.bulk_reads import table_of
 
 __all__ = [
     "OPENING_BALANCE_KEY_PREFIX",
@@ -86,12 +86,6 @@ _NULL = "null"
 
 
 # --- SQL helpers both databases understand ------------------------------------------------------
-
-
-def _table(model: Any) -> Table:
-    """A model's table: Core statements on it skip the ORM's per-row bookkeeping."""
-    table: Table = model.__table__
-    return table
 
 
 def _sqlite_sha256(text: str) -> str:
@@ -272,7 +266,7 @@ def _insert_transactions(
         "created_by_user_id",
         "created_at",
     ]
-    statement = insert(_table(LedgerTransaction)).from_select(columns, rows)
+    statement = insert(table_of(LedgerTransaction)).from_select(columns, rows)
     result = session.execute(statement.execution_options(preserve_rowcount=True))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -323,7 +317,7 @@ def _insert_postings(session: Session, src: Any, practice_id: int, accounting_on
         "accounting_on",
         "created_at",
     ]
-    session.execute(insert(_table(Posting)).from_select(columns, rows))
+    session.execute(insert(table_of(Posting)).from_select(columns, rows))
 
 
 def _deltas(src: Any, practice_id: int) -> Any:

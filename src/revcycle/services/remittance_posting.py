@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -80,7 +80,7 @@ from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
-from revcycle.services.bulk_reads import chunks, rows_by_id
+from revcycle.services.bulk_reads import chunks, rows_by_id, table_of
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
@@ -551,7 +551,8 @@ class _Poster:
             for number, line in enumerate(item.clp.lines, start=1):
                 remarks = tuple(code for qualifier, code in line.remarks if qualifier == "HE")
                 rows.extend(_adjustment_row(item.row, a, number, remarks) for a in line.adjustments)
-        self.db.add_all(rows)
+        for chunk in chunks(rows, 5000):  # written as rows, never read back as objects here
+            self.db.execute(insert(table_of(m.RemittanceAdjustment)), list(chunk))
 
     def _decide(self, item: _Claimed, *, review: bool) -> None:
         clp, rc = item.clp, item.row
@@ -933,17 +934,18 @@ def _claim_row(row: m.Remittance, clp: ClaimPayment, position: int) -> m.Remitta
 
 def _adjustment_row(
     rc: m.RemittanceClaim, adjustment: remit835.Adjustment, line_number: int | None, remarks: tuple[str, ...]
-) -> m.RemittanceAdjustment:
-    return m.RemittanceAdjustment(
-        practice_id=rc.practice_id,
-        remittance_claim_id=rc.id,
-        line_number=line_number,
-        group_code=adjustment.group[:2],
-        reason_code=adjustment.reason[:10],
-        amount_cents=adjustment.amount_cents,
-        quantity=adjustment.quantity[:15],
-        remarks=",".join(remarks)[:200],
-    )
+) -> dict[str, Any]:
+    return {
+        "practice_id": rc.practice_id,
+        "remittance_claim_id": rc.id,
+        "line_number": line_number,
+        "claim_line_id": None,
+        "group_code": adjustment.group[:2],
+        "reason_code": adjustment.reason[:10],
+        "amount_cents": adjustment.amount_cents,
+        "quantity": adjustment.quantity[:15],
+        "remarks": ",".join(remarks)[:200],
+    }
 
 
 def _match(db: Session, practice_id: int, payer_id: int | None, claimed: Sequence[_Claimed]) -> None:
