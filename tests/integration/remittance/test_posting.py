@@ -469,3 +469,68 @@ def test_a_paper_eob_paying_in_part_without_a_reason_leaves_the_claim_partially_
     )
     assert _status(w, claim) == "partially_paid"
     assert w.balance(Account.AR_INSURANCE, CLAIM, claim.id) == 10000
+
+
+@pytest.mark.parametrize(
+    ("clp02", "outcome"),
+    [("1", "paid"), ("2", "paid"), ("3", "paid"), ("19", "paid"), ("20", "paid"), ("21", "paid")],
+)
+def test_every_processed_status_posts(w: World, clp02: str, outcome: str) -> None:
+    claim = w.claim(("90837", 15000))
+    w.ingest(
+        remittance(
+            claim_payment(
+                claim, line("90837", 15000, 9000, ("CO", "45", 4000), ("PR", "2", 2000)), status=clp02
+            )
+        )
+    )
+    assert _status(w, claim) == outcome
+    assert w.balance(Account.AR_INSURANCE, CLAIM, claim.id) == 0
+
+
+def test_a_claim_forwarded_as_not_ours_waits_as_a_crossover(w: World) -> None:
+    claim = w.claim(("90837", 15000))
+    w.ingest(
+        remittance(
+            claim_payment(claim, line("90837", 15000, 0, ("OA", "109", 15000)), status="23"), method="NON"
+        )
+    )
+    (item,) = w.exceptions()
+    assert item.rule == rp.CROSSOVER
+    assert _status(w, claim) == "accepted"
+    assert w.balance(Account.AR_INSURANCE, CLAIM, claim.id) == 15000
+
+
+def test_a_predetermination_posts_nothing(w: World) -> None:
+    claim = w.claim(("90837", 15000))
+    w.ingest(
+        remittance(
+            claim_payment(claim, line("90837", 15000, 0, ("OA", "101", 15000)), status="25"), method="NON"
+        )
+    )
+    rc = w.db.scalars(select(m.RemittanceClaim)).one()
+    assert rc.state == "skipped"
+    assert not w.exceptions()
+    assert _status(w, claim) == "accepted"
+
+
+def test_money_for_a_claim_not_yet_sent_is_a_status_conflict(w: World) -> None:
+    claim = w.claim(("90837", 15000), status="ready")
+    w.ingest(remittance(claim_payment(claim, line("90837", 15000, 9000, ("CO", "45", 6000)))))
+    (item,) = w.exceptions()
+    assert item.rule == rp.STATUS_CONFLICT
+    assert "ready" in item.detail
+    assert w.balance(Account.UNAPPLIED) == -9000
+    rp.resolve_exception(
+        w.db, actor=w.actor, work_item_id=item.id, action="acknowledge", note="asked the payer"
+    )
+    assert item.resolution == "acknowledged: asked the payer"
+    assert w.balance(Account.UNAPPLIED) == -9000  # still waiting to be applied
+
+
+def test_an_unknown_resolution_is_refused_by_name(w: World) -> None:
+    claim = w.claim(("90837", 15000), status="ready")
+    w.ingest(remittance(claim_payment(claim, line("90837", 15000, 9000, ("CO", "45", 6000)))))
+    (item,) = w.exceptions()
+    with pytest.raises(InvalidInput, match="action: 'merge'"):
+        rp.resolve_exception(w.db, actor=w.actor, work_item_id=item.id, action="merge")
