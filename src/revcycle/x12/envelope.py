@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 
 from revcycle.x12.errors import X12Error
 from revcycle.x12.segments import SEGMENT_ID, Chunk, Delimiters, Element, Repeated, Segment, seg, tokenize
 
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+_ELEMENTS = attrgetter("elements")
 
 
 @dataclass
@@ -80,7 +83,11 @@ def refuse_repetitions(
     """Refuse a repetition (ISA11 between values) in any element but the ``repeatable`` ones
     ((segment id, element number), e.g. a 271's ("EB", 3)): a reader taking the first
     repetition of an element that does not repeat would silently drop the rest."""
-    for segment in transaction.segments:
+    segments = transaction.segments
+    kinds = set(map(type, chain.from_iterable(map(_ELEMENTS, segments))))
+    if not any(issubclass(kind, Repeated) for kind in kinds):
+        return  # the common case, seen without a Python loop over every element
+    for segment in segments:
         for n, value in enumerate(segment.elements, start=1):
             if isinstance(value, Repeated) and (segment.id, n) not in repeatable:
                 raise X12Error(
@@ -145,6 +152,16 @@ def _same(segment: Segment, n: int, expected: str, header: Segment, header_n: in
         )
 
 
+def _take_body(segments: list[Segment], start: int, body: list[Segment]) -> int:
+    """Append to ``body`` the segments from ``start`` up to the next envelope segment (the
+    one :meth:`_Reader._step` must see); return that one's index."""
+    end = start
+    while end < len(segments) and segments[end].id not in ENVELOPE_IDS:
+        end += 1
+    body.extend(segments[start:end])
+    return end
+
+
 def _error(segment: Segment, message: str) -> X12Error:
     return X12Error(message, position=segment.position, segment_id=segment.id)
 
@@ -162,11 +179,18 @@ class _Reader:
 
     def read(self) -> Interchange:
         interchange = self._interchange()
-        for segment in self.chunk.segments[1:]:
+        segments = self.chunk.segments
+        index = 1
+        while index < len(segments):
+            segment = segments[index]
             if segment.id == "IEA":
                 self._close_interchange(segment, interchange)
                 return interchange
+            if self.transaction is not None and segment.id not in ENVELOPE_IDS:
+                index = _take_body(segments, index, self.transaction.segments)
+                continue
             self._step(segment, interchange)
+            index += 1
         last = self.chunk.segments[-1]
         open_header = self.st or self.gs or self.isa
         raise X12Error(
