@@ -112,6 +112,7 @@ STATUS_CONFLICT = "status_conflict"
 RECOUPMENT = "recoupment"
 INTEREST = "interest"
 DUPLICATE_TRACE = "duplicate_trace"
+POST_CHUNK = 1000  # claim payments posted (and then let go of) at a time
 UNDERPAYMENT = "underpayment"  # not an exception: an alert in its own work list
 DEFAULT_TOLERANCE_CENTS = 100
 EXCEPTION_TYPES: dict[str, str] = {
@@ -476,6 +477,8 @@ class _Poster:
         self.status: dict[int, str] = {}  # a claim's status once the moves queued are made
         self.guarantors: dict[int, int] = {}  # client id -> guarantor id
         self.appeal_days: dict[int, int] = {}  # payer id -> the practice's appeal limit
+        self.written: list[m.LedgerTransaction] = []
+        self.released_denials: list[m.Denial] = []
 
     def status_of(self, claim: m.Claim) -> ClaimStatus:
         return ClaimStatus(self.status.get(claim.id, claim.status))
@@ -499,21 +502,36 @@ class _Poster:
         self.appeal_days = dict(self.db.execute(query).all())
 
     def run(self, *, review: bool) -> PaymentReport:
-        claimed = self._claimed()
-        _match(self.db, self.pid, self.row.payer_id, claimed)
-        self.prepare(claimed)
-        fresh = [
-            c
-            for c in claimed
-            if c.row.state in ("received", "review")
-            or (c.row.state == "exception" and c.row.ledger_transaction_id is None and not review)
-        ]
-        for item in sorted(fresh, key=lambda c: (not c.clp.is_reversal, c.row.position)):
-            self._decide(item, review=review)
+        """Post the payment's claims a chunk at a time — reversals first, so that a correction
+        finds its claim reopened — letting go of each chunk's rows once written, so that a
+        20,000-claim payment does not hold 20,000 claims and their lines in memory."""
+        existing = {
+            rc.position: rc
+            for rc in self.db.scalars(
+                select(m.RemittanceClaim).where(m.RemittanceClaim.remittance_id == self.row.id)
+            )
+        }
+        order = sorted(enumerate(self.model.claims), key=lambda pc: (not pc[1].is_reversal, pc[0]))
+        for chunk in chunks(order, POST_CHUNK):
+            claimed = self._claimed(chunk, existing)
+            _match(self.db, self.pid, self.row.payer_id, claimed)
+            self.prepare(claimed)
+            fresh = [
+                c
+                for c in claimed
+                if c.row.state in ("received", "review")
+                or (c.row.state == "exception" and c.row.ledger_transaction_id is None and not review)
+            ]
+            for item in fresh:
+                self._decide(item, review=review)
+            if not review:
+                self._write()
+                self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
+            if len(order) > POST_CHUNK:  # a large payment: its caller gets its rows detached
+                self._release(claimed)
         if not review:
             self._provider_adjustments()
             self._write()
-            self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
         self.row.status = "review" if review else ("exceptions" if self.report.exceptions else "posted")
         if not review:
             self.row.posted_at = utcnow()
@@ -524,21 +542,17 @@ class _Poster:
 
     # -- the claims
 
-    def _claimed(self) -> list[_Claimed]:
-        existing = {
-            rc.position: rc
-            for rc in self.db.scalars(
-                select(m.RemittanceClaim).where(m.RemittanceClaim.remittance_id == self.row.id)
-            )
-        }
+    def _claimed(
+        self, chunk: Sequence[tuple[int, ClaimPayment]], existing: dict[int, m.RemittanceClaim]
+    ) -> list[_Claimed]:
         result = []
-        for position, clp in enumerate(self.model.claims):
+        for position, clp in chunk:
             rc = existing.get(position)
             if rc is None:
                 rc = _claim_row(self.row, clp, position)
                 self.db.add(rc)
             result.append(_Claimed(clp, rc))
-        if len(existing) < len(result):
+        if any(c.row.position not in existing for c in result):
             self.db.flush()
             self._keep_adjustments([c for c in result if c.row.position not in existing])
         return result
@@ -892,10 +906,26 @@ class _Poster:
             for (_, owner), txn in zip(self.transactions, written, strict=True):
                 if owner is not None:
                     owner.ledger_transaction_id = txn.id
+            self.written += written
         self.db.add_all(self.denials)
+        self.released_denials += self.denials
         if self.moves:
             transition_claims(self.db, actor=self.actor, moves=self.moves)
         self.db.flush()
+        self.transactions, self.moves, self.denials = [], [], []
+
+    def _release(self, claimed: Sequence[_Claimed]) -> None:
+        """Forget a written chunk's rows (claims, lines, remittance claims, transactions)."""
+        self.db.flush()
+        rows: list[object] = [*self.written, *self.released_denials]
+        for item in claimed:
+            rows += [item.row, *item.lines]
+            if item.claim is not None:
+                rows.append(item.claim)
+        for row in rows:
+            if row in self.db:
+                self.db.expunge(row)
+        self.written, self.released_denials = [], []
 
 
 # --- matching ------------------------------------------------------------------------------

@@ -534,3 +534,23 @@ def test_an_unknown_resolution_is_refused_by_name(w: World) -> None:
     (item,) = w.exceptions()
     with pytest.raises(InvalidInput, match="action: 'merge'"):
         rp.resolve_exception(w.db, actor=w.actor, work_item_id=item.id, action="merge")
+
+
+def test_a_large_payment_posts_chunk_by_chunk_reversals_first(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rp, "POST_CHUNK", 2)
+    claims = [w.claim(("90837", 15000)) for _ in range(5)]
+    ids = [c.id for c in claims]
+    paid = [claim_payment(c, line("90837", 15000, 9000, ("CO", "45", 6000))) for c in claims]
+    w.ingest(remittance(*paid, trace="T1"))
+    corrected = claim_payment(claims[0], line("90837", 15000, 11000, ("CO", "45", 4000)))
+    others = [
+        claim_payment(w.claim(("90834", 12000)), line("90834", 12000, 8000, ("CO", "45", 4000)))
+        for _ in range(3)
+    ]
+    w.ingest(remittance(corrected, *others, reversal_of(paid[0]), trace="T2"))  # the reversal comes last
+    statuses = dict(w.db.execute(select(m.Claim.id, m.Claim.status).where(m.Claim.id.in_(ids))).all())
+    assert set(statuses.values()) == {"paid"}
+    assert w.balance(Account.CASH) == 5 * 9000 + (11000 - 9000) + 3 * 8000
+    assert not w.exceptions()
