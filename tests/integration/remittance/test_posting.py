@@ -375,24 +375,7 @@ def test_a_paper_eob_posts_like_an_835(w: World) -> None:
 
 
 def test_a_line_allowed_below_the_contract_raises_an_underpayment(w: World) -> None:
-    contract = m.PayerContract(
-        practice_id=w.practice.id,
-        payer_id=w.payer.id,
-        number="BRH-2026",
-        starts_on=SESSION_ON.replace(month=1, day=1),
-    )
-    w.db.add(contract)
-    w.db.flush()
-    w.db.add(
-        m.PayerContractRate(
-            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90837", allowed_cents=11000
-        )
-    )
-    w.db.add(
-        m.PayerContractRate(
-            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90834", allowed_cents=9000
-        )
-    )
+    w.contract("BRH-2026", {"90837": 11000, "90834": 9000})
     w.db.flush()
     short, fair, within = w.claim(("90837", 15000)), w.claim(("90834", 12000)), w.claim(("90837", 15000))
     result = w.ingest(
@@ -418,19 +401,7 @@ def test_a_line_allowed_below_the_contract_raises_an_underpayment(w: World) -> N
 
 
 def test_a_reversed_underpayment_settles_its_alert_and_the_correction_is_judged_anew(w: World) -> None:
-    contract = m.PayerContract(
-        practice_id=w.practice.id,
-        payer_id=w.payer.id,
-        number="BRH-2026",
-        starts_on=SESSION_ON.replace(month=1, day=1),
-    )
-    w.db.add(contract)
-    w.db.flush()
-    w.db.add(
-        m.PayerContractRate(
-            practice_id=w.practice.id, contract_id=contract.id, procedure_code="90837", allowed_cents=11000
-        )
-    )
+    w.contract("BRH-2026", {"90837": 11000})
     claim = w.claim(("90837", 15000))
     short = claim_payment(claim, line("90837", 15000, 7500, ("CO", "45", 5500), ("PR", "3", 2000)))
     w.ingest(remittance(short, trace="T1"))

@@ -109,6 +109,28 @@ class World:
         self.claims.append(claim)
         return claim
 
+    def contract(self, number: str, rates: dict[str, int]) -> m.PayerContract:
+        """A payer contract from the start of the sessions' year: code -> allowed cents."""
+        contract = m.PayerContract(
+            practice_id=self.practice.id,
+            payer_id=self.payer.id,
+            number=number,
+            starts_on=SESSION_ON.replace(month=1, day=1),
+        )
+        self.db.add(contract)
+        self.db.flush()
+        self.db.add_all(
+            m.PayerContractRate(
+                practice_id=self.practice.id,
+                contract_id=contract.id,
+                procedure_code=code,
+                allowed_cents=cents,
+            )
+            for code, cents in rates.items()
+        )
+        self.db.flush()
+        return contract
+
     def ingest(self, *remittances: Remittance, name: str = "") -> IngestResult:
         text = write_835(list(remittances), envelope(next(_files)))
         return ingest(
