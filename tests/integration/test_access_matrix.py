@@ -130,6 +130,8 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     # remittances: the first allowed role acknowledges the exception, a later one gets 409; the
     # matrix's remittance is posted, so approving it answers 409 (not waiting for review)
     "/api/posting-exceptions/{work_item_id}/resolve": lambda: {"json": {"action": "acknowledge"}},
+    # underpayments: the first allowed role accepts the matrix's underpayment, a later one gets 409
+    "/api/underpayments/{work_item_id}/resolve": lambda: {"json": {"action": "accepted"}},
     # fees: a second schedule or contract of the same name answers 409, as does revising a
     # version already replaced (the first /rates or /rates.csv makes its next version)
     "/api/fee-schedules": lambda: {
@@ -201,6 +203,7 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
     "/api/posting-exceptions/{work_item_id}/resolve": lambda rows: {
         "work_item_id": _posting_exception(rows).id
     },
+    "/api/underpayments/{work_item_id}/resolve": lambda rows: {"work_item_id": _underpayment(rows).id},
     "/api/coverages/{coverage_id}": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/end": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/eligibility": lambda rows: {"coverage_id": rows.claim.coverage_id},
@@ -303,6 +306,30 @@ def _posting_exception(rows: Any) -> m.WorkItem:
     )
     found = db.scalars(query.order_by(m.WorkItem.id)).first()
     assert found is not None
+    return found
+
+
+def _underpayment(rows: Any) -> m.WorkItem:
+    """An underpayment alert on the rows' claim, as the 835 posting raises it (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    key = f"underpayment:matrix:{rows.claim.id}"
+    found = db.scalars(
+        select(m.WorkItem).where(m.WorkItem.practice_id == rows.practice.id, m.WorkItem.dedupe_key == key)
+    ).first()
+    if found is None:
+        found = m.WorkItem(
+            practice_id=rows.practice.id,
+            kind="underpayment",
+            rule="underpayment",
+            severity="warning",
+            title=f"Underpaid $10.00: claim {rows.claim.number} line 1",
+            dedupe_key=key,
+            claim_id=rows.claim.id,
+            client_id=rows.claim.client_id,
+        )
+        db.add(found)
+        db.flush()
     return found
 
 

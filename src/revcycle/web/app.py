@@ -63,6 +63,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import remittances as api_remittances
     from revcycle.web.api import resources as api_resources
     from revcycle.web.api import saved_filters as api_saved_filters
+    from revcycle.web.api import underpayments as api_underpayments
     from revcycle.web.api import x12 as api_x12
     from revcycle.web.pages import alerts as alert_pages
     from revcycle.web.pages import auth as auth_pages
@@ -76,6 +77,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import main as main_pages
     from revcycle.web.pages import payment_entry as payment_entry_pages
     from revcycle.web.pages import remittances as remittance_pages
+    from revcycle.web.pages import underpayments as underpayment_pages
     from revcycle.web.pages import x12 as x12_pages
 
     app.include_router(api_auth.router)
@@ -94,6 +96,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_patient_payments.router)
     app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
+    app.include_router(api_underpayments.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
     app.include_router(import_pages.router)
@@ -107,3 +110,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(front_desk_pages.router)
     app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
+    app.include_router(underpayment_pages.router)
