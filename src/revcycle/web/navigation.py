@@ -37,7 +37,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("payments", "Payments", "/payments", Permission.VIEW_FINANCIALS),
     NavItem("payment_entry", "Payment entry", "/payments/new", Permission.POST_PAYMENTS),
     NavItem("remittances", "Remittances", "/remittances", Permission.POST_PAYMENTS),
-    NavItem("underpayments", "Underpayments", "/underpayments", Permission.POST_PAYMENTS),
+    NavItem("underpayments", "Underpaid", "/underpayments", Permission.POST_PAYMENTS),
     NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE),

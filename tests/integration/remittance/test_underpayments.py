@@ -271,7 +271,7 @@ def test_the_page_shows_the_amounts_and_resolves_in_one_click(
     assert f'href="/claims/{two_lines.id}"' in page.text
     assert 'data-difference="2500"' in page.text
     assert "$25.00" in page.text
-    assert 'href="/underpayments"' in page.text  # the navigation entry
+    assert 'data-nav="underpayments"' in page.text  # the navigation entry
 
     swapped = client.post(
         f"/underpayments/{first.id}/resolve",
