@@ -14,7 +14,8 @@ import datetime
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import MISSING, fields
+from typing import Any, TypeVar, cast
 
 from revcycle.x12.claim277 import element_error, read_cents, read_date
 from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
@@ -38,9 +39,12 @@ from revcycle.x12.remit835 import (
     ServicePayment,
     Trace,
 )
-from revcycle.x12.segments import Segment
+from revcycle.x12.segments import Element, Segment
 
 __all__ = ["parse_835", "read_835"]
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 
 def read_835(text: str) -> list[Remittance]:
@@ -127,6 +131,23 @@ def _texts(segment: Segment) -> tuple[str, ...]:
     return tuple(segment.element(n) for n in range(1, len(segment.elements) + 1))
 
 
+_EMPTY = ("",) * 16
+
+
+def _first(segment: Segment, count: int) -> tuple[str, ...]:
+    """Elements 1 to ``count`` (at most 16) as :meth:`Segment.element` reads each: "" when
+    absent, a composite's first component. Simple elements, the common case, are taken as they
+    stand -- ``str.join`` accepts them all only when none is a composite."""
+    head = segment.elements[:count]
+    try:
+        "".join(head)  # type: ignore[arg-type]
+    except TypeError:
+        return tuple(segment.element(n) for n in range(1, count + 1))
+    if len(head) < count:
+        head += _EMPTY[: count - len(head)]
+    return cast("tuple[str, ...]", head)
+
+
 def _procedure(segment: Segment, n: int) -> Procedure:
     parts = segment.composite(n)
     if len(parts) < 2 or not parts[0] or not parts[1]:
@@ -137,7 +158,7 @@ def _procedure(segment: Segment, n: int) -> Procedure:
     return Procedure(parts[0], parts[1], tuple(modifiers), parts[6] if len(parts) > 6 else "")
 
 
-def _adjustments(cas: Segment) -> list[Adjustment]:
+def _adjustments(cas: Segment) -> tuple[Adjustment, ...]:
     group = _required(cas, 1, "the adjustment group code")
     found = []
     for n in range(2, max(len(cas.elements), 2) + 1, 3):
@@ -150,7 +171,33 @@ def _adjustments(cas: Segment) -> list[Adjustment]:
         found.append(Adjustment(group, reason, cents, cas.element(n + 2)))
     if not found:
         raise element_error(cas, 2, "a CAS without any reason code")
-    return found
+    return tuple(found)
+
+
+def _dated(dtm: Segment) -> tuple[str, datetime.date]:
+    """DTM: (qualifier, date)."""
+    return (_required(dtm, 1, "the date qualifier"), _day(dtm, 2, "the date"))
+
+
+def _amount_pair(amt: Segment) -> tuple[str, int]:
+    """AMT: (qualifier, cents)."""
+    qualifier = _required(amt, 1, "the amount qualifier")
+    return (qualifier, _cents(amt, 2, f"the AMT*{qualifier} amount"))
+
+
+def _service(
+    svc: Segment,
+) -> tuple[Procedure, int, int, str, str, Procedure | None, str]:
+    """SVC: the procedure, charge, payment, revenue code, units, original procedure and units."""
+    return (
+        _procedure(svc, 1),
+        _cents(svc, 2, "the line charge"),
+        _cents(svc, 3, "the line payment"),
+        svc.element(4),
+        svc.element(5),
+        _procedure(svc, 6) if svc.composite(6) else None,
+        svc.element(7),
+    )
 
 
 def _contact(per: Segment) -> Contact:
@@ -236,7 +283,16 @@ class _Reader:
         self.claim: dict[str, Any] | None = None
         self.line: dict[str, Any] | None = None
         self.plb: list[ProviderAdjustment] = []
-        self.handlers: dict[str, Callable[[Segment], None]] = {
+        # What a segment's elements make does not depend on where it stands, and an 835 repeats
+        # itself (the same amounts, adjustments, dates and procedures claim after claim): each
+        # value is read once per file and the (immutable) result shared.
+        self.cents: dict[str, int] = {}
+        self.made: dict[tuple[str, tuple[Element, ...]], Any] = {}
+
+    def _handlers(self) -> dict[str, Callable[[Segment], None]]:
+        """Each segment id's handler (made per read, not kept: bound methods held by the reader
+        would make a reference cycle, keeping every segment alive until a collection)."""
+        return {
             "BPR": self._bpr,
             "TRN": self._trn,
             "CUR": self._cur,
@@ -271,13 +327,39 @@ class _Reader:
                 position=found.position if found else self.transaction.position,
                 segment_id=found.id if found else "BPR",
             )
+        handlers = self._handlers()
         for segment in segments:
-            handler = self.handlers.get(segment.id)
+            handler = handlers.get(segment.id)
             if handler is None:
                 raise self._unexpected(segment)
             handler(segment)
         self._close_group()
         return self._remittance()
+
+    def _amount_in(self, segment: Segment, n: int, text: str) -> int | None:
+        """Element ``n`` (its ``text``) as :func:`_amount` reads it, read once per distinct text."""
+        cents = self.cents.get(text)
+        if cents is None:
+            cents = _amount(segment, n)
+            if cents is not None:
+                self.cents[text] = cents
+        return cents
+
+    def _cents_in(self, segment: Segment, n: int, text: str, what: str) -> int:
+        """Element ``n`` (its ``text``) as :func:`_cents` reads it, read once per distinct text."""
+        cents = self.cents.get(text)
+        if cents is None:
+            cents = self.cents[text] = _cents(segment, n, what)
+        return cents
+
+    def _made(self, segment: Segment, make: Callable[[Segment], V]) -> V:
+        """``make(segment)``, made once per distinct segment id and elements and then shared:
+        for the parts of a claim that are a pure function of their segment's elements."""
+        key = (segment.id, segment.elements)
+        made = self.made.get(key)
+        if made is None:
+            made = self.made[key] = make(segment)
+        return cast("V", made)
 
     def _unexpected(self, segment: Segment, why: str = "") -> X12Error:
         where = {
@@ -373,7 +455,10 @@ class _Reader:
         self.header["currency"] = _required(cur, 2, "the currency code")
 
     def _ref(self, ref: Segment) -> None:
-        pair = (_required(ref, 1, "the reference qualifier"), ref.element(2))
+        qualifier, value = _first(ref, 2)
+        if not qualifier:
+            raise element_error(ref, 1, "the reference qualifier is required")
+        pair = (qualifier, value)
         where = self._where()
         if where == "line":
             assert self.line is not None
@@ -390,8 +475,8 @@ class _Reader:
             raise self._unexpected(ref, f"REF*{pair[0]} does not belong here in an 835")
 
     def _dtm(self, dtm: Segment) -> None:
-        qualifier = _required(dtm, 1, "the date qualifier")
-        pair = (qualifier, _day(dtm, 2, "the date"))
+        pair = self._made(dtm, _dated)
+        qualifier = pair[0]
         where = self._where()
         if where == "line":
             assert self.line is not None
@@ -491,47 +576,49 @@ class _Reader:
             # without a number rather than refuse a payment over a header the guide allows to skip.
             self.party = None
             self.group = {"number": "", "claims": [], "ts3": (), "ts2": ()}
-        self.claim = {
-            "patient_control_number": _required(clp, 1, "the patient control number"),
-            "status": _required(clp, 2, "the claim status code"),
-            "charge_cents": _cents(clp, 3, "the claim charge"),
-            "paid_cents": _cents(clp, 4, "the claim payment"),
-            "patient_responsibility_cents": _amount(clp, 5),
-            "filing_indicator": clp.element(6),
-            "payer_claim_control_number": clp.element(7),
-            "facility_code": clp.element(8),
-            "frequency": clp.element(9),
-            "drg_code": clp.element(11),
-            "drg_weight": clp.element(12),
-            "discharge_fraction": clp.element(13),
-            "adjustments": [],
-            "references": [],
-            "dates": [],
-            "contacts": [],
-            "amounts": [],
-            "quantities": [],
-            "lines": [],
-            "position": clp.position,
-        }
+        (patient, status, charge, paid, responsibility, filing, payer_number, facility, frequency) = _first(
+            clp, 9
+        )
+        if not patient:
+            raise element_error(clp, 1, "the patient control number is required")
+        if not status:
+            raise element_error(clp, 2, "the claim status code is required")
+        claim = _CLAIM_DRAFT.copy()  # every field in order, at its default
+        claim["patient_control_number"] = patient
+        claim["status"] = status
+        claim["charge_cents"] = self._cents_in(clp, 3, charge, "the claim charge")
+        claim["paid_cents"] = self._cents_in(clp, 4, paid, "the claim payment")
+        claim["patient_responsibility_cents"] = self._amount_in(clp, 5, responsibility)
+        claim["filing_indicator"] = filing
+        claim["payer_claim_control_number"] = payer_number
+        claim["facility_code"] = facility
+        claim["frequency"] = frequency
+        claim["drg_code"] = clp.element(11)
+        claim["drg_weight"] = clp.element(12)
+        claim["discharge_fraction"] = clp.element(13)
+        for name in _CLAIM_LISTS:
+            claim[name] = []
+        claim["position"] = clp.position
+        self.claim = claim
 
     def _close_line(self) -> None:
         line, self.line = self.line, None
         if line is not None:
             assert self.claim is not None
-            self.claim["lines"].append(_build(ServicePayment, line))
+            self.claim["lines"].append(_build(ServicePayment, line, _LINE_LISTS))
 
     def _close_claim(self) -> None:
         self._close_line()
         claim, self.claim = self.claim, None
         if claim is not None:
             assert self.group is not None
-            self.group["claims"].append(_build(ClaimPayment, claim))
+            self.group["claims"].append(_build(ClaimPayment, claim, _CLAIM_LISTS))
 
     def _cas(self, cas: Segment) -> None:
         target = self.line if self.line is not None else self.claim
         if target is None or self.plb:
             raise self._unexpected(cas)
-        target["adjustments"].extend(_adjustments(cas))
+        target["adjustments"].extend(self._made(cas, _adjustments))
 
     def _claim_only(self, segment: Segment) -> dict[str, Any]:
         if self._where() != "claim":
@@ -544,9 +631,9 @@ class _Reader:
         name = _CLAIM_NAMES.get(nm1.element(1))
         if name is None:
             raise element_error(nm1, 1, f"NM1*{nm1.element(1)} is not a name an 835 claim carries")
-        if name in claim:
+        if claim[name] is not None:
             raise element_error(nm1, 1, f"a second NM1*{nm1.element(1)} in the claim")
-        claim[name] = Party.read(nm1)
+        claim[name] = self._made(nm1, Party.read)
 
     def _mia(self, mia: Segment) -> None:
         self._claim_only(mia)["inpatient"] = _texts(mia)
@@ -564,8 +651,7 @@ class _Reader:
         target = self.line if self.line is not None else self.claim
         if target is None or self.plb:
             raise self._unexpected(amt)
-        qualifier = _required(amt, 1, "the amount qualifier")
-        target["amounts"].append((qualifier, _cents(amt, 2, f"the AMT*{qualifier} amount")))
+        target["amounts"].append(self._made(amt, _amount_pair))
 
     def _qty(self, qty: Segment) -> None:
         target = self.line if self.line is not None else self.claim
@@ -577,14 +663,15 @@ class _Reader:
         if self.claim is None or self.plb:
             raise self._unexpected(svc, "a service line (SVC) outside a claim")
         self._close_line()
+        procedure, charge, paid, revenue_code, units, original, original_units = self._made(svc, _service)
         self.line = {
-            "procedure": _procedure(svc, 1),
-            "charge_cents": _cents(svc, 2, "the line charge"),
-            "paid_cents": _cents(svc, 3, "the line payment"),
-            "revenue_code": svc.element(4),
-            "units": svc.element(5),
-            "original_procedure": _procedure(svc, 6) if svc.composite(6) else None,
-            "original_units": svc.element(7),
+            "procedure": procedure,
+            "charge_cents": charge,
+            "paid_cents": paid,
+            "revenue_code": revenue_code,
+            "units": units,
+            "original_procedure": original,
+            "original_units": original_units,
             "dates": [],
             "adjustments": [],
             "references": [],
@@ -605,6 +692,50 @@ class _Reader:
         self.plb.extend(_plb(plb))
 
 
-def _build(kind: Callable[..., Any], fields: dict[str, Any]) -> Any:
-    """A frozen claim or line from its draft: lists become tuples."""
-    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+# ----------------------------------------------------------------------------- building the models
+#
+# A claim's draft is a dict of every ClaimPayment field, in field order (a line's likewise),
+# whose lists become tuples when it closes. A frozen dataclass's __init__ sets each of its 29
+# fields through object.__setattr__, which makes building the claims and lines of a large file
+# a quarter of its reading; a draft that already holds every field is put in place as the
+# instance's attributes instead -- the same object __init__ would make (equal, same repr, same
+# attributes in the same order). Only for plain frozen dataclasses: one with a __post_init__,
+# slots or a default factory is built by its __init__.
+
+_CLAIM_LISTS = ("adjustments", "references", "dates", "contacts", "amounts", "quantities", "lines")
+_LINE_LISTS = ("dates", "adjustments", "references", "amounts", "quantities", "remarks")
+
+
+def _placed_without_init(kind: type) -> bool:
+    """Whether ``kind``'s __init__ does nothing but set each field: then a draft holding every
+    field can be placed as the instance's attributes."""
+    params = getattr(kind, "__dataclass_params__", None)
+    return (
+        params is not None
+        and params.frozen
+        and params.init
+        and not hasattr(kind, "__post_init__")
+        and "__slots__" not in vars(kind)
+        and all(f.default_factory is MISSING and f.init for f in fields(kind))
+    )
+
+
+def _draft(kind: type) -> dict[str, Any]:
+    """Every field of ``kind`` in order, at its default (None for the ones without)."""
+    return {f.name: None if f.default is MISSING else f.default for f in fields(kind)}
+
+
+_CLAIM_DRAFT = _draft(ClaimPayment)
+_PLACED = frozenset(kind for kind in (ClaimPayment, ServicePayment) if _placed_without_init(kind))
+_new = object.__new__
+
+
+def _build(kind: Callable[..., T], draft: dict[str, Any], lists: tuple[str, ...]) -> T:
+    """A frozen claim or line from its draft (every field, in field order): lists become tuples."""
+    for name in lists:
+        draft[name] = tuple(draft[name])
+    if kind in _PLACED:
+        made = _new(kind)
+        made.__dict__.update(draft)
+        return cast("T", made)
+    return kind(**draft)
