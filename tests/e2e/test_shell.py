@@ -44,6 +44,10 @@ def test_billing_signs_in_and_lands_on_the_dashboard(
     for label in ("Dashboard", "Sessions", "Claims", "Payments", "Work queue", "Reports", "Insurance"):
         assert nav.get_by_role("link", name=label).is_visible(), label
     assert nav.get_by_role("link", name="Settings").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the bar fits
+    nav.locator("[data-nav-group=Money]").click()
+    assert nav.get_by_role("link", name="Remittances").is_visible()
+    page.keyboard.press("Escape")
     submitted = page.locator("[data-stage=submitted] [data-count]")
     assert submitted.inner_text() == "2"
     badge = page.locator("[data-stage=submitted] .stage-badge")

@@ -23,6 +23,7 @@ class NavItem:
     href: str
     permission: Permission | None = None
     role: Role | None = None  # shown for this role only (a landing page of its own)
+    group: str = ""  # shown under this menu (so the bar fits a laptop screen), else on the bar
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (
@@ -33,19 +34,19 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("imports", "Import", "/imports", Permission.ENTER_CHARGES),
     NavItem("sessions", "Sessions", "/sessions", Permission.VIEW_SESSIONS),
     NavItem("claims", "Claims", "/claims", Permission.VIEW_CLAIMS),
-    NavItem("x12", "X12 files", "/x12", Permission.SUBMIT_CLAIMS),
+    NavItem("x12", "X12 files", "/x12", Permission.SUBMIT_CLAIMS, group="More"),
     NavItem("payments", "Payments", "/payments", Permission.VIEW_FINANCIALS),
-    NavItem("payment_entry", "Payment entry", "/payments/new", Permission.POST_PAYMENTS),
-    NavItem("remittances", "Remittances", "/remittances", Permission.POST_PAYMENTS),
-    NavItem("underpayments", "Underpaid", "/underpayments", Permission.POST_PAYMENTS),
-    NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS),
+    NavItem("payment_entry", "Payment entry", "/payments/new", Permission.POST_PAYMENTS, group="Money"),
+    NavItem("remittances", "Remittances", "/remittances", Permission.POST_PAYMENTS, group="Money"),
+    NavItem("underpayments", "Underpaid", "/underpayments", Permission.POST_PAYMENTS, group="Money"),
+    NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS, group="Money"),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
-    NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE),
+    NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE, group="More"),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),
     NavItem("insurance", "Insurance", "/insurance", Permission.VIEW_PAYERS),
-    NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES),
-    NavItem("settings", "Settings", "/settings", Permission.MANAGE_PRACTICE),
-    NavItem("audit", "Audit log", "/audit", Permission.VIEW_AUDIT_LOG),
+    NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES, group="More"),
+    NavItem("settings", "Settings", "/settings", Permission.MANAGE_PRACTICE, group="More"),
+    NavItem("audit", "Audit log", "/audit", Permission.VIEW_AUDIT_LOG, group="More"),
 )
 
 # Where "/" sends each role, most capable first (a user with several roles lands on the first).
