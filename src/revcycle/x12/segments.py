@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import count
 
 from revcycle.x12.errors import X12Error
 
@@ -429,45 +430,53 @@ def _find_iea(text: str, at: int, terminator: str, separator: str) -> int:
 def _only_blank_before_envelopes(region: str, delimiters: Delimiters) -> bool:
     """Whether every envelope segment :func:`_refuse_another_terminator` finds in ``region`` is
     only preceded by the white space (a line break) that follows a terminator, which reading
-    strips before looking: then no segment of the region holds another terminator."""
-    pattern = _envelope_start(delimiters)
-    found = pattern.search(region)
-    while found is not None:
-        char = found.start(1)
-        previous = region.rfind(delimiters.segment, 0, char)
-        if not region[previous + 1 : char + 1].isspace():
-            return False
-        found = pattern.search(region, char + 1)
+    strips before looking: then no segment of the region holds another terminator.
+
+    Every such match has an envelope id and the element separator right after its first
+    character, so only those places are tried (``str.find`` is much faster than a search)."""
+    pattern, terminator = _envelope_start(delimiters), delimiters.segment
+    for segment_id in ("ISA", "GS", "ST", "SE", "GE", "IEA"):
+        key = segment_id + delimiters.element
+        at = region.find(key, 1)
+        while at >= 0:
+            if pattern.match(region, at - 1):
+                previous = region.rfind(terminator, 0, at - 1)
+                if not region[previous + 1 : at].isspace():
+                    return False
+            at = region.find(key, at + 1)
     return True
 
 
 def _cut_segments(pieces: list[str], delimiters: Delimiters, position: int) -> list[Segment] | None:
-    """Segments from the text between terminators, as :func:`_parse_segment` makes them; None
-    when one has no valid segment id or an IEA comes before the last."""
+    """Segments from the text between terminators, as :func:`_parse_segment` makes them, the
+    first numbered ``position + 1``; None when one has no valid segment id or an IEA comes
+    before the last."""
     separator, component, repetition = delimiters.element, delimiters.component, delimiters.repetition
-    valid_ids: set[str] = set()
+    plain_ids: set[str] = set()  # valid ids read as any segment is (not ISA or IEA)
     segments: list[Segment] = []
     append = segments.append
-    last = len(pieces) - 1
-    for index, text in enumerate(pieces):
-        piece = text.lstrip() if text[:1].isspace() else text
+    last = position + len(pieces)
+    for number, piece in zip(count(position + 1), map(str.lstrip, pieces), strict=False):
         parts = piece.split(separator)
         segment_id = parts[0]
-        if segment_id not in valid_ids:
-            if not SEGMENT_ID.fullmatch(segment_id) or (segment_id == "IEA" and index != last):
+        if segment_id not in plain_ids:
+            if not SEGMENT_ID.fullmatch(segment_id) or (segment_id == "IEA" and number != last):
                 return None
+            if segment_id == "ISA":
+                append(Segment("ISA", tuple(parts[1:]), number))
+                continue
             if segment_id != "IEA":
-                valid_ids.add(segment_id)
+                plain_ids.add(segment_id)
         del parts[0]
-        if segment_id == "ISA":
-            elements: tuple[Element, ...] = tuple(parts)
-        elif component in piece or (repetition and repetition in piece):
-            elements = tuple([split_element(part, delimiters) for part in parts])
+        if repetition and repetition in piece:
+            elements: tuple[Element, ...] = tuple([split_element(part, delimiters) for part in parts])
+        elif component in piece:
+            elements = tuple([tuple(part.split(component)) if component in part else part for part in parts])
         else:
             elements = tuple(parts)
         segment = _new_segment(Segment)
         _set_id(segment, segment_id)
         _set_elements(segment, elements)
-        _set_position(segment, position + index + 1)
+        _set_position(segment, number)
         append(segment)
     return segments

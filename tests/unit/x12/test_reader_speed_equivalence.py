@@ -169,7 +169,7 @@ def test_the_reader_builds_claims_and_lines_without_their_init_only_while_that_i
     }
     assert {ClaimPayment, ServicePayment} == _PLACED
     assert not _placed_without_init(Checked)
-    assert not _placed_without_init(Procedure.__class__)
+    assert not _placed_without_init(int)
 
 
 @dataclass(frozen=True)
