@@ -12,10 +12,11 @@ file reverses (posted before the timed steps when posting exists).
 For each database, in a child process of its own (its peak RSS is its own), on a fresh migrated
 database (a new PostgreSQL database on the local server, dropped after):
 
-1. **seed** (untimed in the targets): a practice, a payer, a client with a coverage for every ten
-   claims, and the claims of the plan, submitted, each line's charge posted to the ledger
-   (``services.ledger.post_transaction``), with the test factories as ``x12_bench.py`` does;
-   then the earlier 835 ingested;
+1. **seed** (untimed in the targets, in a process of its own so that the measuring child's peak
+   RSS is parsing and posting's, not the test factories'): a practice, a payer, a client with a
+   coverage for every ten claims, and the claims of the plan, submitted, each line's charge
+   posted to the ledger (``services.ledger.post_transaction``), with the test factories as
+   ``x12_bench.py`` does; then the earlier 835 ingested;
 2. **parse**: ``read_835`` of the file (best of ``--repeat``), and ``check_balanced`` of it;
 3. **parse + post**: ``services.x12_ingest.ingest`` of the file, in one unit of work, committed.
    Until the 835 posting lands in ``x12_ingest``, this step reports "post: not available yet"
@@ -476,7 +477,7 @@ def child(kind: str, claims: int, folder: Path, repeat: int) -> dict[str, Any]:
         engine = make_engine(url)
         try:
             upgrade(engine)
-            return _run(engine, claims, folder, repeat)
+            return _run(engine, url, claims, folder, repeat)
         finally:
             engine.dispose()
             drop_database(name)
@@ -488,14 +489,27 @@ def _ingest(factory: Any, practice_id: int, user_id: int, filename: str, data: b
         return ingest(session, actor=actor, practice_id=practice_id, filename=filename, data=data)
 
 
-def _run(engine: sqlalchemy.Engine, claims: int, folder: Path, repeat: int) -> dict[str, Any]:
+def seed_child(url: str, claims: int) -> dict[str, Any]:
+    """Seed the database in a process of its own, so that the measuring child's peak RSS is
+    parsing and posting's, not the test factories' (setup, untimed in the targets)."""
+    engine = make_engine(url)
+    try:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with unit_of_work(make_session_factory(engine)) as session:
+            practice_id, user_id = _seed(session, claims)
+        step = _step("seed", claims, time.perf_counter() - started, time.process_time() - cpu_started)
+        return {"practice_id": practice_id, "user_id": user_id, "step": step}
+    finally:
+        engine.dispose()
+
+
+def _run(engine: sqlalchemy.Engine, url: str, claims: int, folder: Path, repeat: int) -> dict[str, Any]:
     factory = make_session_factory(engine)
     data = (folder / "bench.835").read_bytes()
     result: dict[str, Any] = {"claims": claims, "file_bytes": len(data)}
-    started, cpu_started = time.perf_counter(), time.process_time()
-    with unit_of_work(factory) as session:
-        practice_id, user_id = _seed(session, claims)
-    result["seed"] = _step("seed", claims, time.perf_counter() - started, time.process_time() - cpu_started)
+    seeded = _run_child(["--seed", url, "--claims", str(claims)])
+    practice_id, user_id = seeded["practice_id"], seeded["user_id"]
+    result["seed"] = {**seeded["step"], "in_its_own_process": True}
 
     seconds, cpu, remittances = _best(repeat, lambda: _our_parse(data))
     read = sum(len(r.claims) for r in remittances)
@@ -741,7 +755,11 @@ def main() -> int:
     parser.add_argument("--child", choices=("sqlite", "postgresql"))
     parser.add_argument("--parser", choices=tuple(PARSERS))
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--seed", metavar="URL", help="seed the database at URL (a child of the run)")
     args = parser.parse_args()
+    if args.seed:
+        print(json.dumps(seed_child(args.seed, args.claims)))
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.claims, args.folder, args.repeat)))
         return 0
