@@ -85,6 +85,7 @@ from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
 from revcycle.services.ledger import NewTransaction, balance, lines_of, post_transactions
+from revcycle.services.work_items import mark_resolved
 from revcycle.x12 import remit835
 from revcycle.x12.remit835 import ClaimPayment, Remittance
 
@@ -1425,20 +1426,9 @@ def resolve_exception(
         resolution = _apply_recoupment(db, actor, item, claim_id)
     else:
         resolution = "acknowledged"
-    before = {"status": item.status}
-    item.status = "resolved"
-    item.resolution = f"{resolution}{': ' + note.strip() if note.strip() else ''}"
-    item.resolved_by_user_id = actor.user_id
-    item.resolved_at = utcnow()
-    audit.record(
-        db,
-        actor=actor,
-        practice_id=item.practice_id,
-        action="update",
-        entity="work_item",
-        entity_id=item.id,
-        before=before,
-        after={"status": "resolved", "resolution": item.resolution, "action": action},
+    note = note.strip()
+    mark_resolved(
+        db, actor=actor, item=item, resolution=f"{resolution}{': ' + note if note else ''}", action=action
     )
     _settle_remittance(db, item.remittance_id)
     db.flush()

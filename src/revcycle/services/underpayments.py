@@ -35,15 +35,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
-from revcycle.db.types import utcnow
 from revcycle.domain.permissions import Permission
 from revcycle.domain.remittance_lines import BilledLine, PaidLine, match_lines
 from revcycle.errors import Conflict, InvalidInput, NotFound
-from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, rows_by_id
 from revcycle.services.contracts import ExpectedAmount, ExpectedLine, expected_allowed_many
 from revcycle.services.scoping import DEFAULT_LIMIT, clamp_limit, practice_scopes
+from revcycle.services.work_items import mark_resolved
 
 __all__ = [
     "ACTIONS",
@@ -453,22 +452,8 @@ def resolve_underpayment(
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise InvalidInput(f"note: at most {NOTE_MAX} characters (got {len(note)})")
-    before = {"status": item.status, "resolution": item.resolution}
-    item.status = "resolved"
-    item.resolution = f"{ACTIONS[action]}{'. Note: ' + note if note else ''}"
-    item.resolved_by_user_id = actor.user_id
-    item.resolved_at = utcnow()
-    audit.record(
-        db,
-        actor=actor,
-        practice_id=item.practice_id,
-        action="update",
-        entity="work_item",
-        entity_id=item.id,
-        client_ids=[item.client_id] if item.client_id else [],
-        before=before,
-        after={"status": "resolved", "resolution": item.resolution, "action": action},
-        reason=f"underpayment {action}",
+    resolution = f"{ACTIONS[action]}{'. Note: ' + note if note else ''}"
+    mark_resolved(
+        db, actor=actor, item=item, resolution=resolution, action=action, reason=f"underpayment {action}"
     )
-    db.flush()
     return item
