@@ -16,6 +16,7 @@ from revcycle.x12.segments import SEGMENT_ID, Chunk, Delimiters, Element, Repeat
 
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 _ELEMENTS = attrgetter("elements")
+_ID = attrgetter("id")
 
 
 @dataclass
@@ -152,12 +153,18 @@ def _same(segment: Segment, n: int, expected: str, header: Segment, header_n: in
         )
 
 
-def _take_body(segments: list[Segment], start: int, body: list[Segment]) -> int:
+def _take_body(segments: list[Segment], ids: list[str], start: int, body: list[Segment]) -> int:
     """Append to ``body`` the segments from ``start`` up to the next envelope segment (the
-    one :meth:`_Reader._step` must see); return that one's index."""
-    end = start
-    while end < len(segments) and segments[end].id not in ENVELOPE_IDS:
-        end += 1
+    one :meth:`_Reader._step` must see); return that one's index. ``ids`` are the segments'
+    ids: the body usually runs to the next SE, found and checked without a Python loop."""
+    try:
+        end = ids.index("SE", start)
+    except ValueError:
+        end = len(ids)
+    if not ENVELOPE_IDS.isdisjoint(ids[start:end]):
+        end = start
+        while segments[end].id not in ENVELOPE_IDS:
+            end += 1
     body.extend(segments[start:end])
     return end
 
@@ -180,6 +187,7 @@ class _Reader:
     def read(self) -> Interchange:
         interchange = self._interchange()
         segments = self.chunk.segments
+        ids = list(map(_ID, segments))
         index = 1
         while index < len(segments):
             segment = segments[index]
@@ -187,7 +195,7 @@ class _Reader:
                 self._close_interchange(segment, interchange)
                 return interchange
             if self.transaction is not None and segment.id not in ENVELOPE_IDS:
-                index = _take_body(segments, index, self.transaction.segments)
+                index = _take_body(segments, ids, index, self.transaction.segments)
                 continue
             self._step(segment, interchange)
             index += 1

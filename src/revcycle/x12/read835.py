@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, fields
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from revcycle.x12.claim277 import element_error, read_cents, read_date
-from revcycle.x12.envelope import Transaction, read_interchanges, refuse_repetitions
+from revcycle.x12.envelope import Interchange, Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
 from revcycle.x12.parties import Party
 from revcycle.x12.remit835 import (
@@ -50,12 +51,22 @@ V = TypeVar("V")
 def read_835(text: str) -> list[Remittance]:
     """Every 835 in a file, in order: one :class:`Remittance` per transaction set (payment)."""
     with _cycle_collector_paused():
+        interchanges = read_interchanges(text)
+        repeats = _may_repeat(text, interchanges)
         return [
-            parse_835(transaction, version=group.version)
-            for interchange in read_interchanges(text)
+            _parse(transaction, version=group.version, repeats=repeats)
+            for interchange in interchanges
             for group in interchange.groups
             for transaction in group.transactions
         ]
+
+
+def _may_repeat(text: str, interchanges: list[Interchange]) -> bool:
+    """Whether any element read from ``text`` may be a repetition: only when an interchange's
+    repetition separator (ISA11) stands somewhere else than in the ISAs that declare it. When
+    it does not, looking for repetitions element by element would find none."""
+    declared = Counter(ic.delimiters.repetition for ic in interchanges if ic.delimiters.repetition)
+    return any(text.count(char) > isa_count for char, isa_count in declared.items())
 
 
 @contextmanager
@@ -74,6 +85,12 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 def parse_835(transaction: Transaction, *, version: str = "") -> Remittance:
     """One 835 transaction set's body as a :class:`Remittance`."""
+    return _parse(transaction, version=version, repeats=True)
+
+
+def _parse(transaction: Transaction, *, version: str, repeats: bool) -> Remittance:
+    """:func:`parse_835`; ``repeats`` False when no element of the transaction can be a
+    repetition (see :func:`_may_repeat`)."""
     if transaction.set_id != "835":
         raise X12Error(
             f"transaction set {transaction.set_id!r} is not an 835",
@@ -90,7 +107,8 @@ def parse_835(transaction: Transaction, *, version: str = "") -> Remittance:
             segment_id="ST",
             element="ST03",
         )
-    refuse_repetitions(transaction)
+    if repeats:
+        refuse_repetitions(transaction)
     return _Reader(transaction).read()
 
 
@@ -145,7 +163,7 @@ def _first(segment: Segment, count: int) -> tuple[str, ...]:
         return tuple(segment.element(n) for n in range(1, count + 1))
     if len(head) < count:
         head += _EMPTY[: count - len(head)]
-    return cast("tuple[str, ...]", head)
+    return head  # type: ignore[return-value]  # every element a str, as join found
 
 
 def _procedure(segment: Segment, n: int) -> Procedure:
@@ -174,6 +192,14 @@ def _adjustments(cas: Segment) -> tuple[Adjustment, ...]:
     return tuple(found)
 
 
+def _remember(made: dict[tuple[Element, ...], V], segment: Segment, make: Callable[[Segment], V]) -> V:
+    """``make(segment)``, kept in ``made`` under the segment's elements: the parts of a claim
+    that are a pure function of their segment's elements are read once per file and shared
+    (each is immutable and never empty, so a reader tries ``made.get(...) or _remember(...)``)."""
+    value = made[segment.elements] = make(segment)
+    return value
+
+
 def _dated(dtm: Segment) -> tuple[str, datetime.date]:
     """DTM: (qualifier, date)."""
     return (_required(dtm, 1, "the date qualifier"), _day(dtm, 2, "the date"))
@@ -185,9 +211,10 @@ def _amount_pair(amt: Segment) -> tuple[str, int]:
     return (qualifier, _cents(amt, 2, f"the AMT*{qualifier} amount"))
 
 
-def _service(
-    svc: Segment,
-) -> tuple[Procedure, int, int, str, str, Procedure | None, str]:
+_Service = tuple[Procedure, int, int, str, str, Procedure | None, str]
+
+
+def _service(svc: Segment) -> _Service:
     """SVC: the procedure, charge, payment, revenue code, units, original procedure and units."""
     return (
         _procedure(svc, 1),
@@ -287,7 +314,11 @@ class _Reader:
         # itself (the same amounts, adjustments, dates and procedures claim after claim): each
         # value is read once per file and the (immutable) result shared.
         self.cents: dict[str, int] = {}
-        self.made: dict[tuple[str, tuple[Element, ...]], Any] = {}
+        self.dates: dict[tuple[Element, ...], tuple[str, datetime.date]] = {}
+        self.adjustments: dict[tuple[Element, ...], tuple[Adjustment, ...]] = {}
+        self.names: dict[tuple[Element, ...], Party] = {}
+        self.amounts: dict[tuple[Element, ...], tuple[str, int]] = {}
+        self.services: dict[tuple[Element, ...], _Service] = {}
 
     def _handlers(self) -> dict[str, Callable[[Segment], None]]:
         """Each segment id's handler (made per read, not kept: bound methods held by the reader
@@ -351,15 +382,6 @@ class _Reader:
         if cents is None:
             cents = self.cents[text] = _cents(segment, n, what)
         return cents
-
-    def _made(self, segment: Segment, make: Callable[[Segment], V]) -> V:
-        """``make(segment)``, made once per distinct segment id and elements and then shared:
-        for the parts of a claim that are a pure function of their segment's elements."""
-        key = (segment.id, segment.elements)
-        made = self.made.get(key)
-        if made is None:
-            made = self.made[key] = make(segment)
-        return cast("V", made)
 
     def _unexpected(self, segment: Segment, why: str = "") -> X12Error:
         where = {
@@ -475,7 +497,7 @@ class _Reader:
             raise self._unexpected(ref, f"REF*{pair[0]} does not belong here in an 835")
 
     def _dtm(self, dtm: Segment) -> None:
-        pair = self._made(dtm, _dated)
+        pair = self.dates.get(dtm.elements) or _remember(self.dates, dtm, _dated)
         qualifier = pair[0]
         where = self._where()
         if where == "line":
@@ -576,9 +598,21 @@ class _Reader:
             # without a number rather than refuse a payment over a header the guide allows to skip.
             self.party = None
             self.group = {"number": "", "claims": [], "ts3": (), "ts2": ()}
-        (patient, status, charge, paid, responsibility, filing, payer_number, facility, frequency) = _first(
-            clp, 9
-        )
+        (
+            patient,
+            status,
+            charge,
+            paid,
+            responsibility,
+            filing,
+            payer_number,
+            facility,
+            frequency,
+            _,
+            drg,
+            weight,
+            fraction,
+        ) = _first(clp, 13)
         if not patient:
             raise element_error(clp, 1, "the patient control number is required")
         if not status:
@@ -593,9 +627,9 @@ class _Reader:
         claim["payer_claim_control_number"] = payer_number
         claim["facility_code"] = facility
         claim["frequency"] = frequency
-        claim["drg_code"] = clp.element(11)
-        claim["drg_weight"] = clp.element(12)
-        claim["discharge_fraction"] = clp.element(13)
+        claim["drg_code"] = drg
+        claim["drg_weight"] = weight
+        claim["discharge_fraction"] = fraction
         for name in _CLAIM_LISTS:
             claim[name] = []
         claim["position"] = clp.position
@@ -618,7 +652,9 @@ class _Reader:
         target = self.line if self.line is not None else self.claim
         if target is None or self.plb:
             raise self._unexpected(cas)
-        target["adjustments"].extend(self._made(cas, _adjustments))
+        target["adjustments"].extend(
+            self.adjustments.get(cas.elements) or _remember(self.adjustments, cas, _adjustments)
+        )
 
     def _claim_only(self, segment: Segment) -> dict[str, Any]:
         if self._where() != "claim":
@@ -633,7 +669,7 @@ class _Reader:
             raise element_error(nm1, 1, f"NM1*{nm1.element(1)} is not a name an 835 claim carries")
         if claim[name] is not None:
             raise element_error(nm1, 1, f"a second NM1*{nm1.element(1)} in the claim")
-        claim[name] = self._made(nm1, Party.read)
+        claim[name] = self.names.get(nm1.elements) or _remember(self.names, nm1, Party.read)
 
     def _mia(self, mia: Segment) -> None:
         self._claim_only(mia)["inpatient"] = _texts(mia)
@@ -651,7 +687,7 @@ class _Reader:
         target = self.line if self.line is not None else self.claim
         if target is None or self.plb:
             raise self._unexpected(amt)
-        target["amounts"].append(self._made(amt, _amount_pair))
+        target["amounts"].append(self.amounts.get(amt.elements) or _remember(self.amounts, amt, _amount_pair))
 
     def _qty(self, qty: Segment) -> None:
         target = self.line if self.line is not None else self.claim
@@ -663,7 +699,8 @@ class _Reader:
         if self.claim is None or self.plb:
             raise self._unexpected(svc, "a service line (SVC) outside a claim")
         self._close_line()
-        procedure, charge, paid, revenue_code, units, original, original_units = self._made(svc, _service)
+        service = self.services.get(svc.elements) or _remember(self.services, svc, _service)
+        procedure, charge, paid, revenue_code, units, original, original_units = service
         self.line = {
             "procedure": procedure,
             "charge_cents": charge,
@@ -730,12 +767,12 @@ _PLACED = frozenset(kind for kind in (ClaimPayment, ServicePayment) if _placed_w
 _new = object.__new__
 
 
-def _build(kind: Callable[..., T], draft: dict[str, Any], lists: tuple[str, ...]) -> T:
+def _build(kind: type[T], draft: dict[str, Any], lists: tuple[str, ...]) -> T:
     """A frozen claim or line from its draft (every field, in field order): lists become tuples."""
     for name in lists:
         draft[name] = tuple(draft[name])
     if kind in _PLACED:
         made = _new(kind)
         made.__dict__.update(draft)
-        return cast("T", made)
+        return made
     return kind(**draft)

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from revcycle.x12 import X12Error
 from revcycle.x12.claim277 import read_cents
-from revcycle.x12.read835 import _PLACED, _amount, _placed_without_init, read_835
+from revcycle.x12.envelope import read_interchanges
+from revcycle.x12.read835 import _PLACED, _amount, _may_repeat, _placed_without_init, read_835
 from revcycle.x12.remit835 import ClaimPayment, Procedure, ServicePayment
 from revcycle.x12.segments import _read_clean_interchange, _read_strictly, _tokenize, seg, tokenize
 from tests.unit.x12.test_remit835 import RAW
@@ -206,3 +207,32 @@ def test_an_amount_read_directly_is_what_read_cents_makes_of_it(text: str) -> No
     segment = seg("AMT", "B6", text) if text else seg("AMT", "B6")
 
     assert outcome(lambda _: _amount(segment, 2), text) == outcome(lambda _: read_cents(segment, 2), text)
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        # the sample is 65 segments: in the second interchange, its REF*6R stands at 65 + 39
+        (ONE_LINE.replace("MOA***MA01*N1", "MOA***MA01^MA02*N1"), 25),
+        (TWICE.replace("REF*6R*1~", "REF*6R*1^2~").replace("REF*6R*1^2~", "REF*6R*1~", 1), 65 + 39),
+        (
+            ONE_LINE + OTHER_DELIMITERS.replace("000000835", "000000836").replace("MA01|N1", "MA01{MA02|N1"),
+            65 + 25,
+        ),
+    ],
+)
+def test_read_835_still_refuses_a_repetition_wherever_it_stands(text: str, position: int) -> None:
+    with pytest.raises(X12Error) as error:
+        read_835(text)
+
+    assert error.value.position == position
+    assert "the repetition separator (ISA11) stands in an element that does not repeat" in str(error.value)
+
+
+def test_repetitions_are_looked_for_only_where_a_separator_stands_outside_the_isa() -> None:
+    isa_only = ONE_LINE.replace("*ZZ*BLUERIVER      *", "*ZZ*BLUE^RIVER     *")
+
+    assert not _may_repeat(TWICE, read_interchanges(TWICE))
+    assert not _may_repeat(OTHER_DELIMITERS, read_interchanges(OTHER_DELIMITERS))
+    assert _may_repeat(isa_only, read_interchanges(isa_only))  # looked for, though none is found
+    assert read_835(isa_only)[0].payer == read_835(ONE_LINE)[0].payer
