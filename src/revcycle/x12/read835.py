@@ -54,7 +54,7 @@ def read_835(text: str) -> list[Remittance]:
         interchanges = read_interchanges(text)
         repeats = _may_repeat(text, interchanges)
         return [
-            _parse(transaction, version=group.version, repeats=repeats)
+            _parse(transaction, version=group.version, repeats=repeats, owned=True)
             for interchange in interchanges
             for group in interchange.groups
             for transaction in group.transactions
@@ -85,12 +85,13 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 def parse_835(transaction: Transaction, *, version: str = "") -> Remittance:
     """One 835 transaction set's body as a :class:`Remittance`."""
-    return _parse(transaction, version=version, repeats=True)
+    return _parse(transaction, version=version, repeats=True, owned=False)
 
 
-def _parse(transaction: Transaction, *, version: str, repeats: bool) -> Remittance:
+def _parse(transaction: Transaction, *, version: str, repeats: bool, owned: bool) -> Remittance:
     """:func:`parse_835`; ``repeats`` False when no element of the transaction can be a
-    repetition (see :func:`_may_repeat`)."""
+    repetition (see :func:`_may_repeat`), ``owned`` when nothing else holds the transaction,
+    which is then emptied of its segments as they are read (each freed once read)."""
     if transaction.set_id != "835":
         raise X12Error(
             f"transaction set {transaction.set_id!r} is not an 835",
@@ -109,7 +110,7 @@ def _parse(transaction: Transaction, *, version: str, repeats: bool) -> Remittan
         )
     if repeats:
         refuse_repetitions(transaction)
-    return _Reader(transaction).read()
+    return _Reader(transaction, owned=owned).read()
 
 
 def _required(segment: Segment, n: int, what: str) -> str:
@@ -190,6 +191,16 @@ def _adjustments(cas: Segment) -> tuple[Adjustment, ...]:
     if not found:
         raise element_error(cas, 2, "a CAS without any reason code")
     return tuple(found)
+
+
+def _taken(segments: list[Segment]) -> Iterator[Segment]:
+    """``segments`` in order, each removed from the list as it is given: a 20,000-claim file's
+    200,000 segments are freed as their claims are read rather than all at the end, so they
+    and the claims read from them are not all held at once."""
+    segments.reverse()
+    take = segments.pop
+    while segments:
+        yield take()
 
 
 def _remember(made: dict[tuple[Element, ...], V], segment: Segment, make: Callable[[Segment], V]) -> V:
@@ -298,8 +309,9 @@ class _Reader:
     """Walks one 835 body: the header, the payer and payee loops, the LX groups with their
     claims and lines, then the PLBs. Each segment goes to the loop open when it comes."""
 
-    def __init__(self, transaction: Transaction) -> None:
+    def __init__(self, transaction: Transaction, *, owned: bool = False) -> None:
         self.transaction = transaction
+        self.owned = owned
         self.header: dict[str, Any] = {}
         self.bpr: Segment | None = None
         self.payer: _PartyDraft | None = None
@@ -359,7 +371,7 @@ class _Reader:
                 segment_id=found.id if found else "BPR",
             )
         handlers = self._handlers()
-        for segment in segments:
+        for segment in _taken(segments) if self.owned else segments:
             handler = handlers.get(segment.id)
             if handler is None:
                 raise self._unexpected(segment)

@@ -16,7 +16,6 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import count
 
 from revcycle.x12.errors import X12Error
 
@@ -407,6 +406,7 @@ def _read_clean_interchange(
     if not _only_blank_before_envelopes(region, delimiters):
         return None
     pieces = region.split(terminator)
+    del region
     segments = _cut_segments(pieces, delimiters, position)
     if segments is None:
         return None
@@ -450,13 +450,16 @@ def _only_blank_before_envelopes(region: str, delimiters: Delimiters) -> bool:
 def _cut_segments(pieces: list[str], delimiters: Delimiters, position: int) -> list[Segment] | None:
     """Segments from the text between terminators, as :func:`_parse_segment` makes them, the
     first numbered ``position + 1``; None when one has no valid segment id or an IEA comes
-    before the last."""
+    before the last. ``pieces`` is emptied as it is read."""
     separator, component, repetition = delimiters.element, delimiters.component, delimiters.repetition
     plain_ids: set[str] = set()  # valid ids read as any segment is (not ISA or IEA)
     segments: list[Segment] = []
     append = segments.append
     last = position + len(pieces)
-    for number, piece in zip(count(position + 1), map(str.lstrip, pieces), strict=False):
+    pieces.reverse()  # taken from the end, each piece is freed once cut
+    take = pieces.pop
+    for number in range(position + 1, last + 1):
+        piece = take().lstrip()
         parts = piece.split(separator)
         segment_id = parts[0]
         if segment_id not in plain_ids:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from revcycle.x12 import X12Error
 from revcycle.x12.claim277 import read_cents
 from revcycle.x12.envelope import read_interchanges
-from revcycle.x12.read835 import _PLACED, _amount, _may_repeat, _placed_without_init, read_835
+from revcycle.x12.read835 import _PLACED, _amount, _may_repeat, _placed_without_init, parse_835, read_835
 from revcycle.x12.remit835 import ClaimPayment, Procedure, ServicePayment
 from revcycle.x12.segments import _read_clean_interchange, _read_strictly, _tokenize, seg, tokenize
 from tests.unit.x12.test_remit835 import RAW
@@ -236,3 +236,16 @@ def test_repetitions_are_looked_for_only_where_a_separator_stands_outside_the_is
     assert not _may_repeat(OTHER_DELIMITERS, read_interchanges(OTHER_DELIMITERS))
     assert _may_repeat(isa_only, read_interchanges(isa_only))  # looked for, though none is found
     assert read_835(isa_only)[0].payer == read_835(ONE_LINE)[0].payer
+
+
+def test_parse_835_leaves_the_transaction_it_is_given_whole() -> None:
+    """read_835 frees each segment once read (it alone holds them); parse_835's caller may not."""
+    [interchange] = read_interchanges(ONE_LINE)
+    [transaction] = interchange.groups[0].transactions
+    before = list(transaction.segments)
+
+    remittance = parse_835(transaction, version=interchange.groups[0].version)
+
+    assert transaction.segments == before
+    assert remittance == read_835(ONE_LINE)[0]
+    assert len(before) == 59
