@@ -96,6 +96,7 @@ def test_a_check_for_two_claims_is_matched_posted_and_its_batch_closed(
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/dashboard")
 
+    page.click("[data-nav-group=Money]")  # the money pages sit under one menu
     page.click("nav >> text=Payment entry")
     page.wait_for_url("**/payments/new")
     page.click("text=Payment batches")

@@ -70,7 +70,7 @@ def add_bank_deposits(
     transaction; audited as the actor's imports and matching)."""
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
     payments = _payments(session, practice_id, today)
-    missing = _missing(payments)
+    missing = missing_from_bank(payments)
     lines = _lines(session, [p for p in payments if p.id not in missing], rng)
     lines += _interest(today)
     result = DemoDeposits(missing_payment_ids=tuple(sorted(missing)))
@@ -108,7 +108,7 @@ def _payments(session: Session, practice_id: int, today: date) -> list[m.Payment
     )
 
 
-def _missing(payments: list[m.Payment]) -> set[int]:
+def missing_from_bank(payments: list[m.Payment]) -> set[int]:
     """An EFT and a check of the last weeks that the bank never shows."""
     found: set[int] = set()
     for method in ("eft", "check"):
