@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, cast, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, cast, exists, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -36,6 +36,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import table_of
+from revcycle.services.bulk_writes import insert_many
 
 __all__ = [
     "GENESIS_HASH",
@@ -53,7 +54,6 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 _VERIFY_BATCH = 2_000
-_INSERT_CHUNK = 1_000  # rows per INSERT: bounded statements and memory on both databases
 # Every append locks and moves the head: the two statements are built once (building them per
 # append cost more than running them).
 _LOCK_HEAD = (
@@ -119,8 +119,7 @@ def record_many(session: Session, *, actor: Actor, practice_id: int, entries: Se
     INSERT per chunk of rows (no ORM objects kept); the rows are exactly those :func:`record`
     called once per entry would write. Returns the seq of the last row (the head's)."""
     rows = _append(session, actor, practice_id, entries)
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        session.execute(insert(table_of(AuditLog)), rows[start : start + _INSERT_CHUNK])
+    insert_many(session, table_of(AuditLog), rows)
     return int(rows[-1]["seq"]) if rows else _head_seq(session, practice_id)
 
 

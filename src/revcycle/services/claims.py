@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,6 +38,7 @@ from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, table_of
+from revcycle.services.bulk_writes import insert_many
 
 __all__ = [
     "ClaimMove",
@@ -203,8 +204,7 @@ def _insert_events(session: Session, actor: Actor, checked: Sequence[_Checked], 
         }
         for item in checked
     ]
-    for chunk in chunks(rows, 1_000):
-        session.execute(insert(table_of(ClaimEvent)), list(chunk))
+    insert_many(session, table_of(ClaimEvent), rows)
 
 
 def _audit_entries(checked: Sequence[_Checked]) -> dict[int, list[audit.Entry]]:

@@ -48,7 +48,8 @@ from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
-from revcycle.services.bulk_reads import table_of
+from revcycle.services.bulk_reads import chunks, rows_by_id, table_of
+from revcycle.services.bulk_writes import execute_many, insert_many
 
 __all__ = [
     "BalanceMismatch",
@@ -60,6 +61,7 @@ __all__ = [
     "close_period",
     "lines_of",
     "post_transaction",
+    "post_transaction_ids",
     "post_transactions",
     "reverse_transaction",
 ]
@@ -120,14 +122,17 @@ def post_transaction(
     if idempotency_key is not None:
         first = _find_by_key(session, practice_id, idempotency_key)
         if first is not None:
-            return _same_or_conflict(first, new)
+            _same_or_conflict(_Content.of(first), _Content.of(new))
+            return first
     _refuse_closed_period(session, practice_id, accounting_on)
     first = _insert_transaction(session, new)
     if first is not None:  # another writer took the key meanwhile
-        return _same_or_conflict(first, new)
-    _insert_postings(session, new, lines)
+        _same_or_conflict(_Content.of(first), _Content.of(new))
+        return first
+    row = _Content.of(new).row
+    _insert_postings_many(session, [(row, lines)])
     _apply_balances(session, practice_id, lines)
-    _audit_posting(session, actor, new, lines)
+    audit.record_many(session, actor=actor, practice_id=practice_id, entries=[_posting_entry(row, lines)])
     return new
 
 
@@ -147,62 +152,100 @@ class NewTransaction:
 def post_transactions(
     session: Session, *, actor: Actor, practice_id: int, transactions: Sequence[NewTransaction]
 ) -> list[LedgerTransaction]:
+    """:func:`post_transaction_ids` with the transactions as rows."""
+    ids = post_transaction_ids(session, actor=actor, practice_id=practice_id, transactions=transactions)
+    found = rows_by_id(session, LedgerTransaction, set(ids))
+    return [found[txn_id] for txn_id in ids]
+
+
+def post_transaction_ids(
+    session: Session, *, actor: Actor, practice_id: int, transactions: Sequence[NewTransaction]
+) -> list[int]:
     """:func:`post_transaction` for many transactions at once (an 835 of thousands of claims):
-    the same rows — transactions, postings, balances, one audit row each — in a few statements.
+    the same rows — transactions, postings, balances, one audit row each — in a few statements,
+    with no ORM objects made. Returns each transaction's id, in order.
 
     Each is checked as :func:`post_transaction` checks it (permission for its kind, balanced
     lines, an open period) before anything is written. A key already used returns the first
     transaction when the content is the same and is a conflict otherwise; a key taken by a
     concurrent writer in between fails the unit of work (callers serialize on something of
     their own first, as the remittance posting does on the payment)."""
-    found: dict[str, LedgerTransaction] = {}
     for kind in {str(t.kind) for t in transactions}:
         actor.require(practice_id, _PERMISSION_FOR_KIND.get(kind, Permission.POST_PAYMENTS))
     for day in {t.accounting_on for t in transactions}:
         _refuse_closed_period(session, practice_id, day)
+    found: dict[str, _Content] = {}
     keys = [t.idempotency_key for t in transactions if t.idempotency_key is not None]
-    for start in range(0, len(keys), 500):
+    for chunk in chunks(keys):
         query = select(LedgerTransaction).where(
-            LedgerTransaction.practice_id == practice_id,
-            LedgerTransaction.idempotency_key.in_(keys[start : start + 500]),
+            LedgerTransaction.practice_id == practice_id, LedgerTransaction.idempotency_key.in_(chunk)
         )
-        found.update((txn.idempotency_key or "", txn) for txn in session.scalars(query))
-    result: list[LedgerTransaction] = []
-    fresh: list[tuple[LedgerTransaction, tuple[PostingLine, ...]]] = []
+        found.update((txn.idempotency_key or "", _Content.of(txn)) for txn in session.scalars(query))
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    fresh: list[tuple[dict[str, Any], tuple[PostingLine, ...]]] = []
+    order: list[_Content] = []
     for spec in transactions:
         _require_balanced(spec.lines)
-        new = LedgerTransaction(
-            practice_id=practice_id,
-            kind=str(spec.kind),
-            accounting_on=spec.accounting_on,
-            memo=spec.memo,
-            idempotency_key=spec.idempotency_key,
-            fingerprint=fingerprint(str(spec.kind), spec.accounting_on, spec.lines, spec.memo),
-            reverses_transaction_id=spec.reverses_transaction_id,
-            payment_id=spec.payment_id,
-            created_by_user_id=actor.user_id,
-        )
-        first = found.get(spec.idempotency_key or "") if spec.idempotency_key else None
+        row = {
+            "practice_id": practice_id,
+            "kind": str(spec.kind),
+            "accounting_on": spec.accounting_on,
+            "memo": spec.memo,
+            "idempotency_key": spec.idempotency_key,
+            "fingerprint": fingerprint(str(spec.kind), spec.accounting_on, spec.lines, spec.memo),
+            "reverses_transaction_id": spec.reverses_transaction_id,
+            "payment_id": spec.payment_id,
+            "created_by_user_id": actor.user_id,
+            "created_at": now,
+        }
+        content = _Content.of_row(row)
+        first = found.get(spec.idempotency_key) if spec.idempotency_key else None
         if first is not None:
-            result.append(_same_or_conflict(first, new))
+            order.append(_same_or_conflict(first, content))
             continue
         if spec.idempotency_key is not None:
-            found[spec.idempotency_key] = new
-        fresh.append((new, spec.lines))
-        result.append(new)
-    if not fresh:
-        return result
-    session.add_all([txn for txn, _ in fresh])
-    session.flush()  # one batched INSERT ... RETURNING for the ids
-    _insert_postings_many(session, fresh)
-    _apply_balances(session, practice_id, [line for _, lines in fresh for line in lines])
-    audit.record_many(
-        session,
-        actor=actor,
-        practice_id=practice_id,
-        entries=[_posting_entry(txn, lines) for txn, lines in fresh],
-    )
-    return result
+            found[spec.idempotency_key] = content
+        rows.append(row)
+        fresh.append((row, spec.lines))
+        order.append(content)
+    if rows:
+        table = table_of(LedgerTransaction)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for row, txn_id in zip(rows, session.scalars(statement, rows).all(), strict=True):
+            row["id"] = txn_id
+        _insert_postings_many(session, fresh)
+        _apply_balances(session, practice_id, [line for _, lines in fresh for line in lines])
+        audit.record_many(
+            session,
+            actor=actor,
+            practice_id=practice_id,
+            entries=[_posting_entry(row, lines) for row, lines in fresh],
+        )
+    return [content.id for content in order]
+
+
+@dataclass
+class _Content:
+    """What two postings under one idempotency key must share to be the same."""
+
+    row: dict[str, Any]
+
+    @classmethod
+    def of(cls, txn: LedgerTransaction) -> _Content:
+        return cls({column: getattr(txn, column) for column in _COLUMNS})
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> _Content:
+        return cls(row)
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+
+_SAME = ("fingerprint", "reverses_transaction_id", "payment_id", "idempotency_key")
+_COLUMNS = ("id", "practice_id", "kind", "accounting_on", "memo", *_SAME)
 
 
 def _require_balanced(lines: Sequence[PostingLine]) -> None:
@@ -220,17 +263,12 @@ def _find_by_key(session: Session, practice_id: int, key: str) -> LedgerTransact
     ).one_or_none()
 
 
-def _same_or_conflict(first: LedgerTransaction, new: LedgerTransaction) -> LedgerTransaction:
-    same = (
-        first.fingerprint == new.fingerprint
-        and first.reverses_transaction_id == new.reverses_transaction_id
-        and first.payment_id == new.payment_id
-    )
-    if same:
+def _same_or_conflict(first: _Content, new: _Content) -> _Content:
+    if all(first.row[name] == new.row[name] for name in _SAME):
         return first
     raise Conflict(
-        f"idempotency key {new.idempotency_key!r} was already used by transaction {first.id} "
-        f"({first.kind} on {first.accounting_on}) with different content"
+        f"idempotency key {new.row['idempotency_key']!r} was already used by transaction "
+        f"{first.row['id']} ({first.row['kind']} on {first.row['accounting_on']}) with different content"
     )
 
 
@@ -268,18 +306,15 @@ def _insert_transaction(session: Session, new: LedgerTransaction) -> LedgerTrans
     return None
 
 
-def _insert_postings(session: Session, txn: LedgerTransaction, lines: Sequence[PostingLine]) -> None:
-    _insert_postings_many(session, [(txn, lines)])
-
-
 def _insert_postings_many(
-    session: Session, written: Sequence[tuple[LedgerTransaction, Sequence[PostingLine]]]
+    session: Session, written: Sequence[tuple[Mapping[str, Any], Sequence[PostingLine]]]
 ) -> None:
+    """Each written transaction's (its row's values) postings, through the driver's executemany."""
     created_at = utcnow()
     rows = [
         {
-            "practice_id": txn.practice_id,
-            "transaction_id": txn.id,
+            "practice_id": txn["practice_id"],
+            "transaction_id": txn["id"],
             "account": str(line.account),
             "amount_cents": line.amount_cents,
             "charge_id": line.charge_id,
@@ -287,16 +322,15 @@ def _insert_postings_many(
             "client_id": line.client_id,
             "coverage_id": line.coverage_id,
             "guarantor_id": line.guarantor_id,
-            "payment_id": line.payment_id if line.payment_id is not None else txn.payment_id,
+            "payment_id": line.payment_id if line.payment_id is not None else txn["payment_id"],
             "payer_id": line.payer_id,
-            "accounting_on": txn.accounting_on,
+            "accounting_on": txn["accounting_on"],
             "created_at": created_at,
         }
         for txn, lines in written
         for line in lines
     ]
-    for start in range(0, len(rows), 5000):  # executemany, no ORM objects to track
-        session.execute(insert(table_of(Posting)), rows[start : start + 5000])
+    insert_many(session, table_of(Posting), rows)
 
 
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:
@@ -339,31 +373,26 @@ def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingL
             "updated_at": statement.excluded.updated_at,
         },
     )
-    session.execute(upsert, rows)
+    execute_many(session, upsert, rows)
 
 
-def _audit_posting(
-    session: Session, actor: Actor, txn: LedgerTransaction, lines: Sequence[PostingLine]
-) -> None:
-    audit.record_many(session, actor=actor, practice_id=txn.practice_id, entries=[_posting_entry(txn, lines)])
-
-
-def _posting_entry(txn: LedgerTransaction, lines: Sequence[PostingLine]) -> audit.Entry:
+def _posting_entry(txn: Mapping[str, Any], lines: Sequence[PostingLine]) -> audit.Entry:
+    """The audit row of a written transaction (its row's values)."""
     after = {
-        "kind": txn.kind,
-        "accounting_on": txn.accounting_on.isoformat(),
+        "kind": txn["kind"],
+        "accounting_on": txn["accounting_on"].isoformat(),
         "debits_cents": sum(line.amount_cents for line in lines if line.amount_cents > 0),
         "lines": [[str(line.account), line.amount_cents] for line in lines],
-        "reverses_transaction_id": txn.reverses_transaction_id,
-        "idempotency_key": txn.idempotency_key,
+        "reverses_transaction_id": txn["reverses_transaction_id"],
+        "idempotency_key": txn["idempotency_key"],
     }
     return audit.Entry(
         action="create",
         entity="ledger_transaction",
-        entity_id=txn.id,
+        entity_id=txn["id"],
         client_ids={line.client_id for line in lines if line.client_id is not None},
         after=after,
-        reason=txn.memo,
+        reason=txn["memo"],
     )
 
 

@@ -34,7 +34,6 @@ Nothing here commits; all or nothing per file.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,6 +44,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from revcycle import collector
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
 from revcycle.domain import adjustment_reasons
@@ -84,7 +84,13 @@ from revcycle.services.bulk_reads import chunks, rows_by_id, table_of
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
-from revcycle.services.ledger import NewTransaction, balance, lines_of, post_transactions
+from revcycle.services.ledger import (
+    NewTransaction,
+    balance,
+    lines_of,
+    post_transaction_ids,
+    post_transactions,
+)
 from revcycle.services.work_items import mark_resolved
 from revcycle.x12 import remit835
 from revcycle.x12.remit835 import ClaimPayment, Remittance
@@ -94,7 +100,6 @@ __all__ = [
     "ManualLine",
     "PaymentReport",
     "approve_remittance",
-    "content_sha256",
     "post_claim_payment",
     "post_remittances",
     "resolve_exception",
@@ -174,10 +179,6 @@ class PaymentReport:
         }
 
 
-def content_sha256(segments_text: str) -> str:
-    return hashlib.sha256(segments_text.encode()).hexdigest()
-
-
 # --- entry points --------------------------------------------------------------------------
 
 
@@ -189,17 +190,16 @@ def post_remittances(
     inbound: m.X12InboundFile,
     remittances: Sequence[tuple[Remittance, str]],
 ) -> list[PaymentReport]:
-    """Record and post each (remittance, its segments' text) of an inbound 835 file."""
+    """Record and post each (remittance, its content hash) of an inbound 835 file."""
     actor.require(practice_id, Permission.POST_PAYMENTS)
     practice = db.get(m.Practice, practice_id)
     assert practice is not None
     mode = "review" if (practice.settings or {}).get("era_posting") == "review" else "auto"
-    reports = []
-    for position, (remittance, text) in enumerate(remittances):
-        reports.append(
-            _post_one(db, actor, practice, inbound, remittance, text=text, position=position, mode=mode)
-        )
-    return reports
+    with collector.paused():  # thousands of rows, no cycles: see revcycle.collector
+        return [
+            _post_one(db, actor, practice, inbound, remittance, digest=digest, position=position, mode=mode)
+            for position, (remittance, digest) in enumerate(remittances)
+        ]
 
 
 def approve_remittance(db: Session, *, actor: Actor, remittance_id: int) -> PaymentReport:
@@ -338,7 +338,7 @@ def _post_one(
     inbound: m.X12InboundFile,
     remittance: Remittance,
     *,
-    text: str,
+    digest: str,
     position: int,
     mode: str,
 ) -> PaymentReport:
@@ -359,7 +359,7 @@ def _post_one(
         paid_on=pay.paid_on,
         payee_npi=remittance.payee.npi,
         payee_tax_id=remittance.payee.tax_id,
-        content_sha256=content_sha256(text),
+        content_sha256=digest,
         posting_mode=mode,
         summary={"position": position},
     )
@@ -478,7 +478,6 @@ class _Poster:
         self.status: dict[int, str] = {}  # a claim's status once the moves queued are made
         self.guarantors: dict[int, int] = {}  # client id -> guarantor id
         self.appeal_days: dict[int, int] = {}  # payer id -> the practice's appeal limit
-        self.written: list[m.LedgerTransaction] = []
         self.released_denials: list[m.Denial] = []
 
     def status_of(self, claim: m.Claim) -> ClaimStatus:
@@ -898,16 +897,15 @@ class _Poster:
 
     def _write(self) -> None:
         if self.transactions:
-            written = post_transactions(
+            written = post_transaction_ids(
                 self.db,
                 actor=self.actor,
                 practice_id=self.pid,
                 transactions=[spec for spec, _ in self.transactions],
             )
-            for (_, owner), txn in zip(self.transactions, written, strict=True):
+            for (_, owner), txn_id in zip(self.transactions, written, strict=True):
                 if owner is not None:
-                    owner.ledger_transaction_id = txn.id
-            self.written += written
+                    owner.ledger_transaction_id = txn_id
         self.db.add_all(self.denials)
         self.released_denials += self.denials
         if self.moves:
@@ -918,7 +916,7 @@ class _Poster:
     def _release(self, claimed: Sequence[_Claimed]) -> None:
         """Forget a written chunk's rows (claims, lines, remittance claims, transactions)."""
         self.db.flush()
-        rows: list[object] = [*self.written, *self.released_denials]
+        rows: list[object] = [*self.released_denials]
         for item in claimed:
             rows += [item.row, *item.lines]
             if item.claim is not None:
@@ -926,7 +924,7 @@ class _Poster:
         for row in rows:
             if row in self.db:
                 self.db.expunge(row)
-        self.written, self.released_denials = [], []
+        self.released_denials = []
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -1381,8 +1379,8 @@ def _model_of(db: Session, row: m.Remittance) -> Remittance:
     assert inbound is not None
     stored = db.get(m.StoredFile, inbound.stored_file_id)
     assert stored is not None
-    for remittance, text in remittances_of(stored.filename, stored.content):
-        if content_sha256(text) == row.content_sha256:
+    for remittance, digest in remittances_of(stored.filename, stored.content):
+        if digest == row.content_sha256:
             return remittance
     raise InvalidInput(f"remittance {row.id}: its payment is no longer in stored file {stored.id}")
 

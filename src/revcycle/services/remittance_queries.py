@@ -612,8 +612,8 @@ def _provider_adjustments(
     )
     if rows or stored is None or row.status != "review":
         return [_plb_view(r.reason_code, r.reference, r.amount_cents) for r in rows]
-    for remittance, text in remittances_of(stored.filename, stored.content):
-        if rp.content_sha256(text) == row.content_sha256:
+    for remittance, digest in remittances_of(stored.filename, stored.content):
+        if digest == row.content_sha256:
             return [
                 _plb_view(plb.reason, plb.reference, plb.amount_cents)
                 for plb in remittance.provider_adjustments

@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from revcycle import collector
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
 from revcycle.domain.claim_status import (
@@ -117,7 +118,8 @@ def decode(data: bytes) -> str:
 def read_file(filename: str, data: bytes) -> list[Interchange]:
     """The file's interchanges; an X12 problem becomes an InvalidInput naming the file and where."""
     try:
-        interchanges = read_interchanges(decode(data))
+        with collector.paused():
+            interchanges = read_interchanges(decode(data))
     except X12Error as error:
         raise InvalidInput(f"{filename}: {error}") from None
     except InvalidInput as error:
@@ -231,23 +233,39 @@ def ingest(db: Session, *, actor: Actor, practice_id: int, filename: str, data: 
     return IngestResult(inbound.id, "applied", kind, summary)
 
 
-def remittances(filename: str, interchanges: Sequence[Interchange]) -> list[tuple[Remittance, str]]:
-    """Every payment of an 835 file with the text its content hash is taken over (the segments
-    between ST and SE: the same payment sent again under new control numbers is the same)."""
+def remittances(
+    filename: str, interchanges: Sequence[Interchange], *, release: bool = False
+) -> list[tuple[Remittance, str]]:
+    """Every payment of an 835 file with its content hash (:func:`content_sha256`: the same
+    payment sent again under new control numbers is the same). With ``release`` the caller
+    gives the interchanges up: each transaction is emptied of its segments as it is read."""
     found = []
-    for _, group, transaction in _transactions(interchanges):
-        try:
-            remittance = parse_835(transaction, version=group.version)
-        except X12Error as error:
-            raise InvalidInput(f"{filename}: {error}") from None
-        text = "\n".join(repr((segment.id, segment.elements)) for segment in transaction.segments)
-        found.append((remittance, text))
+    with collector.paused():
+        for _, group, transaction in _transactions(interchanges):
+            digest = content_sha256(transaction)
+            try:
+                remittance = parse_835(transaction, version=group.version, release=release)
+            except X12Error as error:
+                raise InvalidInput(f"{filename}: {error}") from None
+            found.append((remittance, digest))
     return found
+
+
+def content_sha256(transaction: Transaction) -> str:
+    """SHA-256 over the transaction's segments between ST and SE, each as its id and elements
+    (so neither control numbers nor delimiters change it), one per line."""
+    digest = hashlib.sha256()
+    separator = b""
+    for segment in transaction.segments:
+        digest.update(separator)
+        digest.update(repr((segment.id, segment.elements)).encode())
+        separator = b"\n"
+    return digest.hexdigest()
 
 
 def remittances_of(filename: str, data: bytes) -> list[tuple[Remittance, str]]:
     """:func:`remittances` of a stored file."""
-    return remittances(filename, read_file(filename, data))
+    return remittances(filename, read_file(filename, data), release=True)
 
 
 def _ingest_835(
@@ -263,7 +281,7 @@ def _ingest_835(
     difference), record the file once (a concurrent ingestion of the same file waits on the
     unique hash and then reports it a duplicate), then post (:mod:`remittance_posting`)."""
     actor.require(practice_id, Permission.POST_PAYMENTS)
-    payments = remittances(filename, interchanges)
+    payments = remittances(filename, interchanges, release=True)
     for remittance, _ in payments:
         problems = balance_problems(remittance)
         if problems:

@@ -11,13 +11,12 @@ call :func:`revcycle.x12.remit835.check_balanced` (or ``balance_problems``) befo
 from __future__ import annotations
 
 import datetime
-import gc
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
+from revcycle import collector
 from revcycle.x12.claim277 import element_error, read_cents, read_date
 from revcycle.x12.envelope import Interchange, Transaction, read_interchanges, refuse_repetitions
 from revcycle.x12.errors import X12Error
@@ -50,7 +49,7 @@ V = TypeVar("V")
 
 def read_835(text: str) -> list[Remittance]:
     """Every 835 in a file, in order: one :class:`Remittance` per transaction set (payment)."""
-    with _cycle_collector_paused():
+    with collector.paused():  # millions of small objects, no cycles
         interchanges = read_interchanges(text)
         repeats = _may_repeat(text, interchanges)
         return [
@@ -69,23 +68,11 @@ def _may_repeat(text: str, interchanges: list[Interchange]) -> bool:
     return any(text.count(char) > isa_count for char, isa_count in declared.items())
 
 
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a file is read: a 20,000-claim 835 makes millions of
-    small objects and no reference cycles, and the collector's repeated passes over everything
-    still alive cost about a third of the reading time. Restored as it was, even on error."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def parse_835(transaction: Transaction, *, version: str = "") -> Remittance:
-    """One 835 transaction set's body as a :class:`Remittance`."""
-    return _parse(transaction, version=version, repeats=True, owned=False)
+def parse_835(transaction: Transaction, *, version: str = "", release: bool = False) -> Remittance:
+    """One 835 transaction set's body as a :class:`Remittance`. With ``release``, the caller
+    gives the transaction up: it is emptied of its segments as they are read, each freed once
+    read (a 20,000-claim payment then never holds its segments and its model at once)."""
+    return _parse(transaction, version=version, repeats=True, owned=release)
 
 
 def _parse(transaction: Transaction, *, version: str, repeats: bool, owned: bool) -> Remittance:
