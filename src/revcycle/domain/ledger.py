@@ -148,16 +148,16 @@ def require_valid(lines: Iterable[PostingLine]) -> tuple[PostingLine, ...]:
 
 
 _LINE_FIELDS = tuple(f.name for f in fields(PostingLine))
+# Made once (json.dumps with arguments builds an encoder per call); the same text as
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def fingerprint(kind: str, accounting_date: date, lines: Iterable[PostingLine], memo: str | None) -> str:
     """SHA-256 of the transaction's content, the same whatever order the lines come in."""
     # The line's fields by name (what dataclasses.asdict gives, without its deep copies).
     canonical_lines = sorted(
-        json.dumps(
-            {name: getattr(line, name) for name in _LINE_FIELDS}, sort_keys=True, separators=(",", ":")
-        )
-        for line in lines
+        _CANONICAL.encode({name: getattr(line, name) for name in _LINE_FIELDS}) for line in lines
     )
     content = {
         "kind": kind,
@@ -165,8 +165,7 @@ def fingerprint(kind: str, accounting_date: date, lines: Iterable[PostingLine], 
         "memo": memo,
         "lines": canonical_lines,
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(content).encode("ascii")).hexdigest()
 
 
 def negate(lines: Iterable[PostingLine]) -> tuple[PostingLine, ...]:

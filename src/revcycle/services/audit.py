@@ -197,7 +197,7 @@ def _lock_head(session: Session, practice_id: int) -> tuple[int, str]:
 def _as_json(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    normalized: dict[str, Any] = json.loads(json.dumps(dict(value), default=str))
+    normalized: dict[str, Any] = json.loads(_PLAIN.encode(dict(value)))
     return normalized
 
 
@@ -238,8 +238,14 @@ def _content_hash(content: Mapping[str, Any]) -> str:
     canonical = {name: content[name] for name in _HASHED}
     canonical["client_ids"] = sorted(content["client_ids"] or [])
     canonical["created_at"] = content["created_at"].astimezone(UTC).isoformat()
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(canonical).encode("ascii")).hexdigest()
+
+
+# Made once: json.dumps with arguments builds a new encoder on every call (these write the
+# same text as json.dumps(value, default=str) and json.dumps(value, sort_keys=True,
+# separators=(",", ":"), ensure_ascii=True)).
+_PLAIN = json.JSONEncoder(default=str)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 # --- verifying ---------------------------------------------------------------------------

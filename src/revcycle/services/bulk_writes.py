@@ -14,6 +14,7 @@ databases); it is for statements without RETURNING whose rows name every column 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -30,21 +31,25 @@ _CHUNK = 5000  # rows per executemany call: bounded driver-side memory
 def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT ``rows`` (dicts with the same keys) into ``table`` with :func:`execute_many`."""
     if rows:
-        execute_many(session, insert(table), rows)
+        execute_many(session, insert(table), rows, columns=list(rows[0]))
 
 
-def execute_many(session: Session, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> None:
+def execute_many(
+    session: Session,
+    statement: Executable,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    columns: Sequence[str] | None = None,
+) -> None:
     """Run ``statement`` once per row (dicts with the same keys, named as its parameters)
-    through the driver's executemany."""
+    through the driver's executemany; ``columns``: an INSERT's columns, when it names none."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))  # type: ignore[attr-defined]
+    compiled = statement.compile(dialect=dialect, column_keys=columns)  # type: ignore[attr-defined]
     names: list[str] = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-    convert: list[tuple[str, Callable[[Any], Any] | None]] = [
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
-    ]
+    convert = [(name, _processor(compiled.binds[name].type, dialect)) for name in names]
     sql = compiled.string
     for chunk in chunks(rows, _CHUNK):
         parameters: list[Any]
@@ -53,6 +58,28 @@ def execute_many(session: Session, statement: Executable, rows: Sequence[Mapping
         else:
             parameters = [dict(zip(names, _converted(row, convert), strict=True)) for row in chunk]
         connection.exec_driver_sql(sql, parameters)
+
+
+def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column's bind processor; for dates and timestamps, remembering each value's result
+    (a bulk write stamps thousands of rows with the same few)."""
+    process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return process
+    if python_type not in (date, datetime):
+        return process
+    seen: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = process(value)
+        return seen[value]
+
+    return remembered
 
 
 def _converted(

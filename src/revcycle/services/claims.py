@@ -21,7 +21,7 @@ and refuses (writing nothing) where any of those calls would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,13 +105,24 @@ class _Checked:
     move: ClaimMove
 
 
-def transition_claims(session: Session, *, actor: Actor, moves: Sequence[ClaimMove]) -> list[Claim]:
+def transition_claims(
+    session: Session, *, actor: Actor, moves: Sequence[ClaimMove], loaded: Mapping[int, Claim] | None = None
+) -> list[Claim]:
     """Make ``moves`` in order (a claim may move more than once, each move from where the
-    previous left it); all or nothing. Returns each move's claim."""
+    previous left it); all or nothing. Returns each move's claim.
+
+    ``loaded``: claims the caller read in this same transaction (an 835's posting, thousands
+    at a time), taken as they are instead of read again; the compare-and-set still refuses a
+    claim someone else moved meanwhile."""
     if not moves:
         return []
-    loaded = load_claims(session, actor=actor, claim_ids=[move.claim_id for move in moves])
-    claims = {claim.id: claim for claim in loaded}
+    held = loaded or {}
+    claims = {move.claim_id: held[move.claim_id] for move in moves if move.claim_id in held}
+    for claim in claims.values():
+        if not (actor.is_system or claim.practice_id in actor.practice_ids):
+            raise NotFound(f"claim {claim.id} not found")
+    missing = [move.claim_id for move in moves if move.claim_id not in claims]
+    claims.update((claim.id, claim) for claim in load_claims(session, actor=actor, claim_ids=missing))
     checked = _check(actor, claims, moves)
     now = utcnow()
     _compare_and_set(session, checked, now)

@@ -373,7 +373,7 @@ def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingL
             "updated_at": statement.excluded.updated_at,
         },
     )
-    execute_many(session, upsert, rows)
+    execute_many(session, upsert, rows, columns=list(rows[0]))
 
 
 def _posting_entry(txn: Mapping[str, Any], lines: Sequence[PostingLine]) -> audit.Entry:

@@ -37,10 +37,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,6 +82,7 @@ from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, rows_by_id, table_of
+from revcycle.services.bulk_writes import execute_many
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
@@ -299,7 +301,7 @@ def post_claim_payment(
     guarantor = guarantors_for(db, [claim.client]) if any(x.patient_by_reason() for x in plan.lines) else {}
     ledger_lines = _claim_lines(
         claim,
-        list(claim.lines),
+        [_Line.of(line) for line in claim.lines],
         plan,
         payment_id=payment.id,
         source=Account.CASH,
@@ -310,7 +312,14 @@ def post_claim_payment(
             m.PracticePayer.practice_id == claim.practice_id, m.PracticePayer.payer_id == claim.payer_id
         )
     ).first()
-    db.add_all(_denials(claim, list(claim.lines), plan, accounting_on + timedelta(days=day_limit or 180)))
+    db.add_all(
+        _denials(
+            claim,
+            [_Line.of(line) for line in claim.lines],
+            plan,
+            accounting_on + timedelta(days=day_limit or 180),
+        )
+    )
     written = None
     if ledger_lines:
         spec = NewTransaction(
@@ -451,14 +460,55 @@ def _payment(db: Session, actor: Actor, row: m.Remittance, inbound: m.X12Inbound
 
 
 @dataclass
+class _NewClaimRow:
+    """A remittance claim row this posting inserted: the values posting decides kept here and
+    written back with the chunk (an 835 of 20,000 claims makes no ORM object per claim)."""
+
+    id: int
+    practice_id: int
+    position: int
+    details: dict[str, Any]
+    state: str = "received"
+    claim_id: int | None = None
+    match_method: str = ""
+    reverses_id: int | None = None
+    ledger_transaction_id: int | None = None
+
+
+_ClaimRow = m.RemittanceClaim | _NewClaimRow
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A billed claim line as posting reads it (a plain row, not an ORM object)."""
+
+    id: int
+    claim_id: int
+    charge_id: int | None
+    line_number: int
+    procedure_code: str
+    modifiers: str
+    units: int
+    charge_cents: int
+    service_on: date
+
+    @classmethod
+    def of(cls, line: m.ClaimLine) -> _Line:
+        return cls(*(getattr(line, name) for name in _LINE_COLUMNS))
+
+
+_LINE_COLUMNS = tuple(field.name for field in dataclass_fields(_Line))
+
+
+@dataclass
 class _Claimed:
     """One CLP with its remittance claim row and, once found, its claim and plan."""
 
     clp: ClaimPayment
-    row: m.RemittanceClaim
+    row: _ClaimRow
     claim: m.Claim | None = None
     plan: ClaimPlan | None = None
-    lines: Sequence[m.ClaimLine] = ()
+    lines: Sequence[_Line] = ()
 
 
 class _Poster:
@@ -472,13 +522,15 @@ class _Poster:
         self.pid = row.practice_id
         self.day = row.paid_on or utcnow().date()
         self.report = PaymentReport(row.trace_number, row.amount_cents, row.payer_name, "posted", row.id)
-        self.transactions: list[tuple[NewTransaction, m.RemittanceClaim | m.ProviderAdjustment | None]] = []
+        self.transactions: list[tuple[NewTransaction, _ClaimRow | m.ProviderAdjustment | None]] = []
+        self.new_rows: list[_NewClaimRow] = []  # inserted for this chunk, to write back
         self.moves: list[ClaimMove] = []
         self.denials: list[m.Denial] = []
         self.status: dict[int, str] = {}  # a claim's status once the moves queued are made
         self.guarantors: dict[int, int] = {}  # client id -> guarantor id
         self.appeal_days: dict[int, int] = {}  # payer id -> the practice's appeal limit
         self.released_denials: list[m.Denial] = []
+        self.claims: dict[int, m.Claim] = {}  # the claims read for the chunk being posted
 
     def status_of(self, claim: m.Claim) -> ClaimStatus:
         return ClaimStatus(self.status.get(claim.id, claim.status))
@@ -490,6 +542,7 @@ class _Poster:
     def prepare(self, claimed: Sequence[_Claimed]) -> None:
         """Load at once what posting the matched claims needs: lines, guarantors, appeal limits."""
         claims = [c.claim for c in claimed if c.claim is not None]
+        self.claims.update((claim.id, claim) for claim in claims)
         lines = _lines_of(self.db, claims)
         for item in claimed:
             if item.claim is not None:
@@ -527,6 +580,8 @@ class _Poster:
             if not review:
                 self._write()
                 self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
+            _write_back(self.db, self.new_rows)  # held for review: what was decided so far
+            self.new_rows = []
             if len(order) > POST_CHUNK:  # a large payment: its caller gets its rows detached
                 self._release(claimed)
         if not review:
@@ -545,16 +600,25 @@ class _Poster:
     def _claimed(
         self, chunk: Sequence[tuple[int, ClaimPayment]], existing: dict[int, m.RemittanceClaim]
     ) -> list[_Claimed]:
-        result = []
-        for position, clp in chunk:
-            rc = existing.get(position)
-            if rc is None:
-                rc = _claim_row(self.row, clp, position)
-                self.db.add(rc)
-            result.append(_Claimed(clp, rc))
-        if any(c.row.position not in existing for c in result):
-            self.db.flush()
-            self._keep_adjustments([c for c in result if c.row.position not in existing])
+        """The chunk's claim payments with their rows: those recorded before as they are, the
+        others inserted now (one INSERT ... RETURNING for the chunk) with their adjustments."""
+        fresh = [(position, clp) for position, clp in chunk if position not in existing]
+        values = [_claim_values(self.row, clp, position) for position, clp in fresh]
+        inserted: dict[int, _NewClaimRow] = {}
+        if values:
+            table = table_of(m.RemittanceClaim)
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids = self.db.scalars(statement, values).all()
+            for value, rc_id in zip(values, ids, strict=True):
+                inserted[value["position"]] = _NewClaimRow(
+                    rc_id, self.pid, value["position"], value["details"]
+                )
+            self.new_rows += inserted.values()
+        result = [
+            _Claimed(clp, existing[position] if position in existing else inserted[position])
+            for position, clp in chunk
+        ]
+        self._keep_adjustments([c for c in result if c.row.position in inserted])
         return result
 
     def _keep_adjustments(self, claimed: Sequence[_Claimed]) -> None:
@@ -780,7 +844,7 @@ class _Poster:
         tolerance = int(
             (practice.settings or {}).get("underpayment_tolerance_cents", DEFAULT_TOLERANCE_CENTS)
         )
-        priced: list[tuple[_Claimed, m.ClaimLine, int]] = []
+        priced: list[tuple[_Claimed, _Line, int]] = []
         for item in posted:
             assert item.plan is not None
             if item.clp.is_reversal or item.claim is None:
@@ -906,31 +970,60 @@ class _Poster:
             for (_, owner), txn_id in zip(self.transactions, written, strict=True):
                 if owner is not None:
                     owner.ledger_transaction_id = txn_id
+        _write_back(self.db, self.new_rows)
+        self.new_rows = []
         self.db.add_all(self.denials)
         self.released_denials += self.denials
         if self.moves:
-            transition_claims(self.db, actor=self.actor, moves=self.moves)
+            transition_claims(self.db, actor=self.actor, moves=self.moves, loaded=self.claims)
         self.db.flush()
         self.transactions, self.moves, self.denials = [], [], []
 
     def _release(self, claimed: Sequence[_Claimed]) -> None:
-        """Forget a written chunk's rows (claims, lines, remittance claims, transactions)."""
+        """Forget a written chunk's ORM rows (claims, denials, rows recorded before)."""
         self.db.flush()
         rows: list[object] = [*self.released_denials]
         for item in claimed:
-            rows += [item.row, *item.lines]
+            if isinstance(item.row, m.RemittanceClaim):
+                rows.append(item.row)
             if item.claim is not None:
                 rows.append(item.claim)
         for row in rows:
             if row in self.db:
                 self.db.expunge(row)
         self.released_denials = []
+        self.claims = {}
+
+
+def _write_back(db: Session, rows: Sequence[_NewClaimRow]) -> None:
+    """What posting decided for the claim payments it inserted, one executemany; details only
+    where they gained suggestions (an exception's)."""
+    if not rows:
+        return
+    table = table_of(m.RemittanceClaim)
+    decided = update(table).where(table.c.id == bindparam("row_id"))
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in _DECIDED}
+    execute_many(
+        db,
+        decided.values(**values),
+        [{"row_id": r.id, **{f"new_{name}": getattr(r, name) for name in _DECIDED}} for r in rows],
+    )
+    waiting = [r for r in rows if r.state == "exception"]
+    execute_many(
+        db,
+        decided.values(details=bindparam("new_details")),
+        [{"row_id": r.id, "new_details": r.details} for r in waiting],
+    )
+
+
+_DECIDED = ("state", "claim_id", "match_method", "reverses_id", "ledger_transaction_id")
 
 
 # --- matching ------------------------------------------------------------------------------
 
 
-def _claim_row(row: m.Remittance, clp: ClaimPayment, position: int) -> m.RemittanceClaim:
+def _claim_values(row: m.Remittance, clp: ClaimPayment, position: int) -> dict[str, Any]:
+    """A new remittance claim row's columns, as received (posting decides the rest)."""
     patient = clp.patient
     details: dict[str, Any] = {
         "patient": {"last": patient.name, "first": patient.first_name, "id": patient.id} if patient else {},
@@ -946,23 +1039,23 @@ def _claim_row(row: m.Remittance, clp: ClaimPayment, position: int) -> m.Remitta
             for line in clp.lines
         ],
     }
-    return m.RemittanceClaim(
-        practice_id=row.practice_id,
-        remittance_id=row.id,
-        position=position,
-        patient_control_number=clp.patient_control_number[:38],
-        status_code=clp.status,
-        charge_cents=clp.charge_cents,
-        paid_cents=clp.paid_cents,
-        patient_responsibility_cents=clp.patient_responsibility_cents or 0,
-        payer_claim_control_number=clp.payer_claim_control_number[:50],
-        state="received",
-        details=details,
-    )
+    return {
+        "practice_id": row.practice_id,
+        "remittance_id": row.id,
+        "position": position,
+        "patient_control_number": clp.patient_control_number[:38],
+        "status_code": clp.status,
+        "charge_cents": clp.charge_cents,
+        "paid_cents": clp.paid_cents,
+        "patient_responsibility_cents": clp.patient_responsibility_cents or 0,
+        "payer_claim_control_number": clp.payer_claim_control_number[:50],
+        "state": "received",
+        "details": details,
+    }
 
 
 def _adjustment_row(
-    rc: m.RemittanceClaim, adjustment: remit835.Adjustment, line_number: int | None, remarks: tuple[str, ...]
+    rc: _ClaimRow, adjustment: remit835.Adjustment, line_number: int | None, remarks: tuple[str, ...]
 ) -> dict[str, Any]:
     return {
         "practice_id": rc.practice_id,
@@ -1084,11 +1177,13 @@ def _suggestions(db: Session, practice_id: int, clp: ClaimPayment) -> list[dict[
     ]
 
 
-def _lines_of(db: Session, claims: Sequence[m.Claim]) -> dict[int, list[m.ClaimLine]]:
-    found: dict[int, list[m.ClaimLine]] = {}
+def _lines_of(db: Session, claims: Sequence[m.Claim]) -> dict[int, list[_Line]]:
+    found: dict[int, list[_Line]] = {}
+    columns = [getattr(m.ClaimLine, name) for name in _LINE_COLUMNS]
     for chunk in chunks(sorted({claim.id for claim in claims})):
-        query = select(m.ClaimLine).where(m.ClaimLine.claim_id.in_(chunk)).order_by(m.ClaimLine.line_number)
-        for line in db.scalars(query):
+        query = select(*columns).where(m.ClaimLine.claim_id.in_(chunk)).order_by(m.ClaimLine.line_number)
+        for values in db.execute(query):
+            line = _Line(*values)
             found.setdefault(line.claim_id, []).append(line)
     return found
 
@@ -1121,7 +1216,7 @@ def _classify(group: str, reason: str, paid_cents: int) -> tuple[Disposition, st
 
 
 def _plan(
-    clp: ClaimPayment, claim: m.Claim, lines: Sequence[m.ClaimLine], *, spread_unmatched: bool = False
+    clp: ClaimPayment, claim: m.Claim, lines: Sequence[_Line], *, spread_unmatched: bool = False
 ) -> ClaimPlan:
     billed = [
         BilledLine(
@@ -1204,7 +1299,7 @@ def _signed(lines: Iterable[PostingLine], cents: int) -> tuple[PostingLine, ...]
 
 def _claim_lines(
     claim: m.Claim,
-    billed: Sequence[m.ClaimLine],
+    billed: Sequence[_Line],
     plan: ClaimPlan,
     *,
     payment_id: int | None,
@@ -1277,9 +1372,7 @@ def _claim_lines(
     return out
 
 
-def _denials(
-    claim: m.Claim, billed: Sequence[m.ClaimLine], plan: ClaimPlan, deadline: date
-) -> list[m.Denial]:
+def _denials(claim: m.Claim, billed: Sequence[_Line], plan: ClaimPlan, deadline: date) -> list[m.Denial]:
     """A denial row per denied amount, with its category and default action; nothing posts."""
     line_ids = {line.line_number: line.id for line in billed}
     found = []
