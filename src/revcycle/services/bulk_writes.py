@@ -66,8 +66,8 @@ def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return None
-    try:
-        python_type = column_type.python_type
+    try:  # a TypeDecorator (UTC timestamps) says what it stores through its implementation
+        python_type = getattr(column_type, "impl_instance", column_type).python_type
     except NotImplementedError:
         return process
     if python_type not in (date, datetime):

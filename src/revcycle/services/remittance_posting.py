@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from revcycle import collector
 from revcycle.db import models as m
@@ -312,13 +313,15 @@ def post_claim_payment(
             m.PracticePayer.practice_id == claim.practice_id, m.PracticePayer.payer_id == claim.payer_id
         )
     ).first()
-    db.add_all(
+    _insert(
+        db,
+        m.Denial,
         _denials(
             claim,
             [_Line.of(line) for line in claim.lines],
             plan,
             accounting_on + timedelta(days=day_limit or 180),
-        )
+        ),
     )
     written = None
     if ledger_lines:
@@ -524,12 +527,12 @@ class _Poster:
         self.report = PaymentReport(row.trace_number, row.amount_cents, row.payer_name, "posted", row.id)
         self.transactions: list[tuple[NewTransaction, _ClaimRow | m.ProviderAdjustment | None]] = []
         self.new_rows: list[_NewClaimRow] = []  # inserted for this chunk, to write back
+        self.icns: list[tuple[m.Claim, str]] = []  # the payer's claim numbers learned
         self.moves: list[ClaimMove] = []
-        self.denials: list[m.Denial] = []
+        self.denials: list[dict[str, Any]] = []
         self.status: dict[int, str] = {}  # a claim's status once the moves queued are made
         self.guarantors: dict[int, int] = {}  # client id -> guarantor id
         self.appeal_days: dict[int, int] = {}  # payer id -> the practice's appeal limit
-        self.released_denials: list[m.Denial] = []
         self.claims: dict[int, m.Claim] = {}  # the claims read for the chunk being posted
 
     def status_of(self, claim: m.Claim) -> ClaimStatus:
@@ -724,7 +727,7 @@ class _Poster:
         if clp.status == "4" or (plan.denied_cents and not plan.paid_cents):
             self.report.denied_claims += 1
         if clp.payer_claim_control_number and not claim.payer_claim_control_number:
-            claim.payer_claim_control_number = clp.payer_claim_control_number[:50]
+            self.icns.append((claim, clp.payer_claim_control_number[:50]))
         rc.state = "posted"
         self.report.posted_claims += 1
         self.report.posted_paid_cents += clp.paid_cents
@@ -972,8 +975,9 @@ class _Poster:
                     owner.ledger_transaction_id = txn_id
         _write_back(self.db, self.new_rows)
         self.new_rows = []
-        self.db.add_all(self.denials)
-        self.released_denials += self.denials
+        _insert(self.db, m.Denial, self.denials)
+        _learn_icns(self.db, self.icns)
+        self.icns = []
         if self.moves:
             transition_claims(self.db, actor=self.actor, moves=self.moves, loaded=self.claims)
         self.db.flush()
@@ -982,7 +986,7 @@ class _Poster:
     def _release(self, claimed: Sequence[_Claimed]) -> None:
         """Forget a written chunk's ORM rows (claims, denials, rows recorded before)."""
         self.db.flush()
-        rows: list[object] = [*self.released_denials]
+        rows: list[object] = []
         for item in claimed:
             if isinstance(item.row, m.RemittanceClaim):
                 rows.append(item.row)
@@ -991,8 +995,26 @@ class _Poster:
         for row in rows:
             if row in self.db:
                 self.db.expunge(row)
-        self.released_denials = []
         self.claims = {}
+
+
+def _insert(db: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Core INSERT of rows (the columns' defaults applied), no ORM objects."""
+    if rows:
+        db.execute(insert(table_of(model)), list(rows))
+
+
+def _learn_icns(db: Session, learned: Sequence[tuple[m.Claim, str]]) -> None:
+    """Keep the payer's claim number on claims that had none (one executemany)."""
+    table = table_of(m.Claim)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("claim_key"))
+        .values(payer_claim_control_number=bindparam("icn"))
+    )
+    execute_many(db, statement, [{"claim_key": claim.id, "icn": icn} for claim, icn in learned])
+    for claim, icn in learned:  # what the UPDATE wrote, without reading it back
+        set_committed_value(claim, "payer_claim_control_number", icn)
 
 
 def _write_back(db: Session, rows: Sequence[_NewClaimRow]) -> None:
@@ -1372,7 +1394,9 @@ def _claim_lines(
     return out
 
 
-def _denials(claim: m.Claim, billed: Sequence[_Line], plan: ClaimPlan, deadline: date) -> list[m.Denial]:
+def _denials(
+    claim: m.Claim, billed: Sequence[_Line], plan: ClaimPlan, deadline: date
+) -> list[dict[str, Any]]:
     """A denial row per denied amount, with its category and default action; nothing posts."""
     line_ids = {line.line_number: line.id for line in billed}
     found = []
@@ -1384,18 +1408,18 @@ def _denials(claim: m.Claim, billed: Sequence[_Line], plan: ClaimPlan, deadline:
                 adjusted.group, adjusted.reason, line_paid_cents=line.paid_cents
             )
             found.append(
-                m.Denial(
-                    practice_id=claim.practice_id,
-                    claim_id=claim.id,
-                    claim_line_id=line_ids.get(line.line_number),
-                    group_code=adjusted.group,
-                    carc=adjusted.reason,
-                    rarc=",".join(adjusted.remarks)[:40],
-                    amount_cents=adjusted.amount_cents,
-                    category=str(info.category),
-                    default_action=str(info.default_action),
-                    appeal_deadline_on=deadline,
-                )
+                {
+                    "practice_id": claim.practice_id,
+                    "claim_id": claim.id,
+                    "claim_line_id": line_ids.get(line.line_number),
+                    "group_code": adjusted.group,
+                    "carc": adjusted.reason,
+                    "rarc": ",".join(adjusted.remarks)[:40],
+                    "amount_cents": adjusted.amount_cents,
+                    "category": str(info.category),
+                    "default_action": str(info.default_action),
+                    "appeal_deadline_on": deadline,
+                }
             )
     return found
 
