@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -49,14 +50,17 @@ def execute_many(
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=columns)  # type: ignore[attr-defined]
     names: list[str] = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-    convert = [(name, _processor(compiled.binds[name].type, dialect)) for name in names]
+    convert = [
+        (index, process)
+        for index, name in enumerate(names)
+        if (process := _processor(compiled.binds[name].type, dialect)) is not None
+    ]
+    values_of = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     sql = compiled.string
     for chunk in chunks(rows, _CHUNK):
-        parameters: list[Any]
-        if compiled.positional:
-            parameters = [tuple(_converted(row, convert)) for row in chunk]
-        else:
-            parameters = [dict(zip(names, _converted(row, convert), strict=True)) for row in chunk]
+        parameters: list[Any] = [_converted(values_of(row), convert) for row in chunk]
+        if not compiled.positional:
+            parameters = [dict(zip(names, values, strict=True)) for values in parameters]
         connection.exec_driver_sql(sql, parameters)
 
 
@@ -82,11 +86,13 @@ def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return remembered
 
 
-def _converted(
-    row: Mapping[str, Any], convert: Sequence[tuple[str, Callable[[Any], Any] | None]]
-) -> list[Any]:
-    values = []
-    for name, process in convert:
-        value = row[name]
-        values.append(value if process is None or value is None else process(value))
-    return values
+def _converted(values: tuple[Any, ...], convert: Sequence[tuple[int, Callable[[Any], Any]]]) -> Any:
+    """A row's values (in the statement's order) with the processed columns' turned into what
+    the driver takes; a row with nothing to turn stays the tuple it is."""
+    if not convert:
+        return values
+    out = list(values)
+    for index, process in convert:
+        if out[index] is not None:
+            out[index] = process(out[index])
+    return tuple(out)

@@ -210,10 +210,7 @@ def post_transaction_ids(
         fresh.append((row, spec.lines))
         order.append(content)
     if rows:
-        table = table_of(LedgerTransaction)
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        for row, txn_id in zip(rows, session.scalars(statement, rows).all(), strict=True):
-            row["id"] = txn_id
+        _insert_returning_ids(session, rows)
         _insert_postings_many(session, fresh)
         _apply_balances(session, practice_id, [line for _, lines in fresh for line in lines])
         audit.record_many(
@@ -223,6 +220,25 @@ def post_transaction_ids(
             entries=[_posting_entry(row, lines) for row, lines in fresh],
         )
     return [content.id for content in order]
+
+
+def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the transactions' rows, setting each one's "id".
+
+    Rows told apart by their idempotency keys (an 835's are) go in batches of many rows per
+    INSERT ... RETURNING, each id matched back by its key; otherwise RETURNING must come back
+    in the rows' order, which SQLite can only do one row per statement."""
+    table = table_of(LedgerTransaction)
+    keys = [row["idempotency_key"] for row in rows]
+    if None in keys:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        for row, txn_id in zip(rows, session.scalars(statement, rows).all(), strict=True):
+            row["id"] = txn_id
+        return
+    by_key = {row["idempotency_key"]: row for row in rows}
+    statement = insert(table).returning(table.c.id, table.c.idempotency_key)
+    for txn_id, key in session.execute(statement, rows):
+        by_key[key]["id"] = txn_id
 
 
 @dataclass
@@ -333,11 +349,15 @@ def _insert_postings_many(
     insert_many(session, table_of(Posting), rows)
 
 
+_SCOPE_TEXT = {scope: str(scope) for scope in BalanceScope}
+
+
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:
     deltas: dict[tuple[str, int, str], int] = defaultdict(int)
     for line in lines:
+        account = str(line.account)
         for scope, scope_id in balance_keys(line):
-            key = (str(scope), _ACCOUNT_SCOPE_ID if scope_id is None else scope_id, str(line.account))
+            key = (_SCOPE_TEXT[scope], _ACCOUNT_SCOPE_ID if scope_id is None else scope_id, account)
             deltas[key] += line.amount_cents
     return {key: delta for key, delta in deltas.items() if delta}
 

@@ -609,13 +609,11 @@ class _Poster:
         values = [_claim_values(self.row, clp, position) for position, clp in fresh]
         inserted: dict[int, _NewClaimRow] = {}
         if values:
-            table = table_of(m.RemittanceClaim)
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids = self.db.scalars(statement, values).all()
-            for value, rc_id in zip(values, ids, strict=True):
-                inserted[value["position"]] = _NewClaimRow(
-                    rc_id, self.pid, value["position"], value["details"]
-                )
+            table = table_of(m.RemittanceClaim)  # many rows per INSERT, told apart by position
+            details = {value["position"]: value["details"] for value in values}
+            statement = insert(table).returning(table.c.id, table.c.position)
+            for rc_id, position in self.db.execute(statement, values):
+                inserted[position] = _NewClaimRow(rc_id, self.pid, position, details[position])
             self.new_rows += inserted.values()
         result = [
             _Claimed(clp, existing[position] if position in existing else inserted[position])
