@@ -61,6 +61,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 __all__ = [
@@ -838,9 +839,14 @@ def classify(group: str, carc: str, *, line_paid_cents: int) -> Classification:
 
     ``line_paid_cents`` is what the payer paid on the line (or the claim, for a claim-level
     adjustment); it decides only for a CARC outside the list. Never raises."""
+    return _classified(group, carc, paid=line_paid_cents != 0)
+
+
+@lru_cache(maxsize=4096)  # a few dozen (group, code) pairs make a whole 835's adjustments
+def _classified(group: str, carc: str, *, paid: bool) -> Classification:
     group_code = group.strip().upper()
     reason = reason_info(carc)
-    disposition = _disposition(group_code, reason, paid=line_paid_cents != 0)
+    disposition = _disposition(group_code, reason, paid=paid)
     return Classification(
         group=group_code,
         carc=reason.code,

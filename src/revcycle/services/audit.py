@@ -132,6 +132,7 @@ def _append(
         return []
     seq, prev_hash = _lock_head(session, practice_id)
     now = utcnow()
+    now_text = now.astimezone(UTC).isoformat()
     rows = []
     for entry in entries:
         seq += 1
@@ -150,7 +151,7 @@ def _append(
             "created_at": now,
             "prev_hash": prev_hash,
         }
-        prev_hash = row["hash"] = _content_hash(row)
+        prev_hash = row["hash"] = _content_hash(row, created_at=now_text)
         rows.append(row)
     session.execute(_MOVE_HEAD, {"head_practice_id": practice_id, "new_seq": seq, "new_hash": prev_hash})
     return rows
@@ -195,10 +196,16 @@ def _lock_head(session: Session, practice_id: int) -> tuple[int, str]:
 
 
 def _as_json(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The value as JSON gives it back (dates and decimals as their text, tuples as lists)."""
     if value is None:
         return None
+    if all(type(key) is str and type(item) in _SCALARS for key, item in value.items()):
+        return dict(value)  # already what JSON gives back: no round trip
     normalized: dict[str, Any] = json.loads(_PLAIN.encode(dict(value)))
     return normalized
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})  # exactly these (not str or int subclasses)
 
 
 class AuditContent(Protocol):
@@ -233,11 +240,12 @@ def row_hash(row: AuditContent, *, seq: int | None = None) -> str:
 _HASHED = tuple(AuditContent.__annotations__)  # the columns the hash covers
 
 
-def _content_hash(content: Mapping[str, Any]) -> str:
-    """:func:`row_hash` of a row's columns given as a mapping (at least those it covers)."""
+def _content_hash(content: Mapping[str, Any], *, created_at: str | None = None) -> str:
+    """:func:`row_hash` of a row's columns given as a mapping (at least those it covers);
+    ``created_at``: its timestamp's text when the caller has it (a batch shares one)."""
     canonical = {name: content[name] for name in _HASHED}
     canonical["client_ids"] = sorted(content["client_ids"] or [])
-    canonical["created_at"] = content["created_at"].astimezone(UTC).isoformat()
+    canonical["created_at"] = created_at or content["created_at"].astimezone(UTC).isoformat()
     return hashlib.sha256(_CANONICAL.encode(canonical).encode("ascii")).hexdigest()
 
 

@@ -83,7 +83,7 @@ from revcycle.money import format_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks, rows_by_id, table_of
-from revcycle.services.bulk_writes import execute_many
+from revcycle.services.bulk_writes import execute_many, insert_many
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.contracts import ExpectedLine, expected_allowed_many
 from revcycle.services.guarantors import guarantors_for
@@ -630,8 +630,7 @@ class _Poster:
             for number, line in enumerate(item.clp.lines, start=1):
                 remarks = tuple(code for qualifier, code in line.remarks if qualifier == "HE")
                 rows.extend(_adjustment_row(item.row, a, number, remarks) for a in line.adjustments)
-        for chunk in chunks(rows, 5000):  # written as rows, never read back as objects here
-            self.db.execute(insert(table_of(m.RemittanceAdjustment)), list(chunk))
+        insert_many(self.db, table_of(m.RemittanceAdjustment), rows)  # never read back here
 
     def _decide(self, item: _Claimed, *, review: bool) -> None:
         clp, rc = item.clp, item.row
