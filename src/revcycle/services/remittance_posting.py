@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from revcycle import collector
@@ -464,18 +464,23 @@ def _payment(db: Session, actor: Actor, row: m.Remittance, inbound: m.X12Inbound
 
 @dataclass
 class _NewClaimRow:
-    """A remittance claim row this posting inserted: the values posting decides kept here and
-    written back with the chunk (an 835 of 20,000 claims makes no ORM object per claim)."""
+    """A remittance claim row this posting records: kept here while posting decides, then
+    inserted with what was decided (one INSERT for the chunk; no ORM object per claim
+    payment); ``id`` is known from then on."""
 
-    id: int
-    practice_id: int
+    values: dict[str, Any]  # the columns as received
     position: int
     details: dict[str, Any]
+    id: int | None = None
     state: str = "received"
     claim_id: int | None = None
     match_method: str = ""
     reverses_id: int | None = None
     ledger_transaction_id: int | None = None
+
+    @property
+    def practice_id(self) -> int:
+        return int(self.values["practice_id"])
 
 
 _ClaimRow = m.RemittanceClaim | _NewClaimRow
@@ -526,7 +531,8 @@ class _Poster:
         self.day = row.paid_on or utcnow().date()
         self.report = PaymentReport(row.trace_number, row.amount_cents, row.payer_name, "posted", row.id)
         self.transactions: list[tuple[NewTransaction, _ClaimRow | m.ProviderAdjustment | None]] = []
-        self.new_rows: list[_NewClaimRow] = []  # inserted for this chunk, to write back
+        self.new_rows: list[_Claimed] = []  # this chunk's claim payments whose rows wait
+        self.waiting: list[tuple[_Claimed, str, str]] = []  # their exceptions, raised once inserted
         self.icns: list[tuple[m.Claim, str]] = []  # the payer's claim numbers learned
         self.moves: list[ClaimMove] = []
         self.denials: list[dict[str, Any]] = []
@@ -583,8 +589,7 @@ class _Poster:
             if not review:
                 self._write()
                 self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
-            _write_back(self.db, self.new_rows)  # held for review: what was decided so far
-            self.new_rows = []
+            self._record_rows()  # held for review: what was decided so far
             if len(order) > POST_CHUNK:  # a large payment: its caller gets its rows detached
                 self._release(claimed)
         if not review:
@@ -604,23 +609,38 @@ class _Poster:
         self, chunk: Sequence[tuple[int, ClaimPayment]], existing: dict[int, m.RemittanceClaim]
     ) -> list[_Claimed]:
         """The chunk's claim payments with their rows: those recorded before as they are, the
-        others inserted now (one INSERT ... RETURNING for the chunk) with their adjustments."""
-        fresh = [(position, clp) for position, clp in chunk if position not in existing]
-        values = [_claim_values(self.row, clp, position) for position, clp in fresh]
-        inserted: dict[int, _NewClaimRow] = {}
-        if values:
-            table = table_of(m.RemittanceClaim)  # many rows per INSERT, told apart by position
-            details = {value["position"]: value["details"] for value in values}
-            statement = insert(table).returning(table.c.id, table.c.position)
-            for rc_id, position in self.db.execute(statement, values):
-                inserted[position] = _NewClaimRow(rc_id, self.pid, position, details[position])
-            self.new_rows += inserted.values()
-        result = [
-            _Claimed(clp, existing[position] if position in existing else inserted[position])
-            for position, clp in chunk
-        ]
-        self._keep_adjustments([c for c in result if c.row.position in inserted])
+        others new (inserted once posting has decided, by :meth:`_record_rows`)."""
+        result = []
+        for position, clp in chunk:
+            if position in existing:
+                result.append(_Claimed(clp, existing[position]))
+                continue
+            values = _claim_values(self.row, clp, position)
+            item = _Claimed(clp, _NewClaimRow(values, position, values["details"]))
+            self.new_rows.append(item)
+            result.append(item)
         return result
+
+    def _record_rows(self) -> None:
+        """Insert the new claim payments' rows with what was decided (many rows per INSERT,
+        told apart by position), then their adjustments and the exceptions they raised."""
+        fresh = [item for item in self.new_rows if isinstance(item.row, _NewClaimRow)]
+        if fresh:
+            rows = {}
+            for item in fresh:
+                row = item.row
+                assert isinstance(row, _NewClaimRow)
+                decided = {name: getattr(row, name) for name in _DECIDED}
+                rows[row.position] = (row, {**row.values, **decided, "details": row.details})
+            table = table_of(m.RemittanceClaim)
+            statement = insert(table).returning(table.c.id, table.c.position)
+            for rc_id, position in self.db.execute(statement, [values for _, values in rows.values()]):
+                rows[position][0].id = rc_id
+            self._keep_adjustments(fresh)
+        self.new_rows = []
+        for item, kind, why in self.waiting:
+            self._exception(item, kind, why)
+        self.waiting = []
 
     def _keep_adjustments(self, claimed: Sequence[_Claimed]) -> None:
         rows = []
@@ -817,6 +837,9 @@ class _Poster:
             self.report.unapplied_cents += paid
 
     def _exception(self, item: _Claimed, kind: str, why: str) -> None:
+        if item.row.id is None:  # raised once its row is inserted (it names the row)
+            self.waiting.append((item, kind, why))
+            return
         clp = item.clp
         self.report.exceptions[kind] = self.report.exceptions.get(kind, 0) + 1
         _raise_exception(
@@ -970,8 +993,7 @@ class _Poster:
             for (_, owner), txn_id in zip(self.transactions, written, strict=True):
                 if owner is not None:
                     owner.ledger_transaction_id = txn_id
-        _write_back(self.db, self.new_rows)
-        self.new_rows = []
+        self._record_rows()
         _insert(self.db, m.Denial, self.denials)
         _learn_icns(self.db, self.icns)
         self.icns = []
@@ -1012,27 +1034,6 @@ def _learn_icns(db: Session, learned: Sequence[tuple[m.Claim, str]]) -> None:
     execute_many(db, statement, [{"claim_key": claim.id, "icn": icn} for claim, icn in learned])
     for claim, icn in learned:  # what the UPDATE wrote, without reading it back
         set_committed_value(claim, "payer_claim_control_number", icn)
-
-
-def _write_back(db: Session, rows: Sequence[_NewClaimRow]) -> None:
-    """What posting decided for the claim payments it inserted, one executemany; details only
-    where they gained suggestions (an exception's)."""
-    if not rows:
-        return
-    table = table_of(m.RemittanceClaim)
-    decided = update(table).where(table.c.id == bindparam("row_id"))
-    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in _DECIDED}
-    execute_many(
-        db,
-        decided.values(**values),
-        [{"row_id": r.id, **{f"new_{name}": getattr(r, name) for name in _DECIDED}} for r in rows],
-    )
-    waiting = [r for r in rows if r.state == "exception"]
-    execute_many(
-        db,
-        decided.values(details=bindparam("new_details")),
-        [{"row_id": r.id, "new_details": r.details} for r in waiting],
-    )
 
 
 _DECIDED = ("state", "claim_id", "match_method", "reverses_id", "ledger_transaction_id")
@@ -1122,12 +1123,28 @@ def _matched(item: _Claimed, claim: m.Claim, method: str) -> None:
     item.row.match_method = method
 
 
+_CLAIM_COLUMNS = (
+    m.Claim.id,
+    m.Claim.practice_id,
+    m.Claim.number,
+    m.Claim.status,
+    m.Claim.client_id,
+    m.Claim.payer_id,
+    m.Claim.coverage_id,
+    m.Claim.payer_claim_control_number,
+)
+
+
 def _claims_where(db: Session, practice_id: int, column: Any, values: Sequence[str]) -> dict[str, m.Claim]:
     """Value -> the one claim holding it; a value two claims hold is no confident match."""
     found: dict[str, m.Claim] = {}
     shared: set[str] = set()
     for chunk in chunks(sorted(set(values))):
-        query = select(m.Claim).where(m.Claim.practice_id == practice_id, column.in_(chunk))
+        query = (
+            select(m.Claim)
+            .options(load_only(*_CLAIM_COLUMNS))  # what posting reads; the rest loads if asked
+            .where(m.Claim.practice_id == practice_id, column.in_(chunk))
+        )
         for claim in db.scalars(query):
             key = getattr(claim, column.key)
             if key in found:
