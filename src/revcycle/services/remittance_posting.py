@@ -519,6 +519,17 @@ class _Claimed:
     lines: Sequence[_Line] = ()
 
 
+@dataclass(frozen=True)
+class _Paid:
+    """What posting reads of its payment's row, read once (not through the ORM per claim)."""
+
+    id: int
+    trace_number: str
+    payment_id: int | None
+    payer_id: int | None
+    payer_name: str
+
+
 class _Poster:
     """Posts one recorded payment: its claims, its PLBs, its exceptions, its report."""
 
@@ -526,6 +537,7 @@ class _Poster:
         self.db = db
         self.actor = actor
         self.row = row
+        self.paid = _Paid(row.id, row.trace_number, row.payment_id, row.payer_id, row.payer_name)
         self.model = model
         self.pid = row.practice_id
         self.day = row.paid_on or utcnow().date()
@@ -570,13 +582,13 @@ class _Poster:
         existing = {
             rc.position: rc
             for rc in self.db.scalars(
-                select(m.RemittanceClaim).where(m.RemittanceClaim.remittance_id == self.row.id)
+                select(m.RemittanceClaim).where(m.RemittanceClaim.remittance_id == self.paid.id)
             )
         }
         order = sorted(enumerate(self.model.claims), key=lambda pc: (not pc[1].is_reversal, pc[0]))
         for chunk in chunks(order, POST_CHUNK):
             claimed = self._claimed(chunk, existing)
-            _match(self.db, self.pid, self.row.payer_id, claimed)
+            _match(self.db, self.pid, self.paid.payer_id, claimed)
             self.prepare(claimed)
             fresh = [
                 c
@@ -590,8 +602,7 @@ class _Poster:
                 self._write()
                 self._underpayments([c for c in fresh if c.row.state == "posted" and c.plan is not None])
             self._record_rows()  # held for review: what was decided so far
-            if len(order) > POST_CHUNK:  # a large payment: its caller gets its rows detached
-                self._release(claimed)
+            self.claims = {}  # let go of: the session holds clean rows weakly, so they are freed
         if not review:
             self._provider_adjustments()
             self._write()
@@ -691,11 +702,11 @@ class _Poster:
         if problem is not None:
             self._wait(item, *problem, review=review)
             return
-        if self.row.payer_id is not None and claim.payer_id != self.row.payer_id:
+        if self.paid.payer_id is not None and claim.payer_id != self.paid.payer_id:
             self._wait(
                 item,
                 CROSSOVER,
-                f"paid by {self.row.payer_name}, but claim {claim.number} was billed to another payer",
+                f"paid by {self.paid.payer_name}, but claim {claim.number} was billed to another payer",
                 review=review,
             )
             return
@@ -721,25 +732,25 @@ class _Poster:
         assert claim.coverage_id is not None
         guarantor_id = self.guarantors.get(claim.client_id)
         lines = _claim_lines(
-            claim, item.lines, plan, payment_id=self.row.payment_id, source=source, guarantor_id=guarantor_id
+            claim, item.lines, plan, payment_id=self.paid.payment_id, source=source, guarantor_id=guarantor_id
         )
         if lines:
             kind = K.INSURANCE_PAYMENT
-            memo = f"835 {self.row.trace_number}: claim {claim.number} ({clp.status_meaning})"
+            memo = f"835 {self.paid.trace_number}: claim {claim.number} ({clp.status_meaning})"
             spec = NewTransaction(
                 kind,
                 self.day,
                 tuple(lines),
                 memo,
-                f"835:{self.row.id}:{rc.position}",
-                payment_id=self.row.payment_id,
+                f"835:{self.paid.id}:{rc.position}",
+                payment_id=self.paid.payment_id,
             )
             self.transactions.append((spec, rc))
         deadline = self.day + timedelta(days=self.appeal_days.get(claim.payer_id, 180))
         self.denials += _denials(claim, item.lines, plan, deadline)
         target = _target(clp, plan)
         if target is not None and target != self.status_of(claim):
-            detail = f"835 {self.row.trace_number}: paid {format_cents(clp.paid_cents)}"
+            detail = f"835 {self.paid.trace_number}: paid {format_cents(clp.paid_cents)}"
             self.move(claim, target, detail, correction=correction)
         if clp.status == "4" or (plan.denied_cents and not plan.paid_cents):
             self.report.denied_claims += 1
@@ -776,26 +787,26 @@ class _Poster:
         # The money comes back out of this payment: a claim payment first parked in unapplied
         # and posted by hand took its cash from there, so its negation is cash again.
         undo = tuple(
-            replace(line, account=Account.CASH, payment_id=self.row.payment_id)
+            replace(line, account=Account.CASH, payment_id=self.paid.payment_id)
             if line.account in (Account.CASH, Account.UNAPPLIED)
             else line
             for line in negate(lines_of(self.db, original.ledger_transaction_id))
         )
         memo = (
-            f"835 {self.row.trace_number}: reversal of claim {claim.number} (remittance claim {original.id})"
+            f"835 {self.paid.trace_number}: reversal of claim {claim.number} (remittance claim {original.id})"
         )
         spec = NewTransaction(
             K.INSURANCE_PAYMENT,
             self.day,
             undo,
             memo,
-            f"835:{self.row.id}:{rc.position}",
+            f"835:{self.paid.id}:{rc.position}",
             reverses_transaction_id=original.ledger_transaction_id,
-            payment_id=self.row.payment_id,
+            payment_id=self.paid.payment_id,
         )
         self.transactions.append((spec, rc))
         if self.status_of(claim) != S.ACCEPTED:
-            self.move(claim, S.ACCEPTED, f"835 {self.row.trace_number}: payment reversed", correction=True)
+            self.move(claim, S.ACCEPTED, f"835 {self.paid.trace_number}: payment reversed", correction=True)
         rc.state = "posted"
         self.report.reversed_claims += 1
 
@@ -809,7 +820,7 @@ class _Poster:
         )
         for alert in self.db.scalars(query):
             alert.status = "resolved"
-            alert.resolution = f"the payer reversed this payment (835 {self.row.trace_number})"
+            alert.resolution = f"the payer reversed this payment (835 {self.paid.trace_number})"
             alert.resolved_at = utcnow()
             alert.resolved_by_user_id = self.actor.user_id
 
@@ -819,10 +830,10 @@ class _Poster:
         self._exception(item, kind, why)
         paid = item.clp.paid_cents
         if paid and not review:
-            line = PostingLine(Account.UNAPPLIED, -paid, payment_id=self.row.payment_id)
-            cash = PostingLine(Account.CASH, paid, payment_id=self.row.payment_id)
+            line = PostingLine(Account.UNAPPLIED, -paid, payment_id=self.paid.payment_id)
+            cash = PostingLine(Account.CASH, paid, payment_id=self.paid.payment_id)
             memo = (
-                f"835 {self.row.trace_number}: claim payment {item.clp.patient_control_number} "
+                f"835 {self.paid.trace_number}: claim payment {item.clp.patient_control_number} "
                 f"unapplied ({kind})"
             )
             spec = NewTransaction(
@@ -830,8 +841,8 @@ class _Poster:
                 self.day,
                 (cash, line),
                 memo,
-                f"835:{self.row.id}:{item.row.position}",
-                payment_id=self.row.payment_id,
+                f"835:{self.paid.id}:{item.row.position}",
+                payment_id=self.paid.payment_id,
             )
             self.transactions.append((spec, item.row))
             self.report.unapplied_cents += paid
@@ -847,10 +858,10 @@ class _Poster:
             self.actor,
             self.pid,
             kind,
-            dedupe=f"835:{self.row.id}:{item.row.position}:{kind}",
+            dedupe=f"835:{self.paid.id}:{item.row.position}:{kind}",
             title=f"{EXCEPTION_TYPES[kind]}: {clp.patient_control_number}, {format_cents(clp.paid_cents)}",
-            detail=f"Payment {self.row.trace_number} from {self.row.payer_name}: {why}",
-            remittance_id=self.row.id,
+            detail=f"Payment {self.paid.trace_number} from {self.paid.payer_name}: {why}",
+            remittance_id=self.paid.id,
             remittance_claim_id=item.row.id,
             claim_id=item.claim.id if item.claim else None,
             client_id=item.claim.client_id if item.claim else None,
@@ -908,13 +919,13 @@ class _Poster:
                     f"({line.procedure_code})"
                 ),
                 detail=(
-                    f"{self.row.payer_name} allowed {format_cents(allowed)} for {line.procedure_code}"
+                    f"{self.paid.payer_name} allowed {format_cents(allowed)} for {line.procedure_code}"
                     f"{' ' + line.modifiers if line.modifiers else ''} on {line.service_on}; the "
                     f"{found.source.replace('_', ' ')} {found.source_name} says "
                     f"{format_cents(found.amount_cents)}. "
-                    f"Payment {self.row.trace_number}."
+                    f"Payment {self.paid.trace_number}."
                 ),
-                remittance_id=self.row.id,
+                remittance_id=self.paid.id,
                 remittance_claim_id=item.row.id,
                 claim_id=item.claim.id,
                 client_id=item.claim.client_id,
@@ -928,7 +939,7 @@ class _Poster:
         for adjustment in self.model.provider_adjustments:
             row = m.ProviderAdjustment(
                 practice_id=self.pid,
-                remittance_id=self.row.id,
+                remittance_id=self.paid.id,
                 reason_code=adjustment.reason[:2],
                 reference=adjustment.reference[:50],
                 amount_cents=adjustment.amount_cents,
@@ -943,17 +954,17 @@ class _Poster:
             account = _plb_account(adjustment.reason)
             cents = adjustment.amount_cents  # positive: withheld from the payment
             lines = (
-                PostingLine(Account.CASH, -cents, payment_id=self.row.payment_id),
-                PostingLine(account, cents, payment_id=self.row.payment_id),
+                PostingLine(Account.CASH, -cents, payment_id=self.paid.payment_id),
+                PostingLine(account, cents, payment_id=self.paid.payment_id),
             )
-            memo = f"835 {self.row.trace_number}: PLB {adjustment.reason} {adjustment.reference}".strip()
+            memo = f"835 {self.paid.trace_number}: PLB {adjustment.reason} {adjustment.reference}".strip()
             spec = NewTransaction(
                 K.INSURANCE_PAYMENT,
                 self.day,
                 lines,
                 memo,
-                f"835:{self.row.id}:plb:{row.id}",
-                payment_id=self.row.payment_id,
+                f"835:{self.paid.id}:plb:{row.id}",
+                payment_id=self.paid.payment_id,
             )
             self.transactions.append((spec, row))
             self.report.provider_adjustments_cents += cents
@@ -971,14 +982,14 @@ class _Poster:
                     self.actor,
                     self.pid,
                     kind,
-                    dedupe=f"835:{self.row.id}:plb:{row.id}",
+                    dedupe=f"835:{self.paid.id}:plb:{row.id}",
                     title=f"{EXCEPTION_TYPES[kind]}: PLB {adjustment.reason} {format_cents(-cents)}",
                     detail=(
-                        f"Payment {self.row.trace_number} from {self.row.payer_name}: provider-level "
+                        f"Payment {self.paid.trace_number} from {self.paid.payer_name}: provider-level "
                         f"adjustment {adjustment.reason} of {format_cents(cents)}"
                         + (f" for {adjustment.reference}" if adjustment.reference else "")
                     ),
-                    remittance_id=self.row.id,
+                    remittance_id=self.paid.id,
                     severity="info" if kind == INTEREST else "warning",
                 )
 
@@ -1001,20 +1012,6 @@ class _Poster:
             transition_claims(self.db, actor=self.actor, moves=self.moves, loaded=self.claims)
         self.db.flush()
         self.transactions, self.moves, self.denials = [], [], []
-
-    def _release(self, claimed: Sequence[_Claimed]) -> None:
-        """Forget a written chunk's ORM rows (claims, denials, rows recorded before)."""
-        self.db.flush()
-        rows: list[object] = []
-        for item in claimed:
-            if isinstance(item.row, m.RemittanceClaim):
-                rows.append(item.row)
-            if item.claim is not None:
-                rows.append(item.claim)
-        for row in rows:
-            if row in self.db:
-                self.db.expunge(row)
-        self.claims = {}
 
 
 def _insert(db: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -1248,7 +1245,10 @@ def _original(db: Session, claim: m.Claim, reversal: ClaimPayment) -> m.Remittan
 def _classify(group: str, reason: str, paid_cents: int) -> tuple[Disposition, str]:
     found = adjustment_reasons.classify(group, reason, line_paid_cents=paid_cents)
     patient_reason = str(found.patient_reason) if found.patient_reason else ""
-    return Disposition(str(found.disposition)), patient_reason
+    return _DISPOSITIONS[found.disposition], patient_reason
+
+
+_DISPOSITIONS = {str(found): Disposition(str(found)) for found in adjustment_reasons.Disposition}
 
 
 def _plan(
