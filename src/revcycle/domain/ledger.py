@@ -30,6 +30,7 @@ from revcycle.domain.problems import Problem, has_errors
 from revcycle.money import format_cents
 
 __all__ = [
+    "SCOPE_FIELDS",
     "Account",
     "BalanceKey",
     "BalanceScope",
@@ -224,19 +225,19 @@ class BalanceScope(StrEnum):
 BalanceKey = tuple[BalanceScope, int | None]
 Balances = dict[tuple[BalanceScope, int | None, Account], int]
 
-_SCOPE_IDS: tuple[tuple[BalanceScope, str], ...] = (
+SCOPE_FIELDS: tuple[tuple[BalanceScope, str], ...] = (
     (BalanceScope.CHARGE, "charge_id"),
     (BalanceScope.CLAIM, "claim_id"),
     (BalanceScope.CLIENT, "client_id"),
     (BalanceScope.PAYER, "payer_id"),
 )
-assert {name for _, name in _SCOPE_IDS} <= {field.name for field in fields(PostingLine)}
+assert {name for _, name in SCOPE_FIELDS} <= {field.name for field in fields(PostingLine)}
 
 
 def balance_keys(line: PostingLine) -> list[BalanceKey]:
     """The balances one line moves: its account, plus each charge/claim/client/payer it names."""
     keys: list[BalanceKey] = [(BalanceScope.ACCOUNT, None)]
-    for scope, name in _SCOPE_IDS:
+    for scope, name in SCOPE_FIELDS:
         value = getattr(line, name)
         if value is not None:
             keys.append((scope, value))

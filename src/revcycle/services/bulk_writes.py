@@ -29,23 +29,34 @@ __all__ = ["execute_many", "insert_many"]
 _CHUNK = 5000  # rows per executemany call: bounded driver-side memory
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` with :func:`execute_many`."""
+def insert_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+    *,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """INSERT ``rows`` into ``table`` with :func:`execute_many`: dicts with the same keys, or
+    value tuples in the order of ``columns`` (no dict made per row)."""
     if rows:
-        execute_many(session, insert(table), rows, columns=list(rows[0]))
+        execute_many(session, insert(table), rows, columns=columns or list(rows[0]))
 
 
 def execute_many(
     session: Session,
     statement: Executable,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     *,
     columns: Sequence[str] | None = None,
 ) -> None:
-    """Run ``statement`` once per row (dicts with the same keys, named as its parameters)
-    through the driver's executemany; ``columns``: an INSERT's columns, when it names none."""
+    """Run ``statement`` once per row through the driver's executemany. Rows are dicts with
+    the same keys, named as its parameters, or value tuples in the order of ``columns``;
+    ``columns`` also names an INSERT's columns when the statement names none."""
     if not rows:
         return
+    keyed = isinstance(rows[0], Mapping)
+    if not keyed and columns is None:
+        raise ValueError("rows given as tuples need their columns named")
     connection = session.connection()
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=columns)  # type: ignore[attr-defined]
@@ -55,7 +66,10 @@ def execute_many(
         for index, name in enumerate(names)
         if (process := _processor(compiled.binds[name].type, dialect)) is not None
     ]
-    values_of = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    keys: list[Any] = names if keyed else [list(columns or ()).index(name) for name in names]
+    values_of: Callable[[Any], tuple[Any, ...]] = (
+        itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    )
     sql = compiled.string
     for chunk in chunks(rows, _CHUNK):
         parameters: list[Any] = [_converted(values_of(row), convert) for row in chunk]

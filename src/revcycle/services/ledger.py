@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 from revcycle.db.models import AccountingPeriod, LedgerBalance, LedgerTransaction, Posting
 from revcycle.db.types import utcnow
 from revcycle.domain.ledger import (
+    SCOPE_FIELDS,
     Account,
     BalanceScope,
     PostingLine,
-    balance_keys,
     fingerprint,
     negate,
     validate_lines,
@@ -328,38 +328,64 @@ def _insert_postings_many(
     """Each written transaction's (its row's values) postings, through the driver's executemany."""
     created_at = utcnow()
     rows = [
-        {
-            "practice_id": txn["practice_id"],
-            "transaction_id": txn["id"],
-            "account": str(line.account),
-            "amount_cents": line.amount_cents,
-            "charge_id": line.charge_id,
-            "claim_id": line.claim_id,
-            "client_id": line.client_id,
-            "coverage_id": line.coverage_id,
-            "guarantor_id": line.guarantor_id,
-            "payment_id": line.payment_id if line.payment_id is not None else txn["payment_id"],
-            "payer_id": line.payer_id,
-            "accounting_on": txn["accounting_on"],
-            "created_at": created_at,
-        }
+        (
+            txn["practice_id"],
+            txn["id"],
+            str(line.account),
+            line.amount_cents,
+            line.charge_id,
+            line.claim_id,
+            line.client_id,
+            line.coverage_id,
+            line.guarantor_id,
+            line.payment_id if line.payment_id is not None else txn["payment_id"],
+            line.payer_id,
+            txn["accounting_on"],
+            created_at,
+        )
         for txn, lines in written
         for line in lines
     ]
-    insert_many(session, table_of(Posting), rows)
+    insert_many(session, table_of(Posting), rows, columns=_POSTING_COLUMNS)
+
+
+_POSTING_COLUMNS = (
+    "practice_id",
+    "transaction_id",
+    "account",
+    "amount_cents",
+    "charge_id",
+    "claim_id",
+    "client_id",
+    "coverage_id",
+    "guarantor_id",
+    "payment_id",
+    "payer_id",
+    "accounting_on",
+    "created_at",
+)
 
 
 _SCOPE_TEXT = {scope: str(scope) for scope in BalanceScope}
 
 
 def _balance_deltas(lines: Iterable[PostingLine]) -> dict[tuple[str, int, str], int]:
+    """What the lines add to each balance (scope, scope id, account): per account, and per
+    each charge, claim, client and payer a line names (:func:`balance_keys`, written out for
+    an 835's hundreds of thousands of lines; a test holds the two equal)."""
     deltas: dict[tuple[str, int, str], int] = defaultdict(int)
+    account_scope = _SCOPE_TEXT[BalanceScope.ACCOUNT]
     for line in lines:
-        account = str(line.account)
-        for scope, scope_id in balance_keys(line):
-            key = (_SCOPE_TEXT[scope], _ACCOUNT_SCOPE_ID if scope_id is None else scope_id, account)
-            deltas[key] += line.amount_cents
+        account, amount = str(line.account), line.amount_cents
+        deltas[(account_scope, _ACCOUNT_SCOPE_ID, account)] += amount
+        for scope, name in _SCOPED_BY:
+            scope_id = getattr(line, name)
+            if scope_id is not None:
+                deltas[(scope, scope_id, account)] += amount
     return {key: delta for key, delta in deltas.items() if delta}
+
+
+_SCOPED_BY = tuple((_SCOPE_TEXT[scope], name) for scope, name in SCOPE_FIELDS)
 
 
 def _apply_balances(session: Session, practice_id: int, lines: Iterable[PostingLine]) -> None:

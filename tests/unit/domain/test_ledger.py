@@ -247,3 +247,19 @@ def test_a_line_is_fingerprinted_as_its_canonical_json(line: PostingLine) -> Non
     fingerprints stored before it was written out still compare equal."""
     as_json = json.dumps(dataclasses.asdict(line), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert _canonical_line(line) == as_json
+
+
+@given(st.lists(balanced_lines(), min_size=1, max_size=4))
+def test_the_stored_ledger_adds_to_the_balances_the_domain_names(batches: list[list[PostingLine]]) -> None:
+    """services.ledger writes its balance deltas out by hand (an 835 moves hundreds of
+    thousands of lines); they are exactly the domain's balances of the same lines."""
+    from revcycle.services.ledger import _balance_deltas
+
+    lines = [line for batch in batches for line in batch]
+    expected: dict[tuple[BalanceScope, int | None, Account], int] = {}
+    apply_to_balances(expected, lines)
+    as_stored = {
+        (str(scope), scope_id or 0, str(account)): cents
+        for (scope, scope_id, account), cents in expected.items()
+    }
+    assert _balance_deltas(lines) == as_stored
