@@ -106,7 +106,6 @@ def _converted(values: tuple[Any, ...], convert: Sequence[tuple[int, Callable[[A
     if not convert:
         return values
     out = list(values)
-    for index, process in convert:
-        if out[index] is not None:
-            out[index] = process(out[index])
+    for index, process in convert:  # None too, as SQLAlchemy does (a JSON column's None is 'null')
+        out[index] = process(out[index])
     return tuple(out)
