@@ -25,4 +25,18 @@ def paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _age_survivors()
             gc.enable()
+
+
+def _age_survivors() -> None:
+    """Count what the block made and kept as old, as it would have become had the collector
+    run: otherwise the first allocation after resuming starts a young-generation pass over
+    every object the block allocated (a parsed 835: a million objects, a tenth of a second).
+
+    Freezing moves every tracked object to the permanent generation and resets the young
+    count; unfreezing puts them all in the oldest generation, which full passes still
+    collect. Skipped when something else keeps objects frozen (not to thaw them)."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
