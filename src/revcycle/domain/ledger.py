@@ -105,14 +105,19 @@ def validate_lines(lines: Iterable[PostingLine]) -> list[Problem]:
             Problem("ledger.single_line", "transaction", "a transaction needs at least two lines")
         )
     for number, line in enumerate(lines, start=1):
-        problems.extend(_line_problems(line, f"line {number}"))
+        problems.extend(_line_problems(line, number))
     if not has_errors(problems):
         problems.extend(_balance_problems(lines))
     return problems
 
 
-def _line_problems(line: PostingLine, where: str) -> list[Problem]:
-    amount = line.amount_cents
+def _line_problems(line: PostingLine, number: int) -> list[Problem]:
+    amount, account = line.amount_cents, line.account
+    required = _REQUIRED_IDS.get(account, ()) if isinstance(account, Account) else ()
+    if type(amount) is int and amount and isinstance(account, Account):
+        if all(getattr(line, name) is not None for name in required):
+            return []  # the usual line: nothing to name (an 835 checks hundreds of thousands)
+    where = f"line {number}"
     # bool is an int to Python, never to the ledger.
     if isinstance(amount, bool) or not isinstance(amount, int):
         message = f"amount_cents must be an int, got {type(amount).__name__} {amount!r}"

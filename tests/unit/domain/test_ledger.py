@@ -24,6 +24,7 @@ from revcycle.domain.ledger import (
     validate_lines,
 )
 from revcycle.domain.problems import Severity
+from revcycle.services.ledger import _balance_deltas
 
 DAY = date(2024, 3, 15)
 
@@ -253,8 +254,6 @@ def test_a_line_is_fingerprinted_as_its_canonical_json(line: PostingLine) -> Non
 def test_the_stored_ledger_adds_to_the_balances_the_domain_names(batches: list[list[PostingLine]]) -> None:
     """services.ledger writes its balance deltas out by hand (an 835 moves hundreds of
     thousands of lines); they are exactly the domain's balances of the same lines."""
-    from revcycle.services.ledger import _balance_deltas
-
     lines = [line for batch in batches for line in batch]
     expected: dict[tuple[BalanceScope, int | None, Account], int] = {}
     apply_to_balances(expected, lines)
