@@ -114,9 +114,9 @@ def validate_lines(lines: Iterable[PostingLine]) -> list[Problem]:
 def _line_problems(line: PostingLine, number: int) -> list[Problem]:
     amount, account = line.amount_cents, line.account
     required = _REQUIRED_IDS.get(account, ()) if isinstance(account, Account) else ()
-    if type(amount) is int and amount and isinstance(account, Account):
-        if all(getattr(line, name) is not None for name in required):
-            return []  # the usual line: nothing to name (an 835 checks hundreds of thousands)
+    usual = type(amount) is int and amount and isinstance(account, Account)
+    if usual and all(getattr(line, name) is not None for name in required):
+        return []  # the usual line: nothing to name (an 835 checks hundreds of thousands)
     where = f"line {number}"
     # bool is an int to Python, never to the ledger.
     if isinstance(amount, bool) or not isinstance(amount, int):

@@ -14,11 +14,9 @@ clients, flags ... as the format's handler counts them) on the batch, ``counts["
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import importlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from revcycle import collector
 from revcycle.adapters.csv import (
     ColumnMapping as MappingSpec,
 )
@@ -126,22 +125,6 @@ def handler_for(fmt: ImportFormat) -> FormatHandler:
     if fmt not in HANDLERS:
         HANDLERS[fmt] = _builtin(fmt)
     return HANDLERS[fmt]
-
-
-@contextmanager
-def _bulk_work() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch builds or writes 100,000s of rows.
-
-    The rows are freed by reference counting; with the collector on, its full passes over an
-    ever larger heap cost about as much as the import itself.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- staging -----------------------------------------------------------------------------
@@ -280,7 +263,7 @@ def stage_import(
         session.add(batch)
         session.flush()
         try:
-            with _bulk_work():
+            with collector.paused():  # 100,000s of rows, freed by reference counting
                 counts = handler.stage(session, batch, rows, actor=actor)
         except CsvInputError as exc:
             raise _invalid(exc) from None
@@ -325,7 +308,7 @@ def _decide(
         if claimed.rowcount == 0:  # type: ignore[attr-defined]
             raise Conflict(f"import {batch.id} ({batch.filename}) changed meanwhile; reload it")
         session.expire(batch, ["status", "decided_by_user_id", "decided_at"])
-        with _bulk_work():
+        with collector.paused():  # 100,000s of rows, freed by reference counting
             written = apply(handler, batch) or {}
         # Handlers write with multi-row statements: objects the caller holds may be stale.
         session.expire_all()
