@@ -16,7 +16,7 @@ Periodic jobs:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
@@ -100,3 +100,22 @@ def run_alert_rules(factory: sessionmaker[Session], now: datetime | None = None)
 @huey.periodic_task(crontab(minute="0", hour="11"), name="alert_rules")  # type: ignore[untyped-decorator]
 def alert_rules() -> int:
     return run_alert_rules(session_factory())
+
+
+def run_followup_rebuild(factory: sessionmaker[Session], today: date | None = None) -> int:
+    """Rebuild every practice's follow-up work items in one unit of work (services.followup);
+    return how many items changed. ``today`` is injectable; the job passes today's date."""
+    from revcycle.services import followup
+
+    with unit_of_work(factory) as session:
+        runs = followup.rebuild_everywhere(
+            session, today=today or utcnow().date(), actor=system_actor("followup")
+        )
+    return sum(run.changed for run in runs)
+
+
+# Daily at 10:30 UTC, before the alert rules and before the practice opens: each person's
+# queue is ready when they sit down.
+@huey.periodic_task(crontab(minute="30", hour="10"), name="followup_rebuild")  # type: ignore[untyped-decorator]
+def followup_rebuild() -> int:
+    return run_followup_rebuild(session_factory())

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from revcycle.cli import alerts, audit, claims, codesets, db, demo, imports, ledger, serve, users, x12
+from revcycle.cli import (
+    alerts,
+    audit,
+    claims,
+    codesets,
+    db,
+    demo,
+    followup,
+    imports,
+    ledger,
+    serve,
+    users,
+    x12,
+)
 
 
 def build_app() -> typer.Typer:
@@ -17,6 +30,7 @@ def build_app() -> typer.Typer:
     imports.register(app)
     claims.register(app)
     alerts.register(app)
+    followup.register(app)
     codesets.register(app)
     x12.register(app)
     serve.register(app)

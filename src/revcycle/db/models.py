@@ -1163,6 +1163,31 @@ class WorkItem(Base):
     )
 
 
+class FollowupRule(Base):
+    """One version of a follow-up rule (see ``domain.followup_rules``): of one payer
+    (``scope`` "payer:<id>"), of a payer kind ("kind:<kind>") or the practice's default
+    ("practice"). A change is a new version; the latest version of the most specific scope
+    applies, and the work items name the version that raised them."""
+
+    __tablename__ = "followup_rules"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    scope: Mapped[str] = mapped_column(String(60))
+    payer_id: Mapped[int | None] = fk("payers.id", nullable=True)
+    payer_kind: Mapped[str] = mapped_column(String(30), default="")
+    version: Mapped[int] = mapped_column(Integer)
+    expected_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: learned
+    grace_days: Mapped[int] = mapped_column(Integer, default=5)
+    repeat_days: Mapped[int] = mapped_column(Integer, default=14)
+    escalate_after_days: Mapped[int] = mapped_column(Integer, default=60)
+    # [{"starts_on": "2026-12-24", "ends_on": "2026-12-26", "reason": "..."}]
+    quiet_windows: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "scope", "version"),)
+
+
 class SavedFilter(Base):
     """A person's named filter on one list (sessions, claims, ...), as its query string."""
 

@@ -1,0 +1,90 @@
+"""The daily job (a Huey periodic task) and `revcycle followup run` rebuild the follow-ups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from revcycle import tasks
+from revcycle.cli import build_app
+from revcycle.config import get_settings
+from revcycle.db import models as m
+from revcycle.db.engine import make_engine
+from revcycle.db.migrate import upgrade
+from revcycle.services import followup
+from tests import factories as f
+
+
+def waiting_claim(db: Session, sent_on: date) -> m.Claim:
+    practice = f.make_practice(db)
+    client = f.make_client(db, practice)
+    coverage = f.make_coverage(db, client, f.make_payer(db))
+    session = f.make_session(db, practice, client, f.make_provider(db, practice))
+    claim = f.make_claim(db, session, coverage, status="accepted")
+    db.add(
+        m.Submission(
+            practice_id=practice.id,
+            claim_id=claim.id,
+            channel="clearinghouse",
+            submitted_at=datetime.combine(sent_on, time(9), tzinfo=UTC),
+        )
+    )
+    db.flush()
+    return claim
+
+
+def test_the_job_runs_daily_before_the_practice_opens() -> None:
+    job = tasks.followup_rebuild.task_class()
+    assert job.validate_datetime(datetime(2026, 3, 16, 10, 30))  # Huey passes naive UTC
+    assert not job.validate_datetime(datetime(2026, 3, 16, 11, 30))
+
+
+def test_the_job_rebuilds_every_practice_in_its_own_unit_of_work(db: Session) -> None:
+    claim = waiting_claim(db, date(2026, 3, 1))
+    factory = sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
+    assert tasks.run_followup_rebuild(factory, today=date(2026, 4, 1)) >= 1
+    assert tasks.run_followup_rebuild(factory, today=date(2026, 4, 1)) == 0  # idempotent
+    db.expire_all()
+    item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
+    assert (item.kind, item.status) == (followup.FOLLOWUP, "open")
+
+
+@pytest.fixture
+def cli_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_the_command_rebuilds_and_says_what_it_did(cli_engine: Engine) -> None:
+    with Session(cli_engine) as db, db.begin():
+        claim = waiting_claim(db, date(2026, 3, 1))
+        practice_id = claim.practice_id
+    args = ["followup", "run", "--practice", str(practice_id), "--today", "2026-04-01", "--json"]
+    first = CliRunner().invoke(build_app(), args)
+    assert first.exit_code == 0, first.output
+    [run] = json.loads(first.output)["runs"]
+    assert (run["created"], run["by_urgency"]) == (1, {"week": 1})  # due 5 April: 30 days + 5
+    again = CliRunner().invoke(build_app(), args)
+    assert json.loads(again.output)["runs"][0]["unchanged"] == 1
+    plain = CliRunner().invoke(build_app(), ["followup", "run", "--today", "2026-04-01"])
+    assert "0 created" in plain.output
+    assert "1 unchanged" in plain.output
+
+
+def test_a_bad_date_is_refused_by_name(cli_engine: Engine) -> None:
+    result = CliRunner().invoke(build_app(), ["followup", "run", "--today", "April 1"])
+    assert result.exit_code == 1
+    assert "--today: 'April 1' is not a date" in result.output
