@@ -54,6 +54,7 @@ from revcycle.domain.npi import make_npi
 from revcycle.domain.permissions import Role
 from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
+from revcycle.services import followup
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.alerts import run_alerts
 from revcycle.services.demo_deposits import add_bank_deposits
@@ -351,6 +352,7 @@ class DemoBuilder:
             add_paper_checks(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             add_bank_deposits(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             run_alerts(self.db, practice_id=self.practice.id, now=self.now)
+            followup.rebuild(self.db, practice_id=self.practice.id, today=self.today)
             self.db.flush()
         self._count()
         return self.summary

@@ -62,6 +62,7 @@ __all__ = [
     "rule_for",
     "rules_in_force",
     "save_rule",
+    "work_item_note",
 ]
 
 FOLLOWUP = "followup"  # the work items' kind
@@ -518,3 +519,61 @@ def open_claims_count(db: Session, practice_id: int) -> int:
         )
         or 0
     )
+
+
+# --- working an item -----------------------------------------------------------------------
+
+
+def work_item_note(
+    db: Session, *, actor: Actor, work_item_id: int, body: str, next_on: date | None, today: date
+) -> m.WorkItem:
+    """A note on a follow-up item's claim that always sets the next follow-up: ``next_on``, or
+    today + its rule's repeat interval. The item moves there at once (the daily rebuild reads
+    the same date from the claim), audited."""
+    item = db.get(m.WorkItem, work_item_id)
+    if item is None or not (actor.is_system or item.practice_id in actor.practice_ids):
+        raise NotFound(f"work item {work_item_id} not found")
+    actor.require(item.practice_id, Permission.ADD_CLAIM_NOTES)
+    if item.kind != FOLLOWUP or item.claim_id is None or item.status == "resolved":
+        raise InvalidInput("work item: only an open follow-up takes a note with a next date")
+    text = body.strip()
+    if not text:
+        raise InvalidInput("note: say what was done (who was called, what they said)")
+    claim = db.get(m.Claim, item.claim_id)
+    assert claim is not None
+    payer = db.get(m.Payer, claim.payer_id)
+    rule = rule_for(rules_in_force(db, item.practice_id), claim.payer_id, payer.kind if payer else "")
+    day = next_on or today + timedelta(days=rule.repeat_days)
+    if day <= today:
+        raise InvalidInput(f"next_on: the next follow-up must be after today ({today})")
+    before = {"due_on": item.due_on.isoformat() if item.due_on else None, "severity": item.severity}
+    db.add(
+        m.Note(
+            practice_id=item.practice_id,
+            author_user_id=actor.user_id,
+            body=text,
+            claim_id=claim.id,
+            work_item_id=item.id,
+            next_followup_on=day,
+        )
+    )
+    claim.next_followup_on = day
+    item.due_on = day
+    item.status = "open"
+    if item.severity != "critical":  # an escalated claim stays escalated
+        item.severity = "info"
+    item.detail = f"next follow-up set for {day} by a note: {text[:200]}"
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        practice_id=item.practice_id,
+        action="update",
+        entity="work_item",
+        entity_id=item.id,
+        client_ids=[claim.client_id],
+        before=before,
+        after={"due_on": day.isoformat(), "severity": item.severity, "note": True},
+        reason="follow-up worked: note with next date",
+    )
+    return item

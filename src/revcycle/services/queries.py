@@ -621,17 +621,20 @@ def list_work_items(
     actor: Actor,
     practice_id: int | None = None,
     severity: str | None = None,
+    owner_user_id: int | None = None,
     open_only: bool = True,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> Page[m.WorkItem]:
-    """Work items, most severe and most overdue first."""
+    """Work items, most severe and most overdue first (``owner_user_id``: one person's)."""
     scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
     conditions = [visible(m.WorkItem, actor, scopes)]
     if open_only:
         conditions.append(m.WorkItem.status.in_(OPEN_WORK_STATUSES))
     if severity:
         conditions.append(m.WorkItem.severity == severity)
+    if owner_user_id is not None:
+        conditions.append(m.WorkItem.owner_user_id == owner_user_id)
     query = (
         select(m.WorkItem)
         .where(*conditions)

@@ -24,11 +24,12 @@ from sqlalchemy import select
 
 from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
+from revcycle.domain.followup_rules import Urgency, urgency_of
 from revcycle.domain.permissions import Permission, Role
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
-from revcycle.services import audit, queries, saved_filters, session_actions, submissions, timeline
+from revcycle.services import audit, followup, queries, saved_filters, session_actions, submissions, timeline
 from revcycle.services import dashboard as dashboard_service
 from revcycle.services import sessions as session_queries
 from revcycle.services.auth import AuthContext
@@ -939,27 +940,87 @@ def payments_page(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) ->
 
 @router.get("/work-queue")
 def work_queue_page(
-    ctx: Ctx, severity: str = "", limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+    *,
+    ctx: Ctx,
+    severity: str = "",
+    mine: bool = False,
+    done: str = "",
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    error: str = "",
 ) -> Response:
+    """My work queue: banners with the open items by severity; the items in three groups —
+    needs immediate action, this week, on track — each follow-up with its note form."""
     page = queries.list_work_items(
         ctx.db,
         actor=ctx.actor,
         practice_id=ctx.practice.id,
         severity=severity or None,
+        owner_user_id=ctx.actor.user_id if mine else None,
         limit=limit,
         offset=offset,
     )
     ctx.audit_clients("work_item", {item.client_id for item in page.items if item.client_id})
+    today = ctx.today
+    groups: dict[str, list[m.WorkItem]] = {str(u): [] for u in Urgency}
+    for item in page.items:
+        groups[str(_urgency(item, today))].append(item)
     return ctx.render(
         "pages/work_queue.html",
         "work_queue",
         page=page,
+        groups=groups,
+        group_titles=_GROUP_TITLES,
+        counts=queries.open_work_by_severity(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id),
         severity=severity,
         severities=queries.SEVERITY_ORDER,
+        mine=mine,
+        notice=_QUEUE_NOTICES.get(done, ""),
+        error=error,
+        today=today,
+        followup_kind=followup.FOLLOWUP,
         limit=limit,
         offset=offset,
-        query=_query(severity=severity),
+        query=_query(severity=severity, mine=mine),
     )
+
+
+_GROUP_TITLES = {
+    str(Urgency.NOW): "Needs immediate action",
+    str(Urgency.WEEK): "This week",
+    str(Urgency.ON_TRACK): "On track",
+}
+_QUEUE_NOTICES = {"noted": "Note saved; the follow-up moved to its next date."}
+
+
+def _urgency(item: m.WorkItem, today: date) -> Urgency:
+    """An item's group: escalated (critical) or due, now; due within a week; later. An item
+    with no date is now unless it is only information."""
+    if item.due_on is None:
+        return Urgency.ON_TRACK if item.severity == "info" else Urgency.NOW
+    return urgency_of(item.due_on, item.severity == "critical", today)
+
+
+@router.post("/work-queue/{item_id}/note")
+def work_item_note(
+    ctx: Ctx,
+    item_id: int,
+    body: Annotated[str, Form()] = "",
+    next_on: Annotated[str, Form()] = "",
+) -> Response:
+    """A note on a follow-up that sets its next date (the rule's repeat interval when empty)."""
+    try:
+        day = date.fromisoformat(next_on) if next_on.strip() else None
+    except ValueError:
+        return _back("/work-queue", "", {"error": f"next_on: {next_on!r} is not a date"})
+    try:
+        with ctx.db.begin_nested():
+            followup.work_item_note(
+                ctx.db, actor=ctx.actor, work_item_id=item_id, body=body, next_on=day, today=ctx.today
+            )
+    except (InvalidInput, NotFound) as exc:
+        return _back("/work-queue", "", {"error": exc.detail})
+    return _back("/work-queue", "noted")
 
 
 # --- reports, insurance, settings, audit ------------------------------------------------------------

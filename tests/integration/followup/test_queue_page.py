@@ -1,0 +1,116 @@
+"""My work queue: banners by severity, three groups, and a follow-up worked with a note that
+sets its next date and moves it to On track."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from revcycle.db import models as m
+from revcycle.domain.permissions import Role
+from revcycle.services import followup
+from revcycle.services.passwords import hash_password
+from tests import factories as f
+from tests.integration.conftest import PASSWORD, csrf_from, login
+
+
+@pytest.fixture
+def waiting(db: Session) -> tuple[m.User, m.Claim, m.WorkItem]:
+    """A billing user and a claim submitted 40 days ago, its follow-up due (30 days + 5)."""
+    practice = f.make_practice(db)
+    user = f.make_user(db, practice, Role.BILLING)
+    user.password_hash = hash_password(PASSWORD)
+    client = f.make_client(db, practice)
+    coverage = f.make_coverage(db, client, f.make_payer(db))
+    session = f.make_session(db, practice, client, f.make_provider(db, practice))
+    claim = f.make_claim(db, session, coverage, status="accepted")
+    sent = date.today() - timedelta(days=40)
+    db.add(
+        m.Submission(
+            practice_id=practice.id,
+            claim_id=claim.id,
+            channel="clearinghouse",
+            submitted_at=datetime.combine(sent, time(12), tzinfo=UTC),
+        )
+    )
+    db.flush()
+    followup.rebuild(db, practice_id=practice.id, today=date.today())
+    item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
+    return user, claim, item
+
+
+def _group_of(html: str, item_id: int) -> str:
+    at = html.index(f'data-item-id="{item_id}"')
+    return html[:at].rsplit('data-group="', 1)[1].split('"', 1)[0]
+
+
+def test_a_note_with_a_date_moves_the_item_to_on_track(
+    client: TestClient, db: Session, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    user, claim, item = waiting
+    assert login(client, user.email).status_code == 303
+    page = client.get("/work-queue")
+    assert page.status_code == 200
+    assert _group_of(page.text, item.id) == "now"
+    assert "Needs immediate action" in page.text
+    assert f"rule: {item.rule}" in page.text
+    next_on = date.today() + timedelta(days=21)
+    posted = client.post(
+        f"/work-queue/{item.id}/note",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "body": "Called: in process, ref 55",
+            "next_on": next_on.isoformat(),
+        },
+    )
+    assert posted.status_code == 303
+    after = client.get(posted.headers["location"])
+    assert "Note saved" in after.text
+    assert _group_of(after.text, item.id) == "on_track"
+    db.expire_all()
+    assert db.get(m.Claim, claim.id).next_followup_on == next_on  # type: ignore[union-attr]
+    note = db.scalars(select(m.Note).where(m.Note.work_item_id == item.id)).one()
+    assert (note.body, note.next_followup_on, note.author_user_id) == (
+        "Called: in process, ref 55",
+        next_on,
+        user.id,
+    )
+    assert followup.rebuild(db, practice_id=claim.practice_id, today=date.today()).created == 0
+
+
+def test_a_note_without_a_date_takes_the_repeat_interval(
+    client: TestClient, db: Session, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    user, _claim, item = waiting
+    assert login(client, user.email).status_code == 303
+    page = client.get("/work-queue")
+    client.post(
+        f"/work-queue/{item.id}/note", data={"csrf_token": csrf_from(page.text), "body": "Left a message"}
+    )
+    db.expire_all()
+    assert db.get(m.WorkItem, item.id).due_on == date.today() + timedelta(days=14)  # type: ignore[union-attr]
+
+
+def test_an_empty_note_or_a_past_date_is_refused_and_saves_nothing(
+    client: TestClient, db: Session, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    user, _claim, item = waiting
+    assert login(client, user.email).status_code == 303
+    token = csrf_from(client.get("/work-queue").text)
+    empty = client.post(f"/work-queue/{item.id}/note", data={"csrf_token": token, "body": " "})
+    assert "note: say what was done" in client.get(empty.headers["location"]).text
+    past = client.post(
+        f"/work-queue/{item.id}/note",
+        data={"csrf_token": token, "body": "x", "next_on": date.today().isoformat()},
+    )
+    assert "must be after today" in client.get(past.headers["location"]).text
+    bad = client.post(
+        f"/work-queue/{item.id}/note", data={"csrf_token": token, "body": "x", "next_on": "soon"}
+    )
+    assert "is not a date" in client.get(bad.headers["location"]).text
+    db.expire_all()
+    assert db.scalars(select(m.Note).where(m.Note.work_item_id == item.id)).first() is None
