@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from revcycle.adapters.clearinghouse_sim import (
     ActiveCoverage,
@@ -985,34 +985,12 @@ class MoneyHistory:
         # own: the demo runs them at the end of the build.
         query = select(m.Claim.id, m.Claim.status).where(m.Claim.practice_id == self.pid)
         statuses: dict[int, str] = dict(self.db.execute(query).all())
-        followups: list[dict[str, object]] = []
+        # Claims waiting on their payer get their follow-ups from the follow-up engine
+        # (services.followup), which the demo runs at the end of the build.
         for plan in self.plans:
             claim = plan.claim
             status = statuses[claim.id]
-            age = (self.today - claim.service_from_on).days
-            if status == S.ACCEPTED and age > 45:
-                due = self.today + timedelta(days=self.rng.randint(0, 4))
-                followups.append({"id": claim.id, "next_followup_on": due})
-                items.append(
-                    self._item(
-                        "followup",
-                        "warning",
-                        d.WORK_ITEM_TITLES["no_response"],
-                        "no_response",
-                        f"no_response:{claim.id}",
-                        claim_id=claim.id,
-                        client_id=claim.client_id,
-                        owner_user_id=billing_id,
-                        due_on=due,
-                        detail=f"Claim {claim.number} accepted {plan.accepted_on}; no payment or denial yet.",
-                    )
-                )
-            elif status in {S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED}:
-                # Claims in flight are due for follow-up a month after they were sent.
-                sent = plan.resubmitted_on or plan.submitted_on
-                assert sent is not None
-                followups.append({"id": claim.id, "next_followup_on": sent + timedelta(days=30)})
-            elif status == S.DENIED and plan.denial is not None and plan.decided_on is not None:
+            if status == S.DENIED and plan.denial is not None and plan.decided_on is not None:
                 deadline = plan.decided_on + timedelta(
                     days=self.b.practice_payers[plan.payer_key].appeal_days
                 )
@@ -1031,8 +1009,6 @@ class MoneyHistory:
                         f"appeal by {deadline}.",
                     )
                 )
-        if followups:
-            self.db.execute(update(m.Claim), followups)
         self.b.add_and_flush(items)
 
     def _item(

@@ -384,7 +384,11 @@ def rebuild(db: Session, *, practice_id: int, today: date, actor: Actor | None =
     existing = {
         item.dedupe_key or "": item
         for item in db.scalars(
-            select(m.WorkItem).where(m.WorkItem.practice_id == practice_id, m.WorkItem.kind == FOLLOWUP)
+            select(m.WorkItem).where(
+                m.WorkItem.practice_id == practice_id,
+                m.WorkItem.kind == FOLLOWUP,
+                m.WorkItem.dedupe_key.like(f"{FOLLOWUP}:%"),  # its own, not a denial's or a person's
+            )
         )
     }
     now = utcnow()

@@ -268,3 +268,21 @@ def test_a_dry_run_shows_what_a_change_would_do_and_saves_nothing(book: Book) ->
     assert found.then_needing_action == 2
     assert book.db.scalar(select(func.count()).select_from(m.FollowupRule)) == 0
     assert {cid: i.due_on for cid, i in book.items().items()} == before
+
+
+def test_follow_ups_raised_by_others_are_left_alone(book: Book) -> None:
+    """A denial's follow-up (or one a person made) is not the engine's to resolve."""
+    claim = book.claim(book.payer(), sent_on=date(2026, 3, 1), status="denied")
+    theirs = m.WorkItem(
+        practice_id=book.practice.id,
+        kind=followup.FOLLOWUP,
+        title="Appeal the denial",
+        rule="denial",
+        dedupe_key=f"denial:{claim.id}",
+        claim_id=claim.id,
+    )
+    book.db.add(theirs)
+    book.db.flush()
+    run = book.rebuild()
+    assert run.resolved == 0
+    assert book.db.get(m.WorkItem, theirs.id).status == "open"  # type: ignore[union-attr]
