@@ -352,10 +352,43 @@ class DemoBuilder:
             add_paper_checks(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             add_bank_deposits(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             run_alerts(self.db, practice_id=self.practice.id, now=self.now)
+            self._followup_rules()
             followup.rebuild(self.db, practice_id=self.practice.id, today=self.today)
             self.db.flush()
         self._count()
         return self.summary
+
+    def _followup_rules(self) -> None:
+        """The practice's follow-up rules as an admin would set them: Horizon pays slowly in
+        December (a quiet window around its year-end freeze) and is chased on its own terms;
+        Medicaid plans get more grace; everyone else learns from their own payments."""
+        admin = Actor(
+            self.users["admin"].id,
+            {self.practice.id: frozenset({Role.ADMIN})},
+            source_ip="127.0.0.1",
+            label="demo",
+        )
+        horizon = self.db.scalar(select(m.Payer.id).where(m.Payer.name.like("Horizon%")))
+        changes = [
+            followup.RuleChange("kind:medicaid", grace_days=10, repeat_days=21, reason="state plans: slow"),
+        ]
+        if horizon is not None:
+            freeze = followup.QuietWindow(
+                date(self.today.year, 12, 22), date(self.today.year, 12, 31), "year-end claims freeze"
+            )
+            changes += [
+                followup.RuleChange(f"payer:{horizon}", expected_days=30, reason="first setting"),
+                followup.RuleChange(
+                    f"payer:{horizon}",
+                    expected_days=25,
+                    grace_days=3,
+                    repeat_days=10,
+                    quiet_windows=(freeze,),
+                    reason="pays faster since the portal change; freezes at year end",
+                ),
+            ]
+        for change in changes:
+            followup.save_rule(self.db, actor=admin, practice_id=self.practice.id, change=change)
 
     def add_and_flush(self, rows: Sequence[object]) -> None:
         self.db.add_all(rows)

@@ -54,6 +54,7 @@ __all__ = [
     "FOLLOWUP",
     "DryRun",
     "FollowupRun",
+    "QuietWindow",
     "RuleChange",
     "dry_run",
     "learned_days",
