@@ -54,14 +54,18 @@ __all__ = [
     "FOLLOWUP",
     "DryRun",
     "FollowupRun",
+    "PayerFollowup",
     "QuietWindow",
     "RuleChange",
+    "RuleVersion",
+    "RulesOverview",
     "dry_run",
     "learned_days",
     "rebuild",
     "rebuild_everywhere",
     "rule_for",
     "rules_in_force",
+    "rules_overview",
     "save_rule",
     "work_item_note",
 ]
@@ -582,3 +586,107 @@ def work_item_note(
         reason="follow-up worked: note with next date",
     )
     return item
+
+
+# --- the rules page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    scope: str
+    scope_label: str
+    version: int
+    expected_days: int | None
+    grace_days: int
+    repeat_days: int
+    escalate_after_days: int
+    quiet_windows: tuple[QuietWindow, ...]
+    reason: str
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class PayerFollowup:
+    payer_id: int
+    name: str
+    kind: str
+    open_claims: int
+    learned_days: int | None
+    rule_label: str
+    expected_days: int
+    source: str
+
+
+@dataclass(frozen=True)
+class RulesOverview:
+    versions: tuple[RuleVersion, ...]  # newest first within each scope, scopes by name
+    payers: tuple[PayerFollowup, ...]
+    kinds: tuple[str, ...]
+
+
+def rules_overview(db: Session, *, actor: Actor, practice_id: int, today: date) -> RulesOverview:
+    """Every version of the practice's rules, and per payer with claims: what applies now."""
+    actor.require(practice_id, Permission.MANAGE_PRACTICE)
+    payers = {p.id: p for p in db.scalars(select(m.Payer).order_by(m.Payer.name))}
+    users = dict(db.execute(select(m.User.id, m.User.full_name)).all())
+    rows = db.scalars(
+        select(m.FollowupRule)
+        .where(m.FollowupRule.practice_id == practice_id)
+        .order_by(m.FollowupRule.scope, m.FollowupRule.version.desc())
+    )
+    versions = []
+    for row in rows:
+        rule = _domain_rule(row)
+        versions.append(
+            RuleVersion(
+                scope=row.scope,
+                scope_label=_scope_label(row.scope, payers),
+                version=row.version,
+                expected_days=row.expected_days,
+                grace_days=row.grace_days,
+                repeat_days=row.repeat_days,
+                escalate_after_days=row.escalate_after_days,
+                quiet_windows=rule.quiet_windows,
+                reason=row.reason,
+                created_at=row.created_at,
+                created_by=users.get(row.created_by_user_id, "") if row.created_by_user_id else "",
+            )
+        )
+    open_by_payer = dict(
+        db.execute(
+            select(m.Claim.payer_id, func.count())
+            .where(m.Claim.practice_id == practice_id, m.Claim.status.in_(_STATUSES))
+            .group_by(m.Claim.payer_id)
+        ).all()
+    )
+    billed = set(db.scalars(select(m.Claim.payer_id).where(m.Claim.practice_id == practice_id).distinct()))
+    rules = rules_in_force(db, practice_id)
+    learned = learned_days(db, practice_id, today)
+    summary = []
+    for payer_id in sorted(billed, key=lambda pid: payers[pid].name.lower()):
+        payer = payers[payer_id]
+        rule = rule_for(rules, payer_id, payer.kind)
+        expected, source = expected_days_for(rule, learned.get(payer_id), payer.kind)
+        summary.append(
+            PayerFollowup(
+                payer_id,
+                payer.name,
+                payer.kind,
+                int(open_by_payer.get(payer_id, 0)),
+                learned.get(payer_id),
+                rule.label,
+                expected,
+                source,
+            )
+        )
+    kinds = tuple(sorted({p.kind for p in payers.values()} | {"commercial", "medicare", "medicaid"}))
+    return RulesOverview(tuple(versions), tuple(summary), kinds)
+
+
+def _scope_label(scope: str, payers: Mapping[int, m.Payer]) -> str:
+    if scope.startswith("payer:") and scope[6:].isdigit() and int(scope[6:]) in payers:
+        return payers[int(scope[6:])].name
+    if scope.startswith("kind:"):
+        return f"Every {scope[5:]} payer"
+    return "The practice's default"

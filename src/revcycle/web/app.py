@@ -71,6 +71,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import codesets as codeset_pages
     from revcycle.web.pages import deposits as deposit_pages
     from revcycle.web.pages import fees as fee_pages
+    from revcycle.web.pages import followup_rules as followup_rule_pages
     from revcycle.web.pages import front_desk as front_desk_pages
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
@@ -106,6 +107,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(codeset_pages.router)
     app.include_router(x12_pages.router)
     app.include_router(fee_pages.router)
+    app.include_router(followup_rule_pages.router)
     app.include_router(deposit_pages.router)
     app.include_router(front_desk_pages.router)
     app.include_router(payment_entry_pages.router)

@@ -42,6 +42,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS, group="Money"),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE, group="More"),
+    NavItem("followup_rules", "Follow-up rules", "/followup-rules", Permission.MANAGE_PRACTICE, group="More"),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),
     NavItem("insurance", "Insurance", "/insurance", Permission.VIEW_PAYERS),
     NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES, group="More"),
