@@ -3,6 +3,8 @@ sets its next date and moves it to On track."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -114,3 +116,46 @@ def test_an_empty_note_or_a_past_date_is_refused_and_saves_nothing(
     assert "is not a date" in client.get(bad.headers["location"]).text
     db.expire_all()
     assert db.scalars(select(m.Note).where(m.Note.work_item_id == item.id)).first() is None
+
+
+def test_the_list_exports_as_csv_with_its_groups(
+    client: TestClient, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    user, claim, item = waiting
+    assert login(client, user.email).status_code == 303
+    answer = client.get("/work-queue/export.csv")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == ["group", "severity", "due_on", "kind", "title", "claim", "rule", "detail"]
+    [row] = [r for r in rows[1:] if r[5] == claim.number]
+    assert (row[0], row[3], row[6]) == ("Needs immediate action", "followup", item.rule)
+
+
+def test_submit_all_ready_queues_the_electronic_claims(
+    client: TestClient, db: Session, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    user, claim, _ = waiting
+    ready = f.make_claim(
+        db,
+        f.make_session(
+            db,
+            db.get(m.Practice, claim.practice_id),
+            db.get(m.Client, claim.client_id),  # type: ignore[arg-type]
+            f.make_provider(db, db.get(m.Practice, claim.practice_id)),
+        ),  # type: ignore[arg-type]
+        db.get(m.Coverage, claim.coverage_id),  # type: ignore[arg-type]
+        status="ready",
+    )
+    assert login(client, user.email).status_code == 303
+    page = client.get("/work-queue")
+    assert "Submit all ready (1 electronic)" in page.text
+    posted = client.post("/work-queue/submit-ready", data={"csrf_token": csrf_from(page.text)})
+    assert posted.status_code == 303
+    assert "queued for the next electronic batch" in client.get(posted.headers["location"]).text
+    db.expire_all()
+    batch = db.scalars(
+        select(m.SubmissionBatch).join(m.Submission).where(m.Submission.claim_id == ready.id)
+    ).one()
+    assert batch.status == "queued"  # the 837 is written with the next batch
+    assert "Submit all ready" not in client.get("/work-queue").text

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.followup_rules import Urgency, urgency_of
-from revcycle.domain.permissions import Permission, Role
+from revcycle.domain.permissions import Permission, Role, Scope
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
@@ -979,6 +979,7 @@ def work_queue_page(
         error=error,
         today=today,
         followup_kind=followup.FOLLOWUP,
+        ready_electronic=_ready_count(ctx),
         limit=limit,
         offset=offset,
         query=_query(severity=severity, mine=mine),
@@ -990,7 +991,10 @@ _GROUP_TITLES = {
     str(Urgency.WEEK): "This week",
     str(Urgency.ON_TRACK): "On track",
 }
-_QUEUE_NOTICES = {"noted": "Note saved; the follow-up moved to its next date."}
+_QUEUE_NOTICES = {
+    "noted": "Note saved; the follow-up moved to its next date.",
+    "queued": "The ready claims are queued for the next electronic batch (see X12 files).",
+}
 
 
 def _urgency(item: m.WorkItem, today: date) -> Urgency:
@@ -999,6 +1003,100 @@ def _urgency(item: m.WorkItem, today: date) -> Urgency:
     if item.due_on is None:
         return Urgency.ON_TRACK if item.severity == "info" else Urgency.NOW
     return urgency_of(item.due_on, item.severity == "critical", today)
+
+
+@router.get("/work-queue/export.csv")
+def work_queue_export(ctx: Ctx, mine: bool = False) -> Response:
+    """The open items as CSV, in the queue's order, with their group: the follow-up list to
+    work from a phone call sheet or hand to someone else."""
+    items: list[m.WorkItem] = []
+    offset = 0
+    while True:
+        page = queries.list_work_items(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            owner_user_id=ctx.actor.user_id if mine else None,
+            limit=MAX_LIMIT,
+            offset=offset,
+        )
+        items += page.items
+        offset += MAX_LIMIT
+        if offset >= page.total:
+            break
+    ctx.audit_clients("work_item", {item.client_id for item in items if item.client_id})
+    claims = dict(
+        ctx.db.execute(
+            select(m.Claim.id, m.Claim.number).where(
+                m.Claim.id.in_({i.claim_id for i in items if i.claim_id})
+            )
+        ).all()
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["group", "severity", "due_on", "kind", "title", "claim", "rule", "detail"])
+    today = ctx.today
+    for item in items:
+        writer.writerow(
+            [
+                _GROUP_TITLES[str(_urgency(item, today))],
+                item.severity,
+                item.due_on.isoformat() if item.due_on else "",
+                item.kind,
+                item.title,
+                claims.get(item.claim_id, "") if item.claim_id else "",
+                item.rule,
+                item.detail,
+            ]
+        )
+    name = f"work-queue-{today.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/work-queue/submit-ready")
+def work_queue_submit_ready(ctx: Ctx) -> Response:
+    """Queue every ready claim billed electronically for the next batch, in one click."""
+    ctx.actor.require(ctx.practice.id, Permission.SUBMIT_CLAIMS)
+    ids = _electronic_ready(ctx)
+    if not ids:
+        return _back("/work-queue", "", {"error": "no claim is ready to send electronically"})
+    try:
+        with ctx.db.begin_nested():
+            submissions.queue_for_batch(ctx.db, actor=ctx.actor, claim_ids=ids)
+    except (InvalidInput, NotFound) as exc:
+        return _back("/work-queue", "", {"error": exc.detail})
+    return _back("/work-queue", "queued", {"count": len(ids)})
+
+
+def _ready_count(ctx: PageContext) -> int:
+    """How many claims "submit all ready" would queue (none for a role that cannot submit)."""
+    if ctx.actor.scope(ctx.practice.id, Permission.SUBMIT_CLAIMS) == Scope.NONE:
+        return 0
+    return len(_electronic_ready(ctx))
+
+
+def _electronic_ready(ctx: PageContext) -> list[int]:
+    """The practice's ready claims whose payer it bills through the clearinghouse, not
+    already queued in a batch."""
+    portal_payers = select(m.PracticePayer.payer_id).where(
+        m.PracticePayer.practice_id == ctx.practice.id, m.PracticePayer.billing_route != "clearinghouse"
+    )
+    queued = (
+        select(m.Submission.claim_id)
+        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
+        .where(m.Submission.practice_id == ctx.practice.id, m.SubmissionBatch.status == "queued")
+    )
+    query = select(m.Claim.id).where(
+        m.Claim.practice_id == ctx.practice.id,
+        m.Claim.status == str(ClaimStatus.READY),
+        m.Claim.payer_id.not_in(portal_payers),
+        m.Claim.id.not_in(queued),
+    )
+    return list(ctx.db.scalars(query.order_by(m.Claim.id)))
 
 
 @router.post("/work-queue/{item_id}/note")
