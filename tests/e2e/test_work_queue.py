@@ -8,7 +8,7 @@ other browser tests read.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from revcycle.services.passwords import hash_password
 from tests import factories as f
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_claims_flow import watch
+from tests.integration.followup.claims import sent_claim
 
 pytestmark = pytest.mark.e2e
 
@@ -37,20 +38,8 @@ def overdue_item(live_server: LiveServer) -> tuple[int, int]:
         practice = f.make_practice(db, name="Hillside Follow-ups")
         user = f.make_user(db, practice, Role.BILLING, email=EMAIL)
         user.full_name, user.password_hash = "Quinn Queue", hash_password(live_server.password)
-        client = f.make_client(db, practice)
-        coverage = f.make_coverage(db, client, f.make_payer(db, name="Summit Mutual"))
-        session = f.make_session(db, practice, client, f.make_provider(db, practice))
-        claim = f.make_claim(db, session, coverage, status="accepted")
-        sent = date.today() - timedelta(days=45)
-        db.add(
-            m.Submission(
-                practice_id=practice.id,
-                claim_id=claim.id,
-                channel="clearinghouse",
-                submitted_at=datetime.combine(sent, time(12), tzinfo=UTC),
-            )
-        )
-        db.flush()
+        payer = f.make_payer(db, name="Summit Mutual")
+        claim = sent_claim(db, practice, sent_on=date.today() - timedelta(days=45), payer=payer)
         followup.rebuild(db, practice_id=practice.id, today=date.today())
         item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
         db.commit()

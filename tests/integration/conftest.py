@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from revcycle.config import Settings
+from revcycle.config import Settings, get_settings
+from revcycle.db.engine import make_engine
+from revcycle.db.migrate import upgrade
 from revcycle.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -74,3 +78,17 @@ def session_csrf(client: TestClient, path: str = "/account/password") -> str:
     page = client.get(path)
     assert page.status_code == 200, page.text
     return csrf_from(page.text)
+
+
+@pytest.fixture
+def cli_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated SQLite file the `revcycle` commands use (REVCYCLE_DATABASE_URL), for
+    tests that run the command line against their own database."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from revcycle.cli import build_app
-from revcycle.config import get_settings
 from revcycle.db import models as m
-from revcycle.db.engine import make_engine
-from revcycle.db.migrate import upgrade
 from revcycle.services.passwords import verify_password
 from tests.factories import make_practice
 
 PASSWORD = "plum orchard at midnight"
-
-
-@pytest.fixture
-def cli_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    get_settings.cache_clear()
 
 
 def run(*args: str, stdin: str = "") -> tuple[int, str]:

@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
-from pathlib import Path
+from datetime import date, datetime
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from revcycle import tasks
 from revcycle.cli import build_app
-from revcycle.config import get_settings
 from revcycle.db import models as m
-from revcycle.db.engine import make_engine
-from revcycle.db.migrate import upgrade
 from revcycle.services import followup
 from tests import factories as f
+from tests.integration.followup.claims import sent_claim
 
 
 def waiting_claim(db: Session, sent_on: date) -> m.Claim:
-    practice = f.make_practice(db)
-    client = f.make_client(db, practice)
-    coverage = f.make_coverage(db, client, f.make_payer(db))
-    session = f.make_session(db, practice, client, f.make_provider(db, practice))
-    claim = f.make_claim(db, session, coverage, status="accepted")
-    db.add(
-        m.Submission(
-            practice_id=practice.id,
-            claim_id=claim.id,
-            channel="clearinghouse",
-            submitted_at=datetime.combine(sent_on, time(9), tzinfo=UTC),
-        )
-    )
-    db.flush()
-    return claim
+    return sent_claim(db, f.make_practice(db), sent_on=sent_on)
 
 
 def test_the_job_runs_daily_before_the_practice_opens() -> None:
@@ -54,18 +35,6 @@ def test_the_job_rebuilds_every_practice_in_its_own_unit_of_work(db: Session) ->
     db.expire_all()
     item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
     assert (item.kind, item.status) == (followup.FOLLOWUP, "open")
-
-
-@pytest.fixture
-def cli_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("REVCYCLE_DATABASE_URL", url)
-    get_settings.cache_clear()
-    engine = make_engine(url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    get_settings.cache_clear()
 
 
 def test_the_command_rebuilds_and_says_what_it_did(cli_engine: Engine) -> None:

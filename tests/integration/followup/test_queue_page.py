@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +18,7 @@ from revcycle.services import followup
 from revcycle.services.passwords import hash_password
 from tests import factories as f
 from tests.integration.conftest import PASSWORD, csrf_from, login
+from tests.integration.followup.claims import sent_claim
 
 
 @pytest.fixture
@@ -26,20 +27,7 @@ def waiting(db: Session) -> tuple[m.User, m.Claim, m.WorkItem]:
     practice = f.make_practice(db)
     user = f.make_user(db, practice, Role.BILLING)
     user.password_hash = hash_password(PASSWORD)
-    client = f.make_client(db, practice)
-    coverage = f.make_coverage(db, client, f.make_payer(db))
-    session = f.make_session(db, practice, client, f.make_provider(db, practice))
-    claim = f.make_claim(db, session, coverage, status="accepted")
-    sent = date.today() - timedelta(days=40)
-    db.add(
-        m.Submission(
-            practice_id=practice.id,
-            claim_id=claim.id,
-            channel="clearinghouse",
-            submitted_at=datetime.combine(sent, time(12), tzinfo=UTC),
-        )
-    )
-    db.flush()
+    claim = sent_claim(db, practice, sent_on=date.today() - timedelta(days=40))
     followup.rebuild(db, practice_id=practice.id, today=date.today())
     item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
     return user, claim, item

@@ -17,6 +17,7 @@ from revcycle.errors import InvalidInput, PermissionDenied
 from revcycle.services import followup
 from revcycle.services.actor import Actor
 from tests import factories as f
+from tests.integration.followup.claims import sent_claim
 
 TODAY = date(2026, 4, 1)
 
@@ -34,19 +35,9 @@ class Book:
         return f.make_payer(self.db, kind=kind)
 
     def claim(self, payer: m.Payer, *, sent_on: date, status: str = "submitted") -> m.Claim:
-        coverage = f.make_coverage(self.db, self.client, payer)
-        session = f.make_session(self.db, self.practice, self.client, self.provider)
-        claim = f.make_claim(self.db, session, coverage, status=status)
-        self.db.add(
-            m.Submission(
-                practice_id=self.practice.id,
-                claim_id=claim.id,
-                channel="clearinghouse",
-                submitted_at=datetime.combine(sent_on, time(15), tzinfo=UTC),
-            )
+        return sent_claim(
+            self.db, self.practice, sent_on=sent_on, payer=payer, client=self.client, status=status
         )
-        self.db.flush()
-        return claim
 
     def paid_history(self, payer: m.Payer, days: list[int], *, paid_on: date) -> None:
         """Claims of ``payer`` paid on ``paid_on``, each ``days`` after its submission."""

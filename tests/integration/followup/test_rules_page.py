@@ -3,7 +3,7 @@ a save; administrators only; a refusal names the field and keeps what was typed.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +15,7 @@ from revcycle.domain.permissions import Role
 from revcycle.services.passwords import hash_password
 from tests import factories as f
 from tests.integration.conftest import PASSWORD, csrf_from, login
+from tests.integration.followup.claims import sent_claim
 
 
 @pytest.fixture
@@ -26,20 +27,7 @@ def office(db: Session) -> tuple[m.User, m.User, m.Payer]:
     for user in (admin, billing):
         user.password_hash = hash_password(PASSWORD)
     payer = f.make_payer(db, name="Summit Mutual")
-    client = f.make_client(db, practice)
-    coverage = f.make_coverage(db, client, payer)
-    session = f.make_session(db, practice, client, f.make_provider(db, practice))
-    claim = f.make_claim(db, session, coverage, status="accepted")
-    sent = date.today() - timedelta(days=40)
-    db.add(
-        m.Submission(
-            practice_id=practice.id,
-            claim_id=claim.id,
-            channel="clearinghouse",
-            submitted_at=datetime.combine(sent, time(12), tzinfo=UTC),
-        )
-    )
-    db.flush()
+    sent_claim(db, practice, sent_on=date.today() - timedelta(days=40), payer=payer)
     return admin, billing, payer
 
 
