@@ -37,7 +37,7 @@ from revcycle.db.types import utcnow
 from revcycle.domain.claim_status import ClaimStatus, EventSource, allowed_targets
 from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import audit
+from revcycle.services import audit, information_requests
 from revcycle.services.actor import Actor
 from revcycle.services.bulk_reads import chunks
 from revcycle.services.claims import ClaimMove, load_claim, load_claims, transition_claims
@@ -225,6 +225,9 @@ def resubmit_claim(
         raise InvalidInput(f"claim {claim.number} has not been sent; record its first submission instead")
     if ClaimStatus(claim.status) in {ClaimStatus.VOID, ClaimStatus.WRITTEN_OFF}:
         raise InvalidInput(f"claim {claim.number} is {claim.status}; it cannot be sent again")
+    waiting = _waiting_text(claim, information_requests.blocking(session, [claim.id]).get(claim.id))
+    if waiting:
+        raise InvalidInput(waiting)
     icn = payer_claim_control_number.strip() or claim.payer_claim_control_number
     if frequency in {"7", "8"} and not icn:
         raise InvalidInput(
@@ -445,15 +448,28 @@ def _unsendable(session: Session, claims: Sequence[m.Claim]) -> list[str]:
         )
         for claim_id, batch_id in rows:
             queued.setdefault(claim_id, batch_id)
-    return [problem for claim in claims if (problem := _not_sendable(claim, queued.get(claim.id)))]
+    waiting = information_requests.blocking(session, [claim.id for claim in claims])
+    return [
+        problem
+        for claim in claims
+        if (problem := _not_sendable(claim, queued.get(claim.id), waiting.get(claim.id)))
+    ]
 
 
-def _not_sendable(claim: m.Claim, queued_batch_id: int | None) -> str:
+def _not_sendable(claim: m.Claim, queued_batch_id: int | None, request: m.WorkItem | None) -> str:
     if claim.status != str(ClaimStatus.READY):
         return f"claim {claim.number} is {claim.status}, not ready"
     if queued_batch_id is not None:
         return f"claim {claim.number} is queued in batch {queued_batch_id}"
-    return ""
+    return _waiting_text(claim, request)
+
+
+def _waiting_text(claim: m.Claim, request: m.WorkItem | None) -> str:
+    """Why a claim waits on the practice, if it does: an open request for information."""
+    if request is None:
+        return ""
+    due = f", due {request.due_on}" if request.due_on else ""
+    return f"claim {claim.number} waits for an answer to a request for information ({request.title}{due})"
 
 
 def _check_channel(channel: str) -> None:

@@ -29,7 +29,16 @@ from revcycle.domain.permissions import Permission, Role, Scope
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
-from revcycle.services import audit, followup, queries, saved_filters, session_actions, submissions, timeline
+from revcycle.services import (
+    audit,
+    followup,
+    information_requests,
+    queries,
+    saved_filters,
+    session_actions,
+    submissions,
+    timeline,
+)
 from revcycle.services import dashboard as dashboard_service
 from revcycle.services import sessions as session_queries
 from revcycle.services.auth import AuthContext
@@ -168,6 +177,8 @@ DONE_MESSAGES = {
     "resubmit": "Resubmission recorded.",
     "submitted": "Claims recorded as submitted.",
     "queued": "Claims queued for the electronic batch.",
+    "rfi_asked": "Request sent: the claim waits for the answer before it can be sent.",
+    "rfi_answered": "Answer recorded: the request no longer holds the claim.",
     "filter_saved": "Filter saved.",
     "filter_deleted": "Filter deleted.",
 }
@@ -782,6 +793,8 @@ def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: st
         portals=_portals(ctx),
         claim_targets=session_actions.claim_targets(claim),
         can_submit=_can(ctx, Permission.SUBMIT_CLAIMS),
+        requests=information_requests.requests_for(ctx.db, claim.id),
+        can_ask=_can(ctx, Permission.ADD_CLAIM_NOTES),
         frequencies=submissions.FREQUENCIES,
         message=message,
         error=error,
@@ -821,6 +834,45 @@ def claim_override(
         )
 
     return _claim_action(ctx, claim_id, "override", act)
+
+
+@router.post("/claims/{claim_id}/rfi")
+def claim_request_information(
+    *,
+    ctx: Ctx,
+    claim_id: int,
+    question: Annotated[str, Form(max_length=400)] = "",
+    due_on: Annotated[str, Form(max_length=20)] = "",
+    detail: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Ask the practice for what the claim needs; it is held from sending until answered."""
+
+    def act() -> None:
+        try:
+            day = date.fromisoformat(due_on) if due_on.strip() else None
+        except ValueError:
+            raise InvalidInput(f"due_on: {due_on!r} is not a date") from None
+        information_requests.ask(
+            ctx.db,
+            actor=ctx.actor,
+            claim_id=claim_id,
+            question=question,
+            due_on=day,
+            today=ctx.today,
+            detail=detail,
+        )
+
+    return _claim_action(ctx, claim_id, "rfi_asked", act)
+
+
+@router.post("/claims/{claim_id}/rfi/{item_id}/answer")
+def claim_answer_request(
+    *, ctx: Ctx, claim_id: int, item_id: int, answer: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    def act() -> None:
+        information_requests.answer(ctx.db, actor=ctx.actor, work_item_id=item_id, text=answer)
+
+    return _claim_action(ctx, claim_id, "rfi_answered", act)
 
 
 @router.post("/claims/{claim_id}/rescrub")
