@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.permissions import Permission
-from revcycle.errors import NotFound
+from revcycle.errors import InvalidInput, NotFound
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import (
@@ -622,11 +622,14 @@ def list_work_items(
     practice_id: int | None = None,
     severity: str | None = None,
     owner_user_id: int | None = None,
+    urgency: str | None = None,
+    today: date | None = None,
     open_only: bool = True,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
 ) -> Page[m.WorkItem]:
-    """Work items, most severe and most overdue first (``owner_user_id``: one person's)."""
+    """Work items, most severe and most overdue first (``owner_user_id``: one person's;
+    ``urgency``: one group of the queue as of ``today``, see :func:`urgency_condition`)."""
     scopes = practice_scopes(actor, Permission.VIEW_WORK_QUEUE, practice_id)
     conditions = [visible(m.WorkItem, actor, scopes)]
     if open_only:
@@ -635,6 +638,9 @@ def list_work_items(
         conditions.append(m.WorkItem.severity == severity)
     if owner_user_id is not None:
         conditions.append(m.WorkItem.owner_user_id == owner_user_id)
+    if urgency is not None:
+        assert today is not None, "an urgency group is relative to a day"
+        conditions.append(urgency_condition(urgency, today))
     query = (
         select(m.WorkItem)
         .where(*conditions)
@@ -642,6 +648,26 @@ def list_work_items(
     )
     rows, total = _page(session, query, conditions=conditions, model=m.WorkItem, limit=limit, offset=offset)
     return Page([row[0] for row in rows], total)
+
+
+def urgency_condition(urgency: str, today: date) -> ColumnElement[bool]:
+    """The queue's groups in SQL, as ``domain.followup_rules.urgency_of`` decides them for one
+    item: "now" — critical, due today or before, or undated and more than information; "week"
+    — due within the coming seven days; "on_track" — the rest."""
+    due = m.WorkItem.due_on
+    now = or_(
+        m.WorkItem.severity == "critical",
+        and_(due.is_not(None), due <= today),
+        and_(due.is_(None), m.WorkItem.severity != "info"),
+    )
+    week = and_(~now, due.is_not(None), due <= today + timedelta(days=7))
+    if urgency == "now":
+        return now
+    if urgency == "week":
+        return week
+    if urgency == "on_track":
+        return and_(~now, ~week)
+    raise InvalidInput(f"group: {urgency!r} is not now, week or on_track")
 
 
 def open_work_by_severity(session: Session, *, actor: Actor, practice_id: int) -> dict[str, int]:

@@ -147,3 +147,81 @@ def test_submit_all_ready_queues_the_electronic_claims(
     ).one()
     assert batch.status == "queued"  # the 837 is written with the next batch
     assert "Submit all ready" not in client.get("/work-queue").text
+
+
+def test_groups_are_made_before_paging(
+    client: TestClient, db: Session, waiting: tuple[m.User, m.Claim, m.WorkItem]
+) -> None:
+    """Thirty urgent items do not push the on-track ones off the page: each group shows its
+    first items and its count, and "show all" pages through one group."""
+    user, claim, item = waiting
+    for n in range(30):
+        db.add(
+            m.WorkItem(
+                practice_id=claim.practice_id,
+                kind="alert",
+                severity="critical",
+                title=f"Urgent {n}",
+                dedupe_key=f"test-urgent:{n}",
+            )
+        )
+    item.due_on = date.today() + timedelta(days=30)
+    item.severity = "info"
+    db.flush()
+    assert login(client, user.email).status_code == 303
+    page = client.get("/work-queue")
+    assert _group_of(page.text, item.id) == "on_track"
+    assert page.text.count('data-testid="work-item"') == 25 + 1  # the first 25 urgent, and ours
+    assert "Show all 30" in page.text
+    one = client.get("/work-queue?group=now")
+    assert 'data-group="on_track"' not in one.text
+    assert one.text.count('data-testid="work-item"') == 25
+    rest = client.get("/work-queue?group=now&offset=25")
+    assert rest.text.count('data-testid="work-item"') == 5
+    assert client.get("/work-queue?group=nonsense").status_code == 200  # every group, as if none
+
+
+def test_the_sql_groups_agree_with_the_rule(db: Session) -> None:
+    """queries.urgency_condition sorts items exactly as followup_rules.urgency_of does."""
+    from revcycle.domain.followup_rules import urgency_of
+    from revcycle.services.queries import urgency_condition
+
+    practice = f.make_practice(db)
+    today = date(2026, 4, 1)
+    made = []
+    for severity in ("critical", "warning", "info"):
+        for due in (
+            None,
+            today - timedelta(days=1),
+            today,
+            today + timedelta(days=7),
+            today + timedelta(days=8),
+        ):
+            row = m.WorkItem(
+                practice_id=practice.id,
+                kind="alert",
+                severity=severity,
+                title="x",
+                due_on=due,
+                dedupe_key=f"g:{severity}:{due}",
+            )
+            db.add(row)
+            made.append(row)
+    db.flush()
+    for key in ("now", "week", "on_track"):
+        found = set(
+            db.scalars(
+                select(m.WorkItem.id).where(
+                    m.WorkItem.practice_id == practice.id, urgency_condition(key, today)
+                )
+            )
+        )
+        expected = set()
+        for row in made:
+            if row.due_on is None:
+                group = "on_track" if row.severity == "info" else "now"
+            else:
+                group = str(urgency_of(row.due_on, row.severity == "critical", today))
+            if group == key:
+                expected.add(row.id)
+        assert found == expected, key

@@ -990,38 +990,50 @@ def payments_page(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) ->
     return ctx.render("pages/payments.html", "payments", page=page, limit=limit, offset=offset, query={})
 
 
+QUEUE_GROUP_LIMIT = 25  # items a group shows before "show all"
+
+
 @router.get("/work-queue")
 def work_queue_page(
     *,
     ctx: Ctx,
     severity: str = "",
     mine: bool = False,
+    group: str = "",
     done: str = "",
-    limit: Limit = DEFAULT_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = QUEUE_GROUP_LIMIT,
     offset: Offset = 0,
     error: str = "",
 ) -> Response:
     """My work queue: banners with the open items by severity; the items in three groups —
-    needs immediate action, this week, on track — each follow-up with its note form."""
-    page = queries.list_work_items(
-        ctx.db,
-        actor=ctx.actor,
-        practice_id=ctx.practice.id,
-        severity=severity or None,
-        owner_user_id=ctx.actor.user_id if mine else None,
-        limit=limit,
-        offset=offset,
-    )
-    ctx.audit_clients("work_item", {item.client_id for item in page.items if item.client_id})
+    needs immediate action, this week, on track — grouped before paging (each shows its first
+    items and its count; ``group`` shows one, paged), each follow-up with its note form."""
+    if group and group not in _GROUP_TITLES:
+        group = ""
     today = ctx.today
-    groups: dict[str, list[m.WorkItem]] = {str(u): [] for u in Urgency}
-    for item in page.items:
-        groups[str(_urgency(item, today))].append(item)
+    pages: dict[str, Page[m.WorkItem]] = {}
+    for key in _GROUP_TITLES:
+        if group and key != group:
+            continue
+        pages[key] = queries.list_work_items(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            severity=severity or None,
+            owner_user_id=ctx.actor.user_id if mine else None,
+            urgency=key,
+            today=today,
+            limit=limit,
+            offset=offset if group else 0,
+        )
+    shown = [item for page in pages.values() for item in page.items]
+    ctx.audit_clients("work_item", {item.client_id for item in shown if item.client_id})
     return ctx.render(
         "pages/work_queue.html",
         "work_queue",
-        page=page,
-        groups=groups,
+        pages=pages,
+        page=pages[group] if group else None,
+        group=group,
         group_titles=_GROUP_TITLES,
         counts=queries.open_work_by_severity(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id),
         severity=severity,
@@ -1034,10 +1046,8 @@ def work_queue_page(
         ready_electronic=_ready_count(ctx),
         limit=limit,
         offset=offset,
-        query=_query(severity=severity, mine=mine),
+        query=_query(severity=severity, mine=mine, group=group),
     )
-
-
 _GROUP_TITLES = {
     str(Urgency.NOW): "Needs immediate action",
     str(Urgency.WEEK): "This week",
