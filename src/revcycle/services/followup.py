@@ -399,9 +399,8 @@ def rebuild(db: Session, *, practice_id: int, today: date, actor: Actor | None =
     now = utcnow()
     for key, want in wanted.items():
         values = want.values(today)
-        run.by_urgency[urgency_of(want.decision.due_on, want.decision.escalated, today)] = (
-            run.by_urgency.get(urgency_of(want.decision.due_on, want.decision.escalated, today), 0) + 1
-        )
+        group = urgency_of(want.decision.due_on, want.decision.escalated, today)
+        run.by_urgency[group] = run.by_urgency.get(group, 0) + 1
         item = existing.get(key)
         if item is None:
             db.add(m.WorkItem(practice_id=practice_id, dedupe_key=key, status="open", **values))

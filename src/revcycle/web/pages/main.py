@@ -265,6 +265,22 @@ def _back(path: str, done: str, query: dict[str, Any] | None = None) -> Response
     return RedirectResponse(f"{path}?{urlencode(params)}", status_code=303)
 
 
+def local_return(value: str, allowed: tuple[str, ...], default: str) -> str:
+    """Where a plain form returns: ``value`` when it is one of the ``allowed`` pages (a path
+    starting so, never another site), else ``default``."""
+    if value.startswith(allowed) and "//" not in value:
+        return value
+    return default
+
+
+def resolved_notice(ctx: PageContext, work_item_id: int) -> str:
+    """ "Resolved: ..." for a work item of this practice that was just resolved, else nothing."""
+    item = ctx.db.get(m.WorkItem, work_item_id)
+    if item is None or item.practice_id != ctx.practice.id or item.status != "resolved":
+        return ""
+    return f"Resolved: {item.resolution}."
+
+
 def _form_values(form: Any, name: str) -> list[str]:
     return [str(value) for value in form.getlist(name)]
 
@@ -1048,6 +1064,8 @@ def work_queue_page(
         offset=offset,
         query=_query(severity=severity, mine=mine, group=group),
     )
+
+
 _GROUP_TITLES = {
     str(Urgency.NOW): "Needs immediate action",
     str(Urgency.WEEK): "This week",

@@ -24,14 +24,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
-from revcycle.db import models as m
 from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput
 from revcycle.services import audit
 from revcycle.services import remittance_posting as rp
 from revcycle.services import remittance_queries as rq
 from revcycle.services.scoping import DEFAULT_LIMIT, MAX_LIMIT
-from revcycle.web.pages.main import Ctx, PageContext
+from revcycle.web.pages.main import Ctx, PageContext, local_return, resolved_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -197,24 +196,10 @@ def exceptions_page(
     *, ctx: Ctx, type: str = "", done: int | None = None, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ) -> Response:
     _require(ctx)
-    notice = _done_notice(ctx, done) if done else ""
+    notice = resolved_notice(ctx, done) if done else ""
     return ctx.render(
         "remittances/exceptions.html", ACTIVE, **_queue_context(ctx, type, limit, offset, notice=notice)
     )
-
-
-def _done_notice(ctx: PageContext, work_item_id: int) -> str:
-    item = ctx.db.get(m.WorkItem, work_item_id)
-    if item is None or item.practice_id != ctx.practice.id or item.status != "resolved":
-        return ""
-    return f"Resolved: {item.resolution}."
-
-
-def _back(value: str) -> str:
-    """Where a plain form returns: one of these pages only (never another site)."""
-    if value.startswith(("/posting-exceptions", "/remittances/")) and "//" not in value:
-        return value
-    return "/posting-exceptions"
 
 
 @router.post("/posting-exceptions/{work_item_id}/resolve")
@@ -256,7 +241,7 @@ def resolve(
     if _htmx(ctx):
         context = _queue_context(ctx, type, limit, offset, notice=f"Resolved: {item.resolution}.")
         return ctx.render("remittances/_queue.html", **context)
-    target = _back(back)
+    target = local_return(back, ("/posting-exceptions", "/remittances/"), "/posting-exceptions")
     if target.startswith("/posting-exceptions"):
         target += ("&" if "?" in target else "?") + urlencode({"done": item.id})
     return RedirectResponse(target, status_code=303)

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 
 from revcycle.domain.permissions import Permission
-from revcycle.errors import Conflict, InvalidInput, NotFound
+from revcycle.errors import Conflict, InvalidInput
 from revcycle.services import underpayments as up
 from revcycle.services.scoping import DEFAULT_LIMIT, MAX_LIMIT
-from revcycle.web.pages.main import Ctx, PageContext
+from revcycle.web.pages.main import Ctx, PageContext, local_return, resolved_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,24 +96,9 @@ def underpayments_page(
     offset: Offset = 0,
 ) -> Response:
     _require(ctx)
-    notice = _done_notice(ctx, done) if done else ""
+    notice = resolved_notice(ctx, done) if done else ""
     context = _context(ctx, status, payer_id, limit, offset, notice=notice)
     return ctx.render("underpayments/list.html", ACTIVE, **context)
-
-
-def _done_notice(ctx: PageContext, work_item_id: int) -> str:
-    try:
-        item = up.get_underpayment(ctx.db, actor=ctx.actor, work_item_id=work_item_id)
-    except NotFound:
-        return ""
-    return f"Resolved: {item.resolution}." if item.status == "resolved" else ""
-
-
-def _back(value: str) -> str:
-    """Where a plain form returns: this page only (never another site)."""
-    if value.startswith("/underpayments") and "//" not in value:
-        return value
-    return "/underpayments"
 
 
 @router.post("/underpayments/{work_item_id}/resolve")
@@ -144,6 +129,6 @@ def resolve(
     if _htmx(ctx):
         context = _context(ctx, status, payer_id, limit, offset, notice=f"Resolved: {item.resolution}.")
         return ctx.render("underpayments/_list.html", **context)
-    target = _back(back)
+    target = local_return(back, ("/underpayments",), "/underpayments")
     target += ("&" if "?" in target else "?") + urlencode({"done": item.id})
     return RedirectResponse(target, status_code=303)
