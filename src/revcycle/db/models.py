@@ -664,7 +664,7 @@ class CodeSetRelease(Base):
 
     __tablename__ = "code_set_releases"
     id: Mapped[int] = pk()
-    kind: Mapped[str] = mapped_column(String(20))  # icd10cm | ncci_ptp
+    kind: Mapped[str] = mapped_column(String(20))  # icd10cm | ncci_ptp | carc | rarc
     name: Mapped[str] = mapped_column(String(100))
     effective_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -1229,11 +1229,52 @@ class Denial(Base):
     category: Mapped[str] = mapped_column(String(40), default="other")
     default_action: Mapped[str] = mapped_column(String(40), default="")
     appeal_deadline_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # What was done about it: open | corrected (a replacement claim went out) | appealed |
+    # written_off | billed_patient | overturned (paid after all). The posting writes "open".
+    resolution: Mapped[str] = mapped_column(String(20), default="open")
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = created()
     __table_args__ = (Index(None, "practice_id", "category"),)
 
 
+class AdjustmentCode(Base):
+    """One code of an official CARC or RARC list an admin imported (X12's lists are not
+    shipped): its description and the dates it is in force. Codes stay text; a code no list
+    knows is still accepted everywhere."""
+
+    __tablename__ = "adjustment_codes"
+    id: Mapped[int] = pk()
+    release_id: Mapped[int] = fk("code_set_releases.id", index=True)
+    code_list: Mapped[str] = mapped_column(String(4))  # carc | rarc
+    code: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    __table_args__ = (UniqueConstraint("release_id", "code"), Index(None, "code_list", "code"))
+
+
+class AppealLetterTemplate(Base):
+    """One version of an editable appeal letter: a change is a new version, never an edit;
+    the latest version of a name is the one offered, and each appeal keeps the version it
+    was written from."""
+
+    __tablename__ = "appeal_letter_templates"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: any level
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "name", "version"),)
+
+
 class Appeal(Base):
+    """An appeal of a denied (or underpaid) claim: draft -> submitted -> won | partially_won
+    | lost (or withdrawn), at a level (1 first, 2 second, 3 external review)."""
+
     __tablename__ = "appeals"
     id: Mapped[int] = pk()
     practice_id: Mapped[int] = practice_fk()
@@ -1246,8 +1287,88 @@ class Appeal(Base):
     decided_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     recovered_cents: Mapped[int] = mapped_column(Cents, default=0)
     letter_file_id: Mapped[int | None] = fk("stored_files.id", nullable=True)
+    # The amount appealed, the date the payer's appeal limit ends, the letter's template
+    # version, the enclosures listed in the letter, the payer's appeal reference and what the
+    # decision said.
+    appealed_cents: Mapped[int] = mapped_column(Cents, default=0)
+    deadline_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    template_id: Mapped[int | None] = fk("appeal_letter_templates.id", nullable=True)
+    enclosures: Mapped[list[Any]] = mapped_column(default=list)
+    payer_reference: Mapped[str] = mapped_column(String(60), default="")
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    previous_appeal_id: Mapped[int | None] = fk("appeals.id", nullable=True)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime] = created()
     __table_args__ = (Index(None, "practice_id", "status"),)
+
+
+class AssignmentRule(Base):
+    """One rule of a version of an organization's assignment rules (first match wins): the
+    conditions it needs (balance over, aged over, payer kind, payer, clinician, practice) and
+    the team (by name, in the claim's practice) or person it assigns to. Saving the rules
+    writes a whole new version; the latest version applies."""
+
+    __tablename__ = "assignment_rules"
+    id: Mapped[int] = pk()
+    organization_id: Mapped[int] = fk("organizations.id")
+    version: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    team_name: Mapped[str] = mapped_column(String(100), default="")
+    user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("organization_id", "version", "position"),)
+
+
+class PayerStrategy(Base):
+    """The workflow a practice chose for working one payer's open claims (phone, e-mail,
+    portal, appeal, negotiation); a change is a new row, the latest applies."""
+
+    __tablename__ = "payer_strategies"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    payer_id: Mapped[int] = fk("payers.id")
+    workflow: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    chosen_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (Index(None, "practice_id", "payer_id"),)
+
+
+class Campaign(Base):
+    """Work items grouped under one workflow (e.g. "call Aetna about 60+ day claims"); its
+    success rate and days to payment are measured from what happened to its claims."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = pk()
+    practice_id: Mapped[int] = practice_fk()
+    name: Mapped[str] = mapped_column(String(120))
+    workflow: Mapped[str] = mapped_column(String(20))
+    payer_id: Mapped[int | None] = fk("payers.id", nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | closed
+    started_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by_user_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("practice_id", "name"),)
+
+
+class CampaignItem(Base):
+    """A claim (through its work item) in a campaign, from the day it joined, with its
+    insurance balance then."""
+
+    __tablename__ = "campaign_items"
+    id: Mapped[int] = pk()
+    campaign_id: Mapped[int] = fk("campaigns.id", index=True)
+    claim_id: Mapped[int] = fk("claims.id", index=True)
+    work_item_id: Mapped[int | None] = fk("work_items.id", nullable=True)
+    added_on: Mapped[date] = mapped_column(Date)
+    balance_at_start_cents: Mapped[int] = mapped_column(Cents, default=0)
+    created_at: Mapped[datetime] = created()
+    __table_args__ = (UniqueConstraint("campaign_id", "claim_id"),)
 
 
 class Statement(Base):

@@ -11,15 +11,19 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 APPEND_ONLY_TABLES = ("postings", "ledger_transactions", "claim_events", "audit_log")
+# Versioned settings: a change is a new version row, so old versions are never edited
+# (migration 0011; followup_rules predates it and gets its triggers there too).
+VERSIONED_TABLES = ("followup_rules", "assignment_rules", "appeal_letter_templates", "payer_strategies")
+PROTECTED_TABLES = APPEND_ONLY_TABLES + VERSIONED_TABLES
 PG_FUNCTION = "revcycle_refuse_change"
 
 
 def expected_triggers(dialect: str) -> set[tuple[str, str]]:
     """(table, trigger name) pairs that must exist on this dialect."""
     if dialect == "sqlite":
-        return {(t, f"{t}_no_{op}") for t in APPEND_ONLY_TABLES for op in ("update", "delete")}
-    return {(t, f"{t}_append_only") for t in APPEND_ONLY_TABLES} | {
-        (t, f"{t}_no_truncate") for t in APPEND_ONLY_TABLES
+        return {(t, f"{t}_no_{op}") for t in PROTECTED_TABLES for op in ("update", "delete")}
+    return {(t, f"{t}_append_only") for t in PROTECTED_TABLES} | {
+        (t, f"{t}_no_truncate") for t in PROTECTED_TABLES
     }
 
 
