@@ -72,6 +72,10 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
         "data": {"name": "Matrix FY2027", "effective_on": "2026-10-01", "ends_on": "2027-09-30"},
         "files": {"file": ("icd10cm_order_2027.txt", _SAMPLE_ICD10.read_bytes(), "text/plain")},
     },
+    "/api/code-sets/adjustment-codes": lambda: {
+        "data": {"code_list": "carc", "name": "Matrix CARC", "effective_on": "2026-11-01"},
+        "files": {"file": ("carc.csv", b"Code,Description\n50,Not medically necessary.\n", "text/csv")},
+    },
     # every ready claim billed on paper: the world has none, so an allowed role gets 409
     "/api/claims/paper-batch": lambda: {"json": {}},
     "/api/saved-filters": lambda: {"json": {"page": "sessions", "name": "Mine", "query": {"stage": "paid"}}},

@@ -8,7 +8,13 @@ Two kinds of national release are loaded into the database (they are not per pra
   the quarter's table is in force; its pairs become :class:`NcciEdit` rows. A full table is
   about two million rows: they are streamed from the file and inserted in chunks.
 
-Either load is all or nothing: it runs in a savepoint, and a wrong line rolls the whole
+An official CARC or RARC list (X12's, not shipped) is loaded the same way from a CSV or
+tab-separated copy (``adapters.adjustment_code_list``); its codes become
+:class:`AdjustmentCode` rows, and :func:`official_descriptions` gives the text the newest
+loaded list has for each code, beside Revcycle's own plain-language explanations. A code no
+list knows is never refused anywhere: it is only shown as not on the list.
+
+Every load is all or nothing: it runs in a savepoint, and a wrong line rolls the whole
 release back and answers :class:`InvalidInput` naming file, line and column. A release's
 name is unique per kind (loading the same quarter twice is a :class:`Conflict`). Loading
 needs ``manage_practice`` in the practice the admin acts for, and is audited there.
@@ -33,6 +39,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from revcycle.adapters.adjustment_code_list import CODE_LISTS, read_adjustment_code_list
 from revcycle.adapters.codesets import (
     CodeSetFileError,
     Icd10Catalog,
@@ -48,13 +55,16 @@ from revcycle.services import audit
 from revcycle.services.actor import Actor
 
 __all__ = [
+    "CODE_LISTS",
     "ICD10",
     "NCCI",
     "LoadedRelease",
     "forget_loaded_releases",
     "list_releases",
+    "load_adjustment_codes",
     "load_icd10_release",
     "load_ncci_table",
+    "official_descriptions",
     "scrub_context_for",
 ]
 
@@ -137,6 +147,60 @@ def load_ncci_table(
     except CodeSetFileError as error:
         raise InvalidInput(str(error), error.problems) from None
     return _finish(session, actor, practice_id, row, filename)
+
+
+def load_adjustment_codes(
+    session: Session,
+    *,
+    actor: Actor,
+    practice_id: int,
+    data: bytes,
+    filename: str,
+    code_list: str,
+    name: str,
+    effective_on: date,
+) -> m.CodeSetRelease:
+    """Load an official CARC or RARC list (``code_list`` "carc" or "rarc") as a release."""
+    actor.require(practice_id, Permission.MANAGE_PRACTICE)
+    if code_list not in CODE_LISTS:
+        raise InvalidInput(f"code_list: {code_list!r} is not carc or rarc")
+    name = _checked(session, code_list, name, effective_on, None)
+    try:
+        entries = read_adjustment_code_list(data, filename)
+    except CodeSetFileError as error:
+        raise InvalidInput(str(error), error.problems) from None
+    rows = (
+        {
+            "code_list": code_list,
+            "code": entry.code,
+            "description": entry.description,
+            "starts_on": entry.starts_on,
+            "ends_on": entry.ends_on,
+        }
+        for entry in entries
+    )
+    with session.begin_nested():
+        row = _release_row(session, actor, code_list, name, effective_on=effective_on, ends_on=None)
+        row.row_count = _insert_chunks(session, m.AdjustmentCode, row.id, rows)
+    return _finish(session, actor, practice_id, row, filename)
+
+
+def official_descriptions(session: Session, code_list: str, codes: Iterable[str]) -> dict[str, str]:
+    """The newest loaded list's description of each code it has (codes it lacks are absent);
+    a code past its stop date says so."""
+    wanted = sorted({code.strip().upper() for code in codes if code.strip()})
+    if not wanted:
+        return {}
+    query = (
+        select(m.AdjustmentCode.code, m.AdjustmentCode.description, m.AdjustmentCode.ends_on)
+        .join(m.CodeSetRelease, m.CodeSetRelease.id == m.AdjustmentCode.release_id)
+        .where(m.AdjustmentCode.code_list == code_list, m.AdjustmentCode.code.in_(wanted))
+        .order_by(m.CodeSetRelease.effective_on, m.CodeSetRelease.id)
+    )
+    found: dict[str, str] = {}
+    for code, description, ends_on in session.execute(query):  # newest release last, so it wins
+        found[code] = f"{description} (stopped {ends_on.isoformat()})" if ends_on else description
+    return found
 
 
 def _checked(session: Session, kind: str, name: str, effective_on: date, ends_on: date | None) -> str:

@@ -24,7 +24,7 @@ choice between posting 835s at once and reviewing them first (audited).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -37,7 +37,7 @@ from revcycle.domain import adjustment_reasons
 from revcycle.domain.adjustment_reasons import Disposition
 from revcycle.domain.permissions import Permission
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import audit
+from revcycle.services import audit, codesets
 from revcycle.services import remittance_posting as rp
 from revcycle.services.actor import Actor
 from revcycle.services.scoping import DEFAULT_LIMIT, clamp_limit, practice_scopes, require_row_access
@@ -154,6 +154,7 @@ class AdjustmentView:
     patient_reason: str  # deductible | coinsurance | copay | non_covered | paid_to_patient | ""
     explanation: str
     remarks: tuple[tuple[str, str], ...] = ()  # (RARC, explanation)
+    official: str = ""  # the loaded official CARC list's text, when one is loaded
 
 
 @dataclass(frozen=True)
@@ -512,7 +513,20 @@ def _claim_views(db: Session, rows: Sequence[m.RemittanceClaim]) -> list[ClaimPa
             .order_by(m.RemittanceAdjustment.id)
         ):
             adjustments[adjustment.remittance_claim_id].append(adjustment)
-    return [_claim_view(rc, claims.get(rc.claim_id or 0), names, adjustments[rc.id]) for rc in rows]
+    every = [a for found in adjustments.values() for a in found]
+    official = _OfficialText(
+        codesets.official_descriptions(db, "carc", (a.reason_code for a in every)),
+        codesets.official_descriptions(db, "rarc", (c for a in every for c in (a.remarks or "").split(","))),
+    )
+    return [_claim_view(rc, claims.get(rc.claim_id or 0), names, adjustments[rc.id], official) for rc in rows]
+
+
+@dataclass(frozen=True)
+class _OfficialText:
+    """The official CARC and RARC lists' descriptions of the codes in view (when loaded)."""
+
+    carc: Mapping[str, str]
+    rarc: Mapping[str, str]
 
 
 def _claim_view(
@@ -520,10 +534,11 @@ def _claim_view(
     claim: m.Claim | None,
     names: dict[int, str],
     rows: Sequence[m.RemittanceAdjustment],
+    official: _OfficialText,
 ) -> ClaimPaymentView:
     details = rc.details or {}
     lines = details.get("lines") or []
-    views = [_adjustment_view(a, _line_paid(rc, lines, a.line_number)) for a in rows]
+    views = [_adjustment_view(a, _line_paid(rc, lines, a.line_number), official) for a in rows]
     by_reason: dict[str, int] = defaultdict(int)
     for view in views:
         if view.disposition == Disposition.PATIENT:
@@ -563,13 +578,11 @@ def _line_paid(rc: m.RemittanceClaim, lines: list[Any], line_number: int | None)
     return rc.paid_cents
 
 
-def _adjustment_view(row: m.RemittanceAdjustment, line_paid_cents: int) -> AdjustmentView:
+def _adjustment_view(
+    row: m.RemittanceAdjustment, line_paid_cents: int, official: _OfficialText
+) -> AdjustmentView:
     found = adjustment_reasons.classify(row.group_code, row.reason_code, line_paid_cents=line_paid_cents)
-    remarks = tuple(
-        (code, adjustment_reasons.remark_info(code).explanation)
-        for code in (row.remarks or "").split(",")
-        if code
-    )
+    remarks = tuple(_remark(code, official) for code in (row.remarks or "").split(",") if code)
     return AdjustmentView(
         line_number=row.line_number,
         group=row.group_code,
@@ -579,7 +592,16 @@ def _adjustment_view(row: m.RemittanceAdjustment, line_paid_cents: int) -> Adjus
         patient_reason=str(found.patient_reason) if found.patient_reason else "",
         explanation=found.reason.explanation,
         remarks=remarks,
+        official=official.carc.get(found.carc, ""),
     )
+
+
+def _remark(code: str, official: _OfficialText) -> tuple[str, str]:
+    """Our explanation of a remark code; for one we do not explain, the official list's text."""
+    info = adjustment_reasons.remark_info(code)
+    if not info.known and info.code in official.rarc:
+        return code, official.rarc[info.code]
+    return code, info.explanation
 
 
 def _sum(views: Iterable[AdjustmentView], disposition: Disposition) -> int:

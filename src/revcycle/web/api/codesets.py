@@ -35,6 +35,7 @@ from revcycle.web.deps import DB, CurrentActor
 router = APIRouter(tags=["code sets"])
 
 MAX_ICD10_BYTES = 50 * 1024 * 1024
+MAX_CODE_LIST_BYTES = 5 * 1024 * 1024  # the CARC list is about 300 codes, the RARC list about 1,000
 DEFAULT_REPORT_DAYS = 90
 
 
@@ -169,6 +170,37 @@ def api_load_ncci(
             effective_on=effective_on,
             ends_on=ends_on,
         )
+    return _loaded(db, actor, practice, row.id)
+
+
+@router.post(
+    "/api/code-sets/adjustment-codes", response_model=ReleaseOut, **needs(Permission.MANAGE_PRACTICE)
+)
+async def api_load_adjustment_codes(
+    *,
+    db: DB,
+    actor: CurrentActor,
+    file: Annotated[UploadFile, File(description="the official list as CSV or tab-separated text")],
+    code_list: Annotated[str, Form(description="carc or rarc")],
+    name: Annotated[str, Form(max_length=100, description="e.g. 'CARC 2026-11'")],
+    effective_on: Annotated[date, Form(description="the list's publication date")],
+    practice_id: PracticeId = None,
+) -> ReleaseOut:
+    """Load an official CARC or RARC code list (X12's; a header row names code and description)."""
+    practice = one_practice(actor, practice_id, Permission.MANAGE_PRACTICE)
+    data = await file.read(MAX_CODE_LIST_BYTES + 1)
+    if len(data) > MAX_CODE_LIST_BYTES:
+        raise InvalidInput(f"{file.filename}: is larger than {MAX_CODE_LIST_BYTES // (1024 * 1024)} MB")
+    row = codesets.load_adjustment_codes(
+        db,
+        actor=actor,
+        practice_id=practice,
+        data=data,
+        filename=file.filename or f"{code_list}.csv",
+        code_list=code_list,
+        name=name,
+        effective_on=effective_on,
+    )
     return _loaded(db, actor, practice, row.id)
 
 

@@ -1,9 +1,10 @@
-"""Admin pages for code sets (ICD-10-CM releases, NCCI tables) and the supervised billing
-compliance report.
+"""Admin pages for code sets (ICD-10-CM releases, NCCI tables, official CARC/RARC lists) and
+the supervised billing compliance report.
 
 ``/settings/code-sets`` (``manage_practice``) lists the loaded releases and takes an
-ICD-10-CM order file or an NCCI PTP file through two forms (posted with the CSRF token); a
-file that cannot be loaded is shown its reason (file, line, column) and nothing is written.
+ICD-10-CM order file, an NCCI PTP file or an official CARC/RARC list through three forms
+(posted with the CSRF token); a file that cannot be loaded is shown its reason (file, line,
+column) and nothing is written.
 ``/reports/supervised-billing`` (``run_reports``) shows every claim billed under a
 supervisor in a date range with each rule's result; ``?format=csv`` downloads the same.
 """
@@ -26,7 +27,13 @@ from revcycle.web.pages.main import Ctx, PageContext
 
 router = APIRouter(include_in_schema=False)
 
-KIND_LABELS = {codesets.ICD10: "ICD-10-CM", codesets.NCCI: "NCCI PTP"}
+KIND_LABELS = {
+    codesets.ICD10: "ICD-10-CM",
+    codesets.NCCI: "NCCI PTP",
+    "carc": "CARC list",
+    "rarc": "RARC list",
+}
+MAX_CODE_LIST_BYTES = 5 * 1024 * 1024
 DEFAULT_REPORT_DAYS = 90
 
 
@@ -118,6 +125,35 @@ def load_ncci(
                 effective_on=_form_date("effective_on", effective_on) or date.min,
                 ends_on=_form_date("ends_on", ends_on, required=False),
             )
+    except RevcycleError as exc:
+        return _page(ctx, error=exc.detail, status_code=exc.status_code)
+    return RedirectResponse(f"/settings/code-sets?loaded={row.id}", status_code=303)
+
+
+@router.post("/settings/code-sets/adjustment-codes")
+async def load_adjustment_codes(
+    ctx: Ctx,
+    file: Annotated[UploadFile | str | None, File()] = None,
+    code_list: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    effective_on: Annotated[str, Form()] = "",
+) -> Response:
+    ctx.actor.require(ctx.practice.id, Permission.MANAGE_PRACTICE)
+    try:
+        upload = _upload(file)
+        data = await upload.read(MAX_CODE_LIST_BYTES + 1)
+        if len(data) > MAX_CODE_LIST_BYTES:
+            raise InvalidInput(f"{upload.filename}: is larger than {MAX_CODE_LIST_BYTES // (1024 * 1024)} MB")
+        row = codesets.load_adjustment_codes(
+            ctx.db,
+            actor=ctx.actor,
+            practice_id=ctx.practice.id,
+            data=data,
+            filename=upload.filename or f"{code_list}.csv",
+            code_list=code_list,
+            name=name,
+            effective_on=_form_date("effective_on", effective_on) or date.min,
+        )
     except RevcycleError as exc:
         return _page(ctx, error=exc.detail, status_code=exc.status_code)
     return RedirectResponse(f"/settings/code-sets?loaded={row.id}", status_code=303)
