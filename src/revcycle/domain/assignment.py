@@ -100,7 +100,6 @@ class AssignmentRule:
     payer_ids: frozenset[int] = frozenset()
     provider_ids: frozenset[int] = frozenset()
     practice_ids: frozenset[int] = frozenset()
-    reason: str = ""
 
     @property
     def is_catch_all(self) -> bool:
@@ -131,7 +130,6 @@ class AssignmentRule:
         *,
         team_name: str = "",
         user_id: int | None = None,
-        reason: str = "",
     ) -> AssignmentRule:
         """The rule a stored row describes (unknown keys are ignored)."""
 
@@ -149,7 +147,6 @@ class AssignmentRule:
             payer_ids=ints("payer_ids"),
             provider_ids=ints("provider_ids"),
             practice_ids=ints("practice_ids"),
-            reason=reason,
         )
 
     def matches(self, facts: ClaimFacts) -> bool:
