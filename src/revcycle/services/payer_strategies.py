@@ -258,7 +258,7 @@ def cards(db: Session, *, actor: Actor, practice_id: int, today: date) -> list[P
             select(m.PracticePayer.payer_id, m.PracticePayer.billing_route).where(
                 m.PracticePayer.practice_id == practice_id, m.PracticePayer.payer_id.in_(open_payers)
             )
-        )
+        ).all()
     )
     chosen = _latest_strategies(db, practice_id)
     found = [
