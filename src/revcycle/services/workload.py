@@ -36,8 +36,8 @@ from revcycle.db import models as m
 from revcycle.domain.assignment import HeldItem, Move, RebalanceProposal, propose_rebalance
 from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.ledger_events import TransactionKind
-from revcycle.domain.permissions import Permission
-from revcycle.errors import InvalidInput, NotFound
+from revcycle.domain.permissions import Permission, Scope
+from revcycle.errors import InvalidInput, NotFound, PermissionDenied
 from revcycle.services import audit
 from revcycle.services.actor import Actor
 from revcycle.services.assignment import (
@@ -177,10 +177,16 @@ def _load(holder_id: int, label: str, team: str, figures: dict[str, dict[int, An
     return HolderLoad(holder_id, label, team, items, claims, cents, billed, paid)
 
 
+def _require_everyones_queue(actor: Actor, practice_id: int) -> None:
+    """The whole practice's work queue (a therapist sees only their own: not this)."""
+    if actor.require(practice_id, Permission.VIEW_WORK_QUEUE) is not Scope.ALL:
+        raise PermissionDenied("the workload of every agent is for billing staff and administrators")
+
+
 def workload(db: Session, *, actor: Actor, practice_id: int, today: date) -> Workload:
     """Every team of the practice, and every agent (a member in a team, or anyone holding open
     claims or items), with their figures (see the module docstring)."""
-    actor.require(practice_id, Permission.VIEW_WORK_QUEUE)
+    _require_everyones_queue(actor, practice_id)
     place = roster(db, practice_id)
     by_team = _figures(db, practice_id, today, m.Claim.assignee_team_id, m.WorkItem.owner_team_id)
     by_user = _figures(db, practice_id, today, m.Claim.assignee_user_id, m.WorkItem.owner_user_id)
@@ -240,7 +246,7 @@ def rebalance_proposal(
 ) -> TeamRebalance:
     """Moves that even out the team members' open claims and dollars; nothing applied. A claim
     the rules in force give to its holder by name is pinned (never moved)."""
-    actor.require(practice_id, Permission.VIEW_WORK_QUEUE)
+    _require_everyones_queue(actor, practice_id)
     team = _team(db, practice_id, team_id)
     rules = rules_in_force(db, organization_of(db, practice_id)).rules
     place = roster(db, practice_id)
