@@ -119,3 +119,22 @@ def run_followup_rebuild(factory: sessionmaker[Session], today: date | None = No
 @huey.periodic_task(crontab(minute="30", hour="10"), name="followup_rebuild")  # type: ignore[untyped-decorator]
 def followup_rebuild() -> int:
     return run_followup_rebuild(session_factory())
+
+
+def run_appeal_deadlines(factory: sessionmaker[Session], today: date | None = None) -> int:
+    """Keep every practice's appeal deadline work items (services.appeals) in one unit of
+    work; return how many changed. ``today`` is injectable; the job passes today's date."""
+    from revcycle.services import appeals
+
+    with unit_of_work(factory) as session:
+        runs = appeals.raise_deadline_alerts_everywhere(
+            session, today=today or utcnow().date(), actor=system_actor("appeals")
+        )
+    return sum(run.changed for run in runs)
+
+
+# Daily at 10:40 UTC, after the follow-up rebuild: denials to appeal and drafts near their
+# deadline are in the queue before the practice opens.
+@huey.periodic_task(crontab(minute="40", hour="10"), name="appeal_deadlines")  # type: ignore[untyped-decorator]
+def appeal_deadlines() -> int:
+    return run_appeal_deadlines(session_factory())

@@ -36,10 +36,11 @@ from sqlalchemy.orm import Session, object_session
 
 from revcycle.db import models as m
 from revcycle.domain.permissions import Permission, Role, can
-from revcycle.services import patient_payments, payment_batches, payment_entry, x12_ingest
+from revcycle.services import appeals, patient_payments, payment_batches, payment_entry, x12_ingest
 from revcycle.services.actor import system_actor
 from revcycle.web.api.resources import PERMISSION_KEY
 from revcycle.x12.write835 import write_835
+from tests import factories as f
 from tests.integration.api_routes import api_routes, bearer
 from tests.integration.remittance.world import claim_payment, envelope, line, remittance
 from tests.integration.world import World, build_world
@@ -136,6 +137,11 @@ WRITE_REQUESTS: dict[str, Callable[[], dict[str, Any]]] = {
     "/api/posting-exceptions/{work_item_id}/resolve": lambda: {"json": {"action": "acknowledge"}},
     # underpayments: the first allowed role accepts the matrix's underpayment, a later one gets 409
     "/api/underpayments/{work_item_id}/resolve": lambda: {"json": {"action": "accepted"}},
+    # appeals: the first allowed role starts the appeal of a denied claim, submits the draft,
+    # decides the submitted one; a later role gets 409 (in progress, already submitted, decided)
+    "/api/claims/{claim_id}/appeals": lambda: {"json": {}},
+    "/api/appeals/{appeal_id}/submit": lambda: {"json": {"payer_reference": "MX-1"}},
+    "/api/appeals/{appeal_id}/outcome": lambda: {"json": {"outcome": "won", "decided_on": "2026-06-01"}},
     # fees: a second schedule or contract of the same name answers 409, as does revising a
     # version already replaced (the first /rates or /rates.csv makes its next version)
     "/api/fee-schedules": lambda: {
@@ -208,6 +214,12 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
         "work_item_id": _posting_exception(rows).id
     },
     "/api/underpayments/{work_item_id}/resolve": lambda rows: {"work_item_id": _underpayment(rows).id},
+    "/api/claims/{claim_id}/appeals": lambda rows: {"claim_id": _denied_claim(rows, "start").id},
+    "/api/appeals/{appeal_id}": lambda rows: {"appeal_id": _matrix_appeal(rows, "read").id},
+    "/api/appeals/{appeal_id}/submit": lambda rows: {"appeal_id": _matrix_appeal(rows, "submit").id},
+    "/api/appeals/{appeal_id}/outcome": lambda rows: {
+        "appeal_id": _matrix_appeal(rows, "decide", submitted=True).id
+    },
     "/api/coverages/{coverage_id}": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/end": lambda rows: {"coverage_id": rows.claim.coverage_id},
     "/api/coverages/{coverage_id}/eligibility": lambda rows: {"coverage_id": rows.claim.coverage_id},
@@ -334,6 +346,36 @@ def _underpayment(rows: Any) -> m.WorkItem:
         )
         db.add(found)
         db.flush()
+    return found
+
+
+def _denied_claim(rows: Any, tag: str) -> m.Claim:
+    """A claim of the rows' client the payer denied (made once per tag)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    number = f"MX{tag[:5]}{rows.practice.id}"[:17]
+    found = db.scalars(
+        select(m.Claim).where(m.Claim.practice_id == rows.practice.id, m.Claim.number == number)
+    ).first()
+    if found is None:
+        coverage = db.get_one(m.Coverage, rows.claim.coverage_id)
+        found = f.make_claim(db, f.make_session(db, rows.practice, rows.client, rows.provider), coverage)
+        found.number, found.status = number, "denied"
+        db.flush()
+    return found
+
+
+def _matrix_appeal(rows: Any, tag: str, *, submitted: bool = False) -> m.Appeal:
+    """A draft (or submitted) appeal of a denied claim of the rows' practice (made once per tag)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    claim = _denied_claim(rows, tag)
+    found = db.scalars(select(m.Appeal).where(m.Appeal.claim_id == claim.id)).first()
+    if found is None:
+        actor = system_actor("matrix")
+        found = appeals.start_appeal(db, actor=actor, claim_id=claim.id, today=date(2026, 5, 1))
+        if submitted:
+            appeals.submit_appeal(db, actor=actor, appeal_id=found.id, submitted_on=date(2026, 5, 2))
     return found
 
 

@@ -39,6 +39,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("payment_entry", "Payment entry", "/payments/new", Permission.POST_PAYMENTS, group="Money"),
     NavItem("remittances", "Remittances", "/remittances", Permission.POST_PAYMENTS, group="Money"),
     NavItem("underpayments", "Underpaid", "/underpayments", Permission.POST_PAYMENTS, group="Money"),
+    NavItem("appeals", "Appeals", "/appeals", Permission.APPEAL_DENIAL, group="Money"),
     NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS, group="Money"),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE, group="More"),
