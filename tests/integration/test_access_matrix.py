@@ -214,6 +214,7 @@ ROUTE_IDS: dict[str, Callable[[Any], dict[str, int | str]]] = {
         "work_item_id": _posting_exception(rows).id
     },
     "/api/underpayments/{work_item_id}/resolve": lambda rows: {"work_item_id": _underpayment(rows).id},
+    "/api/campaigns/{campaign_id}": lambda rows: {"campaign_id": _campaign(rows).id},
     "/api/claims/{claim_id}/appeals": lambda rows: {"claim_id": _denied_claim(rows, "start").id},
     "/api/appeals/{appeal_id}": lambda rows: {"appeal_id": _matrix_appeal(rows, "read").id},
     "/api/appeals/{appeal_id}/submit": lambda rows: {"appeal_id": _matrix_appeal(rows, "submit").id},
@@ -376,6 +377,24 @@ def _matrix_appeal(rows: Any, tag: str, *, submitted: bool = False) -> m.Appeal:
         found = appeals.start_appeal(db, actor=actor, claim_id=claim.id, today=date(2026, 5, 1))
         if submitted:
             appeals.submit_appeal(db, actor=actor, appeal_id=found.id, submitted_on=date(2026, 5, 2))
+    return found
+
+
+def _campaign(rows: Any) -> m.Campaign:
+    """A campaign of the rows' practice with its claim (made once)."""
+    db = object_session(rows.practice)
+    assert db is not None
+    found = db.scalars(
+        select(m.Campaign).where(m.Campaign.practice_id == rows.practice.id, m.Campaign.name == "Matrix")
+    ).first()
+    if found is None:
+        found = m.Campaign(
+            practice_id=rows.practice.id, name="Matrix", workflow="phone", started_on=date(2026, 1, 5)
+        )
+        db.add(found)
+        db.flush()
+        db.add(m.CampaignItem(campaign_id=found.id, claim_id=rows.claim.id, added_on=date(2026, 1, 5)))
+        db.flush()
     return found
 
 

@@ -60,6 +60,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import patient_payments as api_patient_payments
+    from revcycle.web.api import payer_strategies as api_payer_strategies
     from revcycle.web.api import payment_entry as api_payment_entry
     from revcycle.web.api import remittances as api_remittances
     from revcycle.web.api import resources as api_resources
@@ -78,6 +79,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
     from revcycle.web.pages import main as main_pages
+    from revcycle.web.pages import payer_strategies as payer_strategy_pages
     from revcycle.web.pages import payment_entry as payment_entry_pages
     from revcycle.web.pages import remittances as remittance_pages
     from revcycle.web.pages import underpayments as underpayment_pages
@@ -100,6 +102,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
     app.include_router(api_underpayments.router)
+    app.include_router(api_payer_strategies.router)
     app.include_router(api_appeals.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
@@ -116,4 +119,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
     app.include_router(underpayment_pages.router)
+    app.include_router(payer_strategy_pages.router)
     app.include_router(appeal_pages.router)

@@ -45,6 +45,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE, group="More"),
     NavItem("followup_rules", "Follow-up rules", "/followup-rules", Permission.MANAGE_PRACTICE, group="More"),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),
+    NavItem(
+        "payer_strategies", "Payer strategies", "/payer-strategies", Permission.RUN_REPORTS, group="More"
+    ),
     NavItem("insurance", "Insurance", "/insurance", Permission.VIEW_PAYERS),
     NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES, group="More"),
     NavItem("settings", "Settings", "/settings", Permission.MANAGE_PRACTICE, group="More"),
