@@ -54,6 +54,7 @@ __all__ = [
     "DryRun",
     "OpenClaim",
     "Roster",
+    "RuleChoices",
     "RuleSet",
     "apply_rules",
     "check_rules",
@@ -62,6 +63,7 @@ __all__ = [
     "open_claims",
     "organization_of",
     "roster",
+    "rule_choices",
     "rule_for",
     "rule_versions",
     "rules_in_force",
@@ -584,3 +586,53 @@ def describe(rules: Sequence[AssignmentRule], people: Mapping[int, str]) -> list
         }
         for n, r in enumerate(rules, start=1)
     ]
+
+
+@dataclass(frozen=True)
+class RuleChoices:
+    """What a rule may name, for the rules form: (id, label) pairs and team names."""
+
+    payers: list[tuple[int, str]]
+    providers: list[tuple[int, str]]
+    practices: list[tuple[int, str]]
+    people: list[tuple[int, str]]
+    teams: list[str]
+
+
+def rule_choices(
+    db: Session, *, actor: Actor, practice_id: int, rules: Sequence[AssignmentRule] = ()
+) -> RuleChoices:
+    """The organization's practices, clinicians, people (not clients) and team names, and the
+    payers of the practice's claims (plus any a rule already names)."""
+    actor.require(practice_id, Permission.VIEW_WORK_QUEUE)
+    organization_id = organization_of(db, practice_id)
+    practices = db.execute(
+        select(m.Practice.id, m.Practice.name)
+        .where(m.Practice.organization_id == organization_id)
+        .order_by(m.Practice.name)
+    ).all()
+    ids = [pid for pid, _ in practices]
+    providers = db.execute(
+        select(m.Provider.id, m.Provider.first_name, m.Provider.last_name)
+        .where(m.Provider.practice_id.in_(ids))
+        .order_by(m.Provider.last_name, m.Provider.first_name)
+    ).all()
+    people = db.execute(
+        select(m.User.id, m.User.full_name, m.User.email)
+        .join(m.Membership, m.Membership.user_id == m.User.id)
+        .where(m.Membership.practice_id.in_(ids), m.Membership.role != "client", m.User.is_active.is_(True))
+        .distinct()
+    ).all()
+    named = {pid for rule in rules for pid in rule.payer_ids}
+    payer_ids = set(db.scalars(select(m.Claim.payer_id).where(m.Claim.practice_id == practice_id).distinct()))
+    payers = db.execute(
+        select(m.Payer.id, m.Payer.name).where(m.Payer.id.in_(payer_ids | named)).order_by(m.Payer.name)
+    ).all()
+    teams = sorted(set(db.scalars(select(m.Team.name).where(m.Team.practice_id.in_(ids)))))
+    return RuleChoices(
+        payers=[(pid, name) for pid, name in payers],
+        providers=[(pid, f"{first} {last}") for pid, first, last in providers],
+        practices=[(pid, name) for pid, name in practices],
+        people=sorted(((uid, name or email) for uid, name, email in people), key=lambda p: p[1].lower()),
+        teams=teams,
+    )

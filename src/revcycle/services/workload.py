@@ -185,17 +185,19 @@ def _require_everyones_queue(actor: Actor, practice_id: int) -> None:
 
 def workload(db: Session, *, actor: Actor, practice_id: int, today: date) -> Workload:
     """Every team of the practice, and every agent (a member in a team, or anyone holding open
-    claims or items), with their figures (see the module docstring)."""
-    _require_everyones_queue(actor, practice_id)
+    claims or items), with their figures (see the module docstring). Someone who sees only
+    their own work queue (a therapist) gets only their own row."""
+    scope = actor.require(practice_id, Permission.VIEW_WORK_QUEUE)
     place = roster(db, practice_id)
-    by_team = _figures(db, practice_id, today, m.Claim.assignee_team_id, m.WorkItem.owner_team_id)
     by_user = _figures(db, practice_id, today, m.Claim.assignee_user_id, m.WorkItem.owner_user_id)
-    teams = [
-        _load(team_id, name, name, by_team)
-        for name, team_id in sorted(place.team_ids.items(), key=lambda x: x[0])
-    ]
-    holding = set(by_user["items"]) | set(by_user["open"])
-    user_ids = {uid for uid, team in place.user_team.items() if team is not None} | holding
+    if scope is not Scope.ALL:
+        user_ids = {actor.user_id} if actor.user_id is not None else set()
+        teams = []
+    else:
+        by_team = _figures(db, practice_id, today, m.Claim.assignee_team_id, m.WorkItem.owner_team_id)
+        teams = [_load(team_id, name, name, by_team) for name, team_id in sorted(place.team_ids.items())]
+        holding = set(by_user["items"]) | set(by_user["open"])
+        user_ids = {uid for uid, team in place.user_team.items() if team is not None} | holding
     labels = user_labels(db, user_ids)
     agents = [
         _load(

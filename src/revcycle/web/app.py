@@ -49,6 +49,7 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import alerts as api_alerts
+    from revcycle.web.api import assignment as api_assignment
     from revcycle.web.api import appeals as api_appeals
     from revcycle.web.api import auth as api_auth
     from revcycle.web.api import claims as api_claims
@@ -68,6 +69,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import underpayments as api_underpayments
     from revcycle.web.api import x12 as api_x12
     from revcycle.web.pages import alerts as alert_pages
+    from revcycle.web.pages import assignment as assignment_pages
     from revcycle.web.pages import appeals as appeal_pages
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
@@ -102,6 +104,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
     app.include_router(api_underpayments.router)
+    app.include_router(api_assignment.router)
     app.include_router(api_payer_strategies.router)
     app.include_router(api_appeals.router)
     app.include_router(auth_pages.router)
@@ -119,5 +122,6 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
     app.include_router(underpayment_pages.router)
+    app.include_router(assignment_pages.router)
     app.include_router(payer_strategy_pages.router)
     app.include_router(appeal_pages.router)

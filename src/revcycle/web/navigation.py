@@ -43,6 +43,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("deposits", "Deposits", "/deposits", Permission.POST_PAYMENTS, group="Money"),
     NavItem("work_queue", "Work queue", "/work-queue", Permission.VIEW_WORK_QUEUE),
     NavItem("alerts", "Alerts", "/alerts", Permission.VIEW_WORK_QUEUE, group="More"),
+    NavItem("workload", "Workload", "/workload", Permission.VIEW_WORK_QUEUE, group="More"),
     NavItem("followup_rules", "Follow-up rules", "/followup-rules", Permission.MANAGE_PRACTICE, group="More"),
     NavItem("reports", "Reports", "/reports", Permission.RUN_REPORTS),
     NavItem(

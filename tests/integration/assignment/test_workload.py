@@ -52,10 +52,18 @@ def test_workload_figures_per_agent_and_team(book: Book) -> None:
     assert "÷" in load.formula
 
 
-def test_workload_is_for_those_who_see_everyones_queue(book: Book) -> None:
-    therapist = f.actor_for(book.db, f.make_user(book.db, book.practice, Role.THERAPIST))  # sees their own
+def test_someone_who_sees_only_their_own_queue_sees_only_their_own_load(book: Book) -> None:
+    general = book.team("General")
+    book.claim(served_on=TODAY, balance_cents=5_000, team=general, user=book.agent(general, "Ana"))
+    user = f.make_user(book.db, book.practice, Role.THERAPIST)
+    therapist = f.actor_for(book.db, user)
+    load = workload.workload(book.db, actor=therapist, practice_id=book.practice.id, today=TODAY)
+    assert load.teams == []
+    assert [(a.holder_id, a.open_claims) for a in load.agents] == [(user.id, 0)]
     with pytest.raises(PermissionDenied, match="billing staff and administrators"):
-        workload.workload(book.db, actor=therapist, practice_id=book.practice.id, today=TODAY)
+        workload.rebalance_proposal(
+            book.db, actor=therapist, practice_id=book.practice.id, team_id=general.id, today=TODAY
+        )
 
 
 def test_a_rebalance_applies_only_confirmed_moves_and_refuses_a_stale_one(book: Book) -> None:
