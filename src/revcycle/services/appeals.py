@@ -36,6 +36,7 @@ from revcycle.db import models as m
 from revcycle.db.types import utcnow
 from revcycle.domain import adjustment_reasons
 from revcycle.domain import appeals as rules
+from revcycle.domain.adjustment_reasons import DefaultAction
 from revcycle.domain.appeals import AppealStatus, OverturnTally, Urgency
 from revcycle.domain.claim_status import ClaimStatus, EventSource
 from revcycle.domain.ledger import Account, BalanceScope
@@ -535,11 +536,7 @@ def _facts(db: Session, appeal: m.Appeal, today: date) -> rules.LetterFacts:
     provider = db.get(m.Provider, claim.provider_id) if claim.provider_id else None
     coverage = db.get(m.Coverage, claim.coverage_id) if claim.coverage_id else None
     denials = _covered_denials(db, appeal)
-    paid = db.scalar(
-        select(func.coalesce(func.sum(m.RemittanceClaim.paid_cents), 0)).where(
-            m.RemittanceClaim.claim_id == claim.id, m.RemittanceClaim.state == "posted"
-        )
-    )
+    paid = _paid_cents(db, claim.id)
     category = adjustment_reasons.DenialCategory(denials[0].category).label if denials else ""
     return rules.LetterFacts(
         today=today,
@@ -572,6 +569,16 @@ def _facts(db: Session, appeal: m.Appeal, today: date) -> rules.LetterFacts:
         argument=appeal.argument,
         enclosures=tuple(appeal.enclosures),
     )
+
+
+def _paid_cents(db: Session, claim_id: int) -> int:
+    """What the payer's posted remittances paid on the claim."""
+    paid = db.scalar(
+        select(func.coalesce(func.sum(m.RemittanceClaim.paid_cents), 0)).where(
+            m.RemittanceClaim.claim_id == claim_id, m.RemittanceClaim.state == "posted"
+        )
+    )
+    return int(paid or 0)
 
 
 def _code_lines(denials: Sequence[m.Denial]) -> Iterable[tuple[str, str]]:
@@ -718,10 +725,10 @@ def record_outcome(
     _settle_denials(db, appeal, target, recovered)
     claim = db.get_one(m.Claim, appeal.claim_id)
     if target is AppealStatus.LOST and claim.status == ClaimStatus.APPEALED:
+        # The payer upheld its decision: the claim is back where the remittance left it.
+        back = ClaimStatus.PARTIALLY_PAID if _paid_cents(db, claim.id) > 0 else ClaimStatus.DENIED
         detail = f"{rules.LEVELS[appeal.level].lower()} lost (appeal {appeal.id})"
-        transition_claims(
-            db, actor=actor, moves=[ClaimMove(claim.id, ClaimStatus.DENIED, EventSource.USER, detail)]
-        )
+        transition_claims(db, actor=actor, moves=[ClaimMove(claim.id, back, EventSource.USER, detail)])
     _audit(db, actor, appeal, "update", before=before, reason=f"decision: {target.label.lower()}")
     return appeal
 
@@ -1267,80 +1274,98 @@ def letter_pdf(db: Session, *, actor: Actor, appeal_id: int) -> tuple[str, bytes
 
 
 def seed_demo_appeals(db: Session, *, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
-    """On the demo's posted denials: six decided appeals (3 won, 1 partially won, 2 lost, one
-    of the lost taken to level 2 as a draft), two drafts near their deadline and one
-    corrected claim. Returns what it made."""
+    """On the demo's posted denials not yet worked: appeals decided in the past (won, won,
+    lost, won, partially won, lost: a real overturn rate), the first lost one taken to level 2
+    as a draft, two drafts on the denials nearest their deadline, and one corrected claim for
+    a fixable denial. Fewer when the demo is small. Returns what it made."""
     counts = {"won": 0, "partially_won": 0, "lost": 0, "drafts": 0, "next_level": 0, "corrected": 0}
-    appealable = [
-        d
-        for d in db.scalars(
-            select(m.Denial)
-            .join(m.Claim, m.Claim.id == m.Denial.claim_id)
-            .where(
-                m.Denial.practice_id == practice_id,
-                m.Denial.resolution == "open",
-                m.Claim.status == str(ClaimStatus.DENIED),
-                m.Denial.default_action == str(adjustment_reasons.DefaultAction.APPEAL),
-                m.Denial.appeal_deadline_on.is_not(None),
-            )
-            .order_by(m.Denial.created_at, m.Denial.id)
-        )
-        if not db.scalar(select(m.Appeal.id).where(m.Appeal.claim_id == d.claim_id).limit(1))
-    ]
-    seen: set[int] = set()
-    denials = [d for d in appealable if not (d.claim_id in seen or seen.add(d.claim_id))]  # type: ignore[func-returns-value]
-    plan = ["won", "won", "lost", "won", "partially_won", "lost"]
-    for outcome, denial in zip(plan, denials, strict=False):
-        decided_on = min(today - timedelta(days=3), (denial.appeal_deadline_on or today) - timedelta(days=5))
-        submitted_on = decided_on - timedelta(days=35)
-        appeal = start_appeal(
-            db, actor=actor, claim_id=denial.claim_id, denial_id=denial.id, today=submitted_on
-        )
-        update_draft(
-            db,
-            actor=actor,
-            appeal_id=appeal.id,
-            today=submitted_on,
-            argument="The progress notes document the symptoms, the interventions and the client's "
-            "response at each session, under a current treatment plan.",
-        )
-        submit_appeal(db, actor=actor, appeal_id=appeal.id, submitted_on=submitted_on)
-        recovered = {"won": None, "partially_won": appeal.appealed_cents * 6 // 10, "lost": None}[outcome]
-        record_outcome(
-            db,
-            actor=actor,
-            appeal_id=appeal.id,
-            outcome=outcome,
-            decided_on=decided_on,
-            recovered_cents=recovered,
-            note={
-                "won": "Overturned on review of the records.",
-                "partially_won": "Paid at the reduced rate.",
-                "lost": "Upheld: documentation judged insufficient.",
-            }[outcome],
-        )
+    denials = _demo_denials(db, practice_id, DefaultAction.APPEAL)
+    upcoming = sorted((d for d in denials if (d.appeal_deadline_on or today) >= today), key=_deadline)
+    drafts = upcoming[: min(2, len(denials) // 2)]
+    decided = [d for d in denials if d not in drafts][:6]
+    for outcome, denial in zip(("won", "won", "lost", "won", "partially_won", "lost"), decided, strict=False):
+        appeal = _demo_decided(db, actor, denial, outcome, today)
+        if appeal is None:
+            continue
         counts[outcome] += 1
-        if outcome == "lost" and counts["next_level"] == 0:
-            start_appeal(db, actor=actor, claim_id=denial.claim_id, previous_appeal_id=appeal.id, today=today)
+        if outcome == "lost" and not counts["next_level"]:
+            try:  # refused before anything is written when the next level's deadline has passed
+                start_appeal(
+                    db, actor=actor, claim_id=denial.claim_id, previous_appeal_id=appeal.id, today=today
+                )
+            except InvalidInput:
+                continue
             counts["next_level"] += 1
-    for denial in denials[len(plan) : len(plan) + 2]:
-        start_appeal(db, actor=actor, claim_id=denial.claim_id, denial_id=denial.id, today=today)
+    for denial in drafts:
+        appeal = start_appeal(db, actor=actor, claim_id=denial.claim_id, denial_id=denial.id, today=today)
+        update_draft(db, actor=actor, appeal_id=appeal.id, today=today, argument=_DEMO_ARGUMENT)
         counts["drafts"] += 1
-    fixable = db.scalars(
+    fixable = [d for d in _demo_denials(db, practice_id, DefaultAction.FIX_AND_RESUBMIT) if d.claim_id]
+    for denial in fixable[:1]:
+        send_corrected_claim(db, actor=actor, denial_id=denial.id, reason="diagnosis pointer corrected")
+        counts["corrected"] += 1
+    raise_deadline_alerts(db, practice_id=practice_id, today=today, actor=actor)
+    return counts
+
+
+_DEMO_ARGUMENT = (
+    "The progress notes document the symptoms, the interventions and the client's response at "
+    "each session, under a current treatment plan signed by the client."
+)
+_DEMO_NOTES = {
+    "won": "Overturned on review of the records.",
+    "partially_won": "Paid at the reduced rate for the add-on code.",
+    "lost": "Upheld: documentation judged insufficient.",
+}
+
+
+def _deadline(denial: m.Denial) -> date:
+    return denial.appeal_deadline_on or date.max
+
+
+def _demo_denials(db: Session, practice_id: int, action: DefaultAction) -> list[m.Denial]:
+    """Open denials of denied or partially paid claims with no appeal yet, one per claim,
+    oldest first (a fixable one needs the payer's claim number)."""
+    query = (
         select(m.Denial)
         .join(m.Claim, m.Claim.id == m.Denial.claim_id)
         .where(
             m.Denial.practice_id == practice_id,
             m.Denial.resolution == "open",
-            m.Claim.status == str(ClaimStatus.DENIED),
-            m.Claim.payer_claim_control_number != "",
-            m.Denial.default_action == str(adjustment_reasons.DefaultAction.FIX_AND_RESUBMIT),
+            m.Denial.default_action == str(action),
+            m.Claim.status.in_([str(ClaimStatus.DENIED), str(ClaimStatus.PARTIALLY_PAID)]),
+            ~select(m.Appeal.id).where(m.Appeal.claim_id == m.Denial.claim_id).exists(),
         )
-        .order_by(m.Denial.id)
-        .limit(1)
-    ).first()
-    if fixable is not None:
-        send_corrected_claim(db, actor=actor, denial_id=fixable.id, reason="diagnosis pointer corrected")
-        counts["corrected"] += 1
-    raise_deadline_alerts(db, practice_id=practice_id, today=today, actor=actor)
-    return counts
+        .order_by(m.Denial.created_at, m.Denial.id)
+    )
+    if action is DefaultAction.FIX_AND_RESUBMIT:
+        query = query.where(m.Claim.payer_claim_control_number != "")
+    found: dict[int, m.Denial] = {}
+    for denial in db.scalars(query):
+        found.setdefault(denial.claim_id, denial)
+    return list(found.values())
+
+
+def _demo_decided(db: Session, actor: Actor, denial: m.Denial, outcome: str, today: date) -> m.Appeal | None:
+    """An appeal sent a few days after the denial arrived and decided about a month later
+    (before ``today``); None when the denial is too recent to have been decided."""
+    claim = db.get_one(m.Claim, denial.claim_id)
+    denied_on = _deadline(denial) - timedelta(days=_appeal_days(db, claim))
+    submitted_on = denied_on + timedelta(days=6)
+    decided_on = min(submitted_on + timedelta(days=32), today - timedelta(days=1))
+    if decided_on <= submitted_on:
+        return None
+    appeal = start_appeal(db, actor=actor, claim_id=claim.id, denial_id=denial.id, today=submitted_on)
+    update_draft(db, actor=actor, appeal_id=appeal.id, today=submitted_on, argument=_DEMO_ARGUMENT)
+    submit_appeal(db, actor=actor, appeal_id=appeal.id, submitted_on=submitted_on)
+    recovered = appeal.appealed_cents * 6 // 10 if outcome == "partially_won" else None
+    record_outcome(
+        db,
+        actor=actor,
+        appeal_id=appeal.id,
+        outcome=outcome,
+        decided_on=decided_on,
+        recovered_cents=recovered,
+        note=_DEMO_NOTES[outcome],
+    )
+    return appeal
