@@ -67,11 +67,11 @@ def test_a_follow_up_is_worked_with_a_note_and_moves_to_on_track(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(artifacts / "queue-1-needs-action-phone.png"), full_page=True)
 
-    item.locator("summary").click()
+    item.locator("summary", has_text="Log a note").click()
     next_on = date.today() + timedelta(days=21)
     item.locator("textarea[name=body]").fill("Called Summit Mutual: in process, reference 4471")
     item.locator("input[name=next_on]").fill(next_on.isoformat())
-    item.locator("button[type=submit]").click()
+    item.get_by_role("button", name="Save note").click()
     page.locator("[data-testid=queue-notice]").wait_for()
     moved = page.locator(f"[data-group=on_track] [data-item-id='{item_id}']")
     assert moved.count() == 1

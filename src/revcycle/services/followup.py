@@ -17,7 +17,7 @@ rule would do to today's open claims without saving anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -257,7 +257,7 @@ class _OpenClaim:
     owner_team_id: int | None
 
 
-def _open_claims(db: Session, practice_id: int) -> list[_OpenClaim]:
+def _open_claims(db: Session, practice_id: int, claim_ids: Collection[int] | None = None) -> list[_OpenClaim]:
     sent = (
         select(m.Submission.claim_id, func.max(m.Submission.submitted_at).label("sent_at"))
         .where(m.Submission.practice_id == practice_id)
@@ -271,6 +271,8 @@ def _open_claims(db: Session, practice_id: int) -> list[_OpenClaim]:
         .where(m.Claim.practice_id == practice_id, m.Claim.status.in_(_STATUSES))
         .order_by(m.Claim.id)
     )
+    if claim_ids is not None:
+        query = query.where(m.Claim.id.in_(list(claim_ids)))
     found = []
     for claim, payer_name, payer_kind, sent_at in db.execute(query):
         submitted_on = _day_of(sent_at or claim.status_changed_at)
@@ -328,10 +330,16 @@ class _Wanted:
         }
 
 
-def _wanted(db: Session, practice_id: int, today: date, rules: Mapping[str, FollowupRule]) -> list[_Wanted]:
+def _wanted(
+    db: Session,
+    practice_id: int,
+    today: date,
+    rules: Mapping[str, FollowupRule],
+    claim_ids: Collection[int] | None = None,
+) -> list[_Wanted]:
     learned = learned_days(db, practice_id, today)
     wanted = []
-    for claim in _open_claims(db, practice_id):
+    for claim in _open_claims(db, practice_id, claim_ids):
         rule = rule_for(rules, claim.payer_id, claim.payer_kind)
         expected, source = expected_days_for(rule, learned.get(claim.payer_id), claim.payer_kind)
         decision = decide(claim.facts, rule, expected, today)
@@ -374,9 +382,17 @@ _COMPARED = (
 )
 
 
-def rebuild(db: Session, *, practice_id: int, today: date, actor: Actor | None = None) -> FollowupRun:
+def rebuild(
+    db: Session,
+    *,
+    practice_id: int,
+    today: date,
+    actor: Actor | None = None,
+    claim_ids: Collection[int] | None = None,
+) -> FollowupRun:
     """Make the practice's follow-up items match its open claims as of ``today`` (see the
-    module docstring); idempotent. Never commits."""
+    module docstring); idempotent. Never commits. ``claim_ids`` limits it to those claims
+    (a quick action on one claim refreshes its item at once)."""
     actor = actor or system_actor("followup")
     actor.require(practice_id, Permission.SUBMIT_CLAIMS)
     if db.get(m.Practice, practice_id) is None:
@@ -384,18 +400,16 @@ def rebuild(db: Session, *, practice_id: int, today: date, actor: Actor | None =
     run = FollowupRun(practice_id, today)
     wanted = {
         f"{FOLLOWUP}:{w.claim.facts.claim_id}": w
-        for w in _wanted(db, practice_id, today, rules_in_force(db, practice_id))
+        for w in _wanted(db, practice_id, today, rules_in_force(db, practice_id), claim_ids)
     }
-    existing = {
-        item.dedupe_key or "": item
-        for item in db.scalars(
-            select(m.WorkItem).where(
-                m.WorkItem.practice_id == practice_id,
-                m.WorkItem.kind == FOLLOWUP,
-                m.WorkItem.dedupe_key.like(f"{FOLLOWUP}:%"),  # its own, not a denial's or a person's
-            )
-        )
-    }
+    items = select(m.WorkItem).where(
+        m.WorkItem.practice_id == practice_id,
+        m.WorkItem.kind == FOLLOWUP,
+        m.WorkItem.dedupe_key.like(f"{FOLLOWUP}:%"),  # its own, not a denial's or a person's
+    )
+    if claim_ids is not None:
+        items = items.where(m.WorkItem.claim_id.in_(list(claim_ids)))
+    existing = {item.dedupe_key or "": item for item in db.scalars(items)}
     now = utcnow()
     for key, want in wanted.items():
         values = want.values(today)

@@ -211,7 +211,8 @@ def resubmit_claim(
     payer_claim_control_number: str = "",
     reason: str = "",
 ) -> m.Submission:
-    """Send a claim again: as is (1), as a replacement (7) or a void (8), keeping its number.
+    """Send a claim again: as is (1), as a replacement (7) or a void (8), keeping its number;
+    by the channel given, else the payer's billing route, else the way it was sent last time.
 
     The claim moves to ``submitted`` where the status table allows it (from rejected or
     appealed); a replacement or void of a claim the payer already holds leaves its status to
@@ -233,6 +234,8 @@ def resubmit_claim(
         raise InvalidInput(
             f"claim {claim.number}: a {FREQUENCIES[frequency]} needs the payer's claim control number"
         )
+    if channel is None and portal_id is None and _billing_route(session, claim) is None:
+        channel, portal_id = previous.channel, previous.portal_id  # the way it went last time
     route, portal = _route(session, claim, channel, portal_id)
     row = _submission(
         session, actor, claim, channel=route, portal_id=portal, reference=reference, submitted_on=submitted_on
@@ -477,15 +480,20 @@ def _check_channel(channel: str) -> None:
         raise InvalidInput(f"channel: {channel!r} is not one of {', '.join(sorted(CHANNELS))}")
 
 
-def _route(
-    session: Session, claim: m.Claim, channel: str | None, portal_id: int | None
-) -> tuple[str, int | None]:
-    """The channel and portal: given, else the practice's billing route for the payer."""
-    settings = session.scalars(
+def _billing_route(session: Session, claim: m.Claim) -> m.PracticePayer | None:
+    """The practice's settings for the claim's payer, when it has any."""
+    return session.scalars(
         select(m.PracticePayer).where(
             m.PracticePayer.practice_id == claim.practice_id, m.PracticePayer.payer_id == claim.payer_id
         )
     ).one_or_none()
+
+
+def _route(
+    session: Session, claim: m.Claim, channel: str | None, portal_id: int | None
+) -> tuple[str, int | None]:
+    """The channel and portal: given, else the practice's billing route for the payer."""
+    settings = _billing_route(session, claim)
     if portal_id is not None:
         portal = session.get(m.InsurancePortal, portal_id)
         if portal is None or portal.practice_id != claim.practice_id:

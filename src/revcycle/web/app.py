@@ -85,6 +85,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import payment_entry as payment_entry_pages
     from revcycle.web.pages import remittances as remittance_pages
     from revcycle.web.pages import underpayments as underpayment_pages
+    from revcycle.web.pages import work_queue as work_queue_pages
     from revcycle.web.pages import x12 as x12_pages
 
     app.include_router(api_auth.router)
@@ -109,6 +110,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_appeals.router)
     app.include_router(auth_pages.router)
     app.include_router(main_pages.router)
+    app.include_router(work_queue_pages.router)
     app.include_router(import_pages.router)
     app.include_router(alert_pages.router)
     app.include_router(insurance_pages.router)

@@ -24,14 +24,12 @@ from sqlalchemy import select
 
 from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
-from revcycle.domain.followup_rules import Urgency, urgency_of
-from revcycle.domain.permissions import Permission, Role, Scope
+from revcycle.domain.permissions import Permission, Role
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
 from revcycle.services import (
     audit,
-    followup,
     information_requests,
     queries,
     saved_filters,
@@ -112,7 +110,7 @@ def _month(value: str) -> date | None:
         raise InvalidInput("month: expected YYYY-MM") from exc
 
 
-def _query(**values: Any) -> dict[str, Any]:
+def paging_query(**values: Any) -> dict[str, Any]:
     """The non-empty filters, for paging links."""
     return {key: value for key, value in values.items() if value not in (None, "", False)}
 
@@ -260,7 +258,7 @@ def _saved(ctx: PageContext, page: str) -> list[m.SavedFilter]:
     return saved_filters.list_filters(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, page=page)
 
 
-def _back(path: str, done: str, query: dict[str, Any] | None = None) -> Response:
+def redirect_done(path: str, done: str, query: dict[str, Any] | None = None) -> Response:
     params = {**(query or {}), "done": done}
     return RedirectResponse(f"{path}?{urlencode(params)}", status_code=303)
 
@@ -323,7 +321,7 @@ def _sessions_view(
         ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=replace(filters, stage=None)
     )
     ctx.audit_clients("session", {row.client_id for row in page.items})
-    query = _query(**params, limit=limit if limit != DEFAULT_LIMIT else None)
+    query = paging_query(**params, limit=limit if limit != DEFAULT_LIMIT else None)
     return ctx.render(
         "pages/sessions.html",
         "sessions",
@@ -366,7 +364,7 @@ def sessions_page(
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Response:
-    params = _query(
+    params = paging_query(
         stage=stage,
         provider_id=provider_id,
         payer_id=payer_id,
@@ -481,7 +479,7 @@ def _session_action(ctx: PageContext, session_id: int, done: str, action: Callab
             action()
     except InvalidInput as exc:
         return _session_view(ctx, session_id, error=exc.detail)
-    return _back(f"/sessions/{session_id}", done)
+    return redirect_done(f"/sessions/{session_id}", done)
 
 
 @router.post("/sessions/{session_id}/status")
@@ -624,7 +622,7 @@ def _claim_params(
     reference: str = "",
 ) -> dict[str, str]:
     """The tracker's filters as the query string gives them (the non-empty ones)."""
-    return _query(
+    return paging_query(
         status=status,
         client=client,
         provider_id=provider_id,
@@ -665,7 +663,7 @@ def _claims_view(
     )
     ctx.audit_clients("claim", {row.claim.client_id for row in page.items})
     filter_query = {key: value for key, value in params.items() if key in CLAIM_FILTER_KEYS and value}
-    query = _query(**filter_query, limit=limit if limit != DEFAULT_LIMIT else None)
+    query = paging_query(**filter_query, limit=limit if limit != DEFAULT_LIMIT else None)
     tab_query = {key: value for key, value in filter_query.items() if key != "status"}
     return ctx.render(
         "pages/claims.html",
@@ -697,7 +695,7 @@ def _claims_view(
 def claims_page(
     *, ctx: Ctx, filters: ClaimParams, done: str = "", limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
 ) -> Response:
-    return _claims_view(ctx, _query(**filters, done=done), limit, offset)
+    return _claims_view(ctx, paging_query(**filters, done=done), limit, offset)
 
 
 def csv_cell(value: object) -> str:
@@ -780,7 +778,7 @@ async def bulk_submit(ctx: Ctx) -> Response:
                 submissions.record_submissions(ctx.db, actor=ctx.actor, claim_ids=ids, **sending)
     except (InvalidInput, NotFound) as exc:
         return _claims_view(ctx, params, DEFAULT_LIMIT, 0, error=exc.detail)
-    return _back("/claims", "queued" if action == "queue" else "submitted", params)
+    return redirect_done("/claims", "queued" if action == "queue" else "submitted", params)
 
 
 # --- claims: one claim ------------------------------------------------------------------------------
@@ -830,7 +828,7 @@ def _claim_action(ctx: PageContext, claim_id: int, done: str, action: Callable[[
             outcome = action()
     except InvalidInput as exc:
         return _claim_view(ctx, claim_id, error=exc.detail)
-    return _back(f"/claims/{claim_id}", outcome or done)
+    return redirect_done(f"/claims/{claim_id}", outcome or done)
 
 
 @router.post("/claims/{claim_id}/override")
@@ -985,13 +983,13 @@ async def save_filter(ctx: Ctx) -> Response:
         if page == "claims":
             return _claims_view(ctx, query, DEFAULT_LIMIT, 0, error=exc.detail)
         return _sessions_view(ctx, query, DEFAULT_LIMIT, 0, error=exc.detail)
-    return _back(f"/{page}", "filter_saved", query)
+    return redirect_done(f"/{page}", "filter_saved", query)
 
 
 @router.post("/saved-filters/{filter_id}/delete")
 def delete_saved_filter(ctx: Ctx, filter_id: int) -> Response:
     row = saved_filters.delete_filter(ctx.db, actor=ctx.actor, filter_id=filter_id)
-    return _back(f"/{row.page}", "filter_deleted")
+    return redirect_done(f"/{row.page}", "filter_deleted")
 
 
 # --- payments, work -------------------------------------------------------------------------------
@@ -1004,201 +1002,6 @@ def payments_page(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) ->
     )
     ctx.audit_clients("payment", {row.payment.client_id for row in page.items if row.payment.client_id})
     return ctx.render("pages/payments.html", "payments", page=page, limit=limit, offset=offset, query={})
-
-
-QUEUE_GROUP_LIMIT = 25  # items a group shows before "show all"
-
-
-@router.get("/work-queue")
-def work_queue_page(
-    *,
-    ctx: Ctx,
-    severity: str = "",
-    mine: bool = False,
-    group: str = "",
-    done: str = "",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = QUEUE_GROUP_LIMIT,
-    offset: Offset = 0,
-    error: str = "",
-) -> Response:
-    """My work queue: banners with the open items by severity; the items in three groups —
-    needs immediate action, this week, on track — grouped before paging (each shows its first
-    items and its count; ``group`` shows one, paged), each follow-up with its note form."""
-    if group and group not in _GROUP_TITLES:
-        group = ""
-    today = ctx.today
-    pages: dict[str, Page[m.WorkItem]] = {}
-    for key in _GROUP_TITLES:
-        if group and key != group:
-            continue
-        pages[key] = queries.list_work_items(
-            ctx.db,
-            actor=ctx.actor,
-            practice_id=ctx.practice.id,
-            severity=severity or None,
-            owner_user_id=ctx.actor.user_id if mine else None,
-            urgency=key,
-            today=today,
-            limit=limit,
-            offset=offset if group else 0,
-        )
-    shown = [item for page in pages.values() for item in page.items]
-    ctx.audit_clients("work_item", {item.client_id for item in shown if item.client_id})
-    return ctx.render(
-        "pages/work_queue.html",
-        "work_queue",
-        pages=pages,
-        page=pages[group] if group else None,
-        group=group,
-        group_titles=_GROUP_TITLES,
-        counts=queries.open_work_by_severity(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id),
-        severity=severity,
-        severities=queries.SEVERITY_ORDER,
-        mine=mine,
-        notice=_QUEUE_NOTICES.get(done, ""),
-        error=error,
-        today=today,
-        followup_kind=followup.FOLLOWUP,
-        ready_electronic=_ready_count(ctx),
-        limit=limit,
-        offset=offset,
-        query=_query(severity=severity, mine=mine, group=group),
-    )
-
-
-_GROUP_TITLES = {
-    str(Urgency.NOW): "Needs immediate action",
-    str(Urgency.WEEK): "This week",
-    str(Urgency.ON_TRACK): "On track",
-}
-_QUEUE_NOTICES = {
-    "noted": "Note saved; the follow-up moved to its next date.",
-    "queued": "The ready claims are queued for the next electronic batch (see X12 files).",
-}
-
-
-def _urgency(item: m.WorkItem, today: date) -> Urgency:
-    """An item's group: escalated (critical) or due, now; due within a week; later. An item
-    with no date is now unless it is only information."""
-    if item.due_on is None:
-        return Urgency.ON_TRACK if item.severity == "info" else Urgency.NOW
-    return urgency_of(item.due_on, item.severity == "critical", today)
-
-
-@router.get("/work-queue/export.csv")
-def work_queue_export(ctx: Ctx, mine: bool = False) -> Response:
-    """The open items as CSV, in the queue's order, with their group: the follow-up list to
-    work from a phone call sheet or hand to someone else."""
-    items: list[m.WorkItem] = []
-    offset = 0
-    while True:
-        page = queries.list_work_items(
-            ctx.db,
-            actor=ctx.actor,
-            practice_id=ctx.practice.id,
-            owner_user_id=ctx.actor.user_id if mine else None,
-            limit=MAX_LIMIT,
-            offset=offset,
-        )
-        items += page.items
-        offset += MAX_LIMIT
-        if offset >= page.total:
-            break
-    ctx.audit_clients("work_item", {item.client_id for item in items if item.client_id})
-    claims = dict(
-        ctx.db.execute(
-            select(m.Claim.id, m.Claim.number).where(
-                m.Claim.id.in_({i.claim_id for i in items if i.claim_id})
-            )
-        ).all()
-    )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["group", "severity", "due_on", "kind", "title", "claim", "rule", "detail"])
-    today = ctx.today
-    for item in items:
-        writer.writerow(
-            [
-                _GROUP_TITLES[str(_urgency(item, today))],
-                item.severity,
-                item.due_on.isoformat() if item.due_on else "",
-                item.kind,
-                item.title,
-                claims.get(item.claim_id, "") if item.claim_id else "",
-                item.rule,
-                item.detail,
-            ]
-        )
-    name = f"work-queue-{today.isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
-@router.post("/work-queue/submit-ready")
-def work_queue_submit_ready(ctx: Ctx) -> Response:
-    """Queue every ready claim billed electronically for the next batch, in one click."""
-    ctx.actor.require(ctx.practice.id, Permission.SUBMIT_CLAIMS)
-    ids = _electronic_ready(ctx)
-    if not ids:
-        return _back("/work-queue", "", {"error": "no claim is ready to send electronically"})
-    try:
-        with ctx.db.begin_nested():
-            submissions.queue_for_batch(ctx.db, actor=ctx.actor, claim_ids=ids)
-    except (InvalidInput, NotFound) as exc:
-        return _back("/work-queue", "", {"error": exc.detail})
-    return _back("/work-queue", "queued", {"count": len(ids)})
-
-
-def _ready_count(ctx: PageContext) -> int:
-    """How many claims "submit all ready" would queue (none for a role that cannot submit)."""
-    if ctx.actor.scope(ctx.practice.id, Permission.SUBMIT_CLAIMS) == Scope.NONE:
-        return 0
-    return len(_electronic_ready(ctx))
-
-
-def _electronic_ready(ctx: PageContext) -> list[int]:
-    """The practice's ready claims whose payer it bills through the clearinghouse, not
-    already queued in a batch."""
-    portal_payers = select(m.PracticePayer.payer_id).where(
-        m.PracticePayer.practice_id == ctx.practice.id, m.PracticePayer.billing_route != "clearinghouse"
-    )
-    queued = (
-        select(m.Submission.claim_id)
-        .join(m.SubmissionBatch, m.SubmissionBatch.id == m.Submission.batch_id)
-        .where(m.Submission.practice_id == ctx.practice.id, m.SubmissionBatch.status == "queued")
-    )
-    query = select(m.Claim.id).where(
-        m.Claim.practice_id == ctx.practice.id,
-        m.Claim.status == str(ClaimStatus.READY),
-        m.Claim.payer_id.not_in(portal_payers),
-        m.Claim.id.not_in(queued),
-    )
-    return list(ctx.db.scalars(query.order_by(m.Claim.id)))
-
-
-@router.post("/work-queue/{item_id}/note")
-def work_item_note(
-    ctx: Ctx,
-    item_id: int,
-    body: Annotated[str, Form()] = "",
-    next_on: Annotated[str, Form()] = "",
-) -> Response:
-    """A note on a follow-up that sets its next date (the rule's repeat interval when empty)."""
-    try:
-        day = date.fromisoformat(next_on) if next_on.strip() else None
-    except ValueError:
-        return _back("/work-queue", "", {"error": f"next_on: {next_on!r} is not a date"})
-    try:
-        with ctx.db.begin_nested():
-            followup.work_item_note(
-                ctx.db, actor=ctx.actor, work_item_id=item_id, body=body, next_on=day, today=ctx.today
-            )
-    except (InvalidInput, NotFound) as exc:
-        return _back("/work-queue", "", {"error": exc.detail})
-    return _back("/work-queue", "noted")
 
 
 # --- reports, insurance, settings, audit ------------------------------------------------------------
@@ -1277,7 +1080,7 @@ def audit_page(
         },
         limit=limit,
         offset=offset,
-        query=_query(
+        query=paging_query(
             user_id=user_id, action=action, entity=entity, client_id=client_id, since=since, until=until
         ),
     )
