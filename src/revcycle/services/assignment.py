@@ -30,7 +30,7 @@ is skipped there (the next rule applies).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
+from revcycle.domain.ar_rules import ArClaimFacts
 from revcycle.domain.assignment import DEFAULT_RULES, AssignmentRule, ClaimFacts, validate_rules
 from revcycle.domain.claim_status import OPEN_STATUSES, ClaimStatus
 from revcycle.domain.ledger import Account, BalanceScope
@@ -60,6 +61,7 @@ __all__ = [
     "check_rules",
     "claim_balances",
     "dry_run",
+    "import_team_for",
     "open_claims",
     "organization_of",
     "roster",
@@ -636,3 +638,24 @@ def rule_choices(
         people=sorted(((uid, name or email) for uid, name, email in people), key=lambda p: p[1].lower()),
         teams=teams,
     )
+
+
+def import_team_for(db: Session, practice_id: int) -> Callable[[ArClaimFacts], str]:
+    """The team the AR portfolio import gives a claim of the file, by the organization's rules
+    in force (the defaults when none was saved: the import's behaviour then is the AR engine's).
+
+    At import time a claim's payer and clinician may not exist yet, so rules naming payers or
+    clinicians do not match there, and rules naming a person are passed over (the import
+    assigns teams); apply the rules after the import to settle those claims."""
+    rules = [
+        rule for rule in rules_in_force(db, organization_of(db, practice_id)).rules if rule.user_id is None
+    ]
+
+    def team_for(facts: ArClaimFacts) -> str:
+        claim = ClaimFacts(
+            facts.balance_cents, facts.aging_days, facts.payer_name, facts.payer_kind, practice_id=practice_id
+        )
+        found = next((rule for rule in rules if rule.matches(claim)), DEFAULT_RULES[-1])
+        return found.team_name
+
+    return team_for

@@ -4,7 +4,8 @@ A billing company taking over a practice's receivables loads the previous system
 export: one row per open claim, or one per service line (claim id, patient, payer, date of
 service, procedure, rendering provider, balance ...), tens of thousands to a million rows.
 Each claim becomes a claim already with the payer (status ``accepted``), aged, assigned to a
-team by the rules of :mod:`revcycle.domain.ar_rules`, with an ``opening_balance`` ledger
+team by the organization's assignment rules (:mod:`revcycle.services.assignment`; the
+defaults of :mod:`revcycle.domain.ar_rules` until it saves its own), with an ``opening_balance`` ledger
 transaction for what the payer still owes.
 
 **Stage** streams the parsed rows into ``staged_ar_rows`` in chunks (COPY on PostgreSQL,
@@ -119,7 +120,6 @@ from revcycle.db.models import (
 from revcycle.db.types import UTCDateTime, utcnow
 from revcycle.domain.ar_rules import (
     CLAIM_NUMBER_MAX,
-    DEFAULT_RULES,
     ArClaimFacts,
     PayerKind,
     Rule,
@@ -134,7 +134,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem
 from revcycle.errors import Conflict
 from revcycle.money import format_cents
-from revcycle.services import ledger_bulk
+from revcycle.services import assignment, ledger_bulk
 from revcycle.services.actor import Actor
 from revcycle.services.imports.directory import Directory, name_key
 from revcycle.services.imports.flags import (
@@ -903,11 +903,12 @@ class ArPortfolioHandler:
     def __init__(
         self,
         *,
-        rules: Sequence[Rule] = DEFAULT_RULES,
+        rules: Sequence[Rule] | None = None,
         today: Callable[[], date] | None = None,
         page_rows: int = _CHUNK,
     ) -> None:
-        self.rules = tuple(rules)
+        # None: the organization's saved assignment rules (services.assignment), else the defaults.
+        self.rules = tuple(rules) if rules is not None else None
         self._clock = today
         # How many rows the Python side of stage and commit holds at once.
         self.page_rows = page_rows
@@ -927,7 +928,12 @@ class ArPortfolioHandler:
     ) -> StageCounts:
         actor.require(batch.practice_id, Permission.ENTER_CHARGES)
         ledger_bulk.prepare_sql_functions(session)
-        writer = _StageWriter(session, batch, self.rules, self.today(session, batch.practice_id))
+        team_for = (
+            assignment.import_team_for(session, batch.practice_id)
+            if self.rules is None
+            else _team_by(self.rules)
+        )
+        writer = _StageWriter(session, batch, team_for, self.today(session, batch.practice_id))
         started = time.perf_counter()
         for row in rows:
             writer.add(row)
@@ -959,16 +965,22 @@ class ArPortfolioHandler:
 HANDLER = ArPortfolioHandler()
 
 
+def _team_by(rules: Sequence[Rule]) -> Callable[[ArClaimFacts], str]:
+    return lambda facts: assign(facts, rules).team
+
+
 # --- staging ------------------------------------------------------------------------------------
 
 
 class _StageWriter:
     """Turns parsed rows into staged rows and rejected outcomes, written a chunk at a time."""
 
-    def __init__(self, session: Session, batch: ImportBatch, rules: Sequence[Rule], today: date) -> None:
+    def __init__(
+        self, session: Session, batch: ImportBatch, team_for: Callable[[ArClaimFacts], str], today: date
+    ) -> None:
         self.session = session
         self.batch = batch
-        self.rules = rules
+        self.team_for = team_for
         self.today = today
         self.staged: list[tuple[Any, ...]] = []
         self.rejected: list[dict[str, Any]] = []
@@ -1027,7 +1039,7 @@ class _StageWriter:
     def team(self, balance_cents: int, aging_days: int, payer_name: str, payer_edi_id: str) -> str:
         """The team the rules give a claim of this balance, age and payer."""
         kind = self._payer_kind(payer_name, payer_edi_id)
-        return assign(ArClaimFacts(balance_cents, aging_days, payer_name, kind), self.rules).team
+        return self.team_for(ArClaimFacts(balance_cents, aging_days, payer_name, kind))
 
     def _too_long(self, row_number: int, values: dict[str, str]) -> list[Problem]:
         return [
