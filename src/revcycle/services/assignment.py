@@ -29,6 +29,7 @@ is skipped there (the next rule applies).
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,7 +47,7 @@ from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import Problem, Severity, has_errors
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import audit
+from revcycle.services import audit, auth
 from revcycle.services.actor import Actor
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "rule_versions",
     "rules_in_force",
     "save_rules",
+    "seed_demo_assignment",
     "sync_work_item_owners",
     "user_labels",
 ]
@@ -659,3 +661,121 @@ def import_team_for(db: Session, practice_id: int) -> Callable[[ArClaimFacts], s
         return found.team_name
 
     return team_for
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+# (team, agents): a billing company's floor, its generalists busiest.
+DEMO_AGENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Senior Agent", ("Dana Whitcomb", "Eli Marsh")),
+    ("Escalation Team", ("Harper Quinn", "Imani Brooks")),
+    ("Government Specialist", ("Nia Obi", "Ola Brandt")),
+    ("General", ("Sam Reyes", "Tomas Ilunga", "Wen Park")),
+)
+# How a team's claims were handed out before rules and rebalancing: the first agent took the
+# most (uneven, for the rebalance to even out); every tenth claim still waits in the team's queue.
+_DEMO_SHARES = (6, 3, 1)
+
+
+def _demo_rules() -> list[AssignmentRule]:
+    medicaid = AssignmentRule(
+        "Medicaid over 60 days",
+        team_name="Government Specialist",
+        aged_over_days=60,
+        payer_kinds=frozenset({"medicaid"}),
+    )
+    return [medicaid, *DEFAULT_RULES]
+
+
+def _demo_agent(db: Session, actor: Actor, practice_id: int, name: str, team_id: int) -> tuple[int, bool]:
+    """The agent's user id (created, or given a membership here), and whether it was created."""
+    email = f"{name.lower().replace(' ', '.')}@agents.demo.test"
+    user = db.scalar(select(m.User).where(m.User.email == email))
+    if user is None:
+        user = auth.create_user(
+            db,
+            actor=actor,
+            email=email,
+            full_name=name,
+            password=secrets.token_urlsafe(24),  # agents of the demo's floor do not sign in
+            practice_id=practice_id,
+            role="billing",
+            team_id=team_id,
+        )
+        return user.id, True
+    membership = db.scalar(
+        select(m.Membership).where(m.Membership.user_id == user.id, m.Membership.practice_id == practice_id)
+    )
+    if membership is None:
+        db.add(m.Membership(user_id=user.id, practice_id=practice_id, role="billing", team_id=team_id))
+        db.flush()
+    return user.id, False
+
+
+def seed_demo_assignment(db: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
+    """The demo's billing floor: four teams and nine agents, two rule versions (the AR defaults,
+    then "Medicaid over 60 days to the Government Specialist team" first), the rules applied to
+    the open claims, and each team's claims handed out unevenly (6:3:1 by claim id, one in ten
+    left in the team's queue) so the workload page has a rebalance to propose. Running it again
+    creates nothing new and changes nothing. Never commits."""
+    place = roster(db, practice_id)
+    created: list[str] = []
+    members: dict[int, list[int]] = {}
+    agents_created = 0
+    for team_name, names in DEMO_AGENTS:
+        team_id = _team_id(db, practice_id, team_name, place, created)
+        members[team_id] = []
+        for name in names:
+            user_id, new = _demo_agent(db, actor, practice_id, name, team_id)
+            members[team_id].append(user_id)
+            agents_created += new
+    organization_id = organization_of(db, practice_id)
+    versions = 0
+    if rules_in_force(db, organization_id).version is None:
+        save_rules(
+            db, actor=actor, practice_id=practice_id, rules=DEFAULT_RULES, reason="the AR engine's defaults"
+        )
+        save_rules(
+            db,
+            actor=actor,
+            practice_id=practice_id,
+            rules=_demo_rules(),
+            reason="old Medicaid claims need the specialists' portal access",
+        )
+        versions = 2
+    run = apply_rules(db, actor=actor, practice_id=practice_id, today=today)
+    handed = _demo_hand_out(db, practice_id, members)
+    return {
+        "teams": len(DEMO_AGENTS),
+        "teams_created": len(created),
+        "agents_created": agents_created,
+        "rule_versions_saved": versions,
+        "open_claims": run.open_claims,
+        "claims_reassigned": run.changed,
+        "claims_handed_to_agents": handed,
+    }
+
+
+def _demo_hand_out(db: Session, practice_id: int, members: Mapping[int, list[int]]) -> int:
+    """Give each team's unheld open claims to its agents unevenly (see seed_demo_assignment)."""
+    owners: dict[int, tuple[int | None, int | None]] = {}
+    for team_id, user_ids in members.items():
+        shares = [uid for uid, share in zip(user_ids, _DEMO_SHARES, strict=False) for _ in range(share)]
+        query = (
+            select(m.Claim)
+            .where(
+                m.Claim.practice_id == practice_id,
+                m.Claim.assignee_team_id == team_id,
+                m.Claim.assignee_user_id.is_(None),
+                m.Claim.status.in_(_WORKED),
+            )
+            .order_by(m.Claim.id)
+        )
+        for claim in db.scalars(query):
+            if claim.id % 10 == 9:
+                continue  # still in the team's own queue
+            claim.assignee_user_id = shares[claim.id % len(shares)]
+            owners[claim.id] = (team_id, claim.assignee_user_id)
+    db.flush()
+    sync_work_item_owners(db, practice_id, owners)
+    return len(owners)
