@@ -620,11 +620,12 @@ _DEMO_NOTES = {
 
 def seed_demo_strategies(db: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
     """For the demo: workflows chosen for the three highest-priority payers, and two campaigns
-    started six weeks before ``today`` from the claims open then — one by phone with the payer
-    holding the most open dollars (claims 30+ days old), one on the practice's largest claims
-    60+ days old — with a note (an attempt, dated in the past) on about four items in five,
-    written before the claim's payment when it was paid. What they achieved is whatever the
-    demo's payments say. Returns counts."""
+    started six weeks before ``today`` from the claims waiting on their payer then — a phone
+    sweep of the payer that owed the most on claims sent 14+ days before, and an e-mail round
+    on every payer's claims sent 21+ days before (the 40 largest each) — with a note (an
+    attempt, dated in the past) on about four items in five, written before the claim's
+    payment when it was paid. What they achieved is whatever the demo's payments say; seeding
+    again adds no campaign. Returns counts."""
     zone = _zone(db, practice_id)
     chosen = 0
     found = payer_strategies.cards(db, actor=actor, practice_id=practice_id, today=today)
@@ -635,21 +636,38 @@ def seed_demo_strategies(db: Session, actor: Actor, practice_id: int, today: dat
             practice_id=practice_id,
             payer_id=card.payer_id,
             workflow=card.workflow.value,
-            note=f"Chosen from the figures: {card.reason}.",
+            note=f"Chosen from the figures ({card.reason}).",
         )
         chosen += 1
     started = today - timedelta(days=42)
+    then = _candidates(
+        db,
+        practice_id=practice_id,
+        wanted=CampaignFilter(min_age_days=14),
+        added_on=started,
+        today=today,
+        zone=zone,
+    )
+    payer_of = dict(
+        db.execute(
+            select(m.Claim.id, m.Claim.payer_id).where(m.Claim.id.in_([c.claim_id for c in then]))
+        ).all()
+    )
+    per_payer: dict[int, int] = defaultdict(int)
+    for candidate in then:
+        per_payer[payer_of[candidate.claim_id]] += candidate.balance_cents
     plans: list[tuple[str, Workflow, CampaignFilter]] = []
-    top = max(found, key=lambda c: c.figures.open_balance_cents, default=None)
-    if top is not None:
+    if per_payer:
+        payer_id = max(per_payer, key=lambda pid: (per_payer[pid], -pid))
+        payer = db.get_one(m.Payer, payer_id)
         plans.append(
             (
-                f"Phone sweep: {top.payer_name} 30+ days",
+                f"Phone sweep: {payer.name} 14+ days",
                 Workflow.PHONE,
-                CampaignFilter(payer_id=top.payer_id, min_age_days=30, limit=30),
+                CampaignFilter(payer_id=payer_id, min_age_days=14, limit=40),
             )
         )
-    plans.append(("Aged claims 60+ days", Workflow.NEGOTIATION, CampaignFilter(min_age_days=60, limit=30)))
+    plans.append(("Every payer: claims 21+ days", Workflow.EMAIL, CampaignFilter(min_age_days=21, limit=40)))
     campaigns = items = attempts = 0
     for name, workflow, wanted in plans:
         if db.scalar(
