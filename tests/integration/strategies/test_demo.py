@@ -23,11 +23,6 @@ def test_the_demo_gets_chosen_workflows_and_two_measured_campaigns(db: Session) 
     counts = campaigns.seed_demo_strategies(db, actor, practice_id, TODAY)
     cards = payer_strategies.cards(db, actor=actor, practice_id=practice_id, today=TODAY)
     listed = campaigns.list_campaigns(db, actor=actor, practice_id=practice_id, today=TODAY)
-    print(counts)
-    for card in cards:
-        print(card.payer_name, card.priority, card.workflow, card.suggested, card.figures)
-    for report in listed:
-        print(report.name, report.measures, report.measures.success_rate)
     assert counts["strategies"] == 3
     assert counts["campaigns"] == 2
     assert counts["items"] >= 5
