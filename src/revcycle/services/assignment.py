@@ -673,7 +673,7 @@ DEMO_AGENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("General", ("Sam Reyes", "Tomas Ilunga", "Wen Park")),
 )
 # How a team's claims were handed out before rules and rebalancing: the first agent took the
-# most (uneven, for the rebalance to even out); every tenth claim still waits in the team's queue.
+# most (uneven, for the rebalance to even out); one claim in eight still waits in the team's queue.
 _DEMO_SHARES = (6, 3, 1)
 
 
@@ -715,7 +715,7 @@ def _demo_agent(db: Session, actor: Actor, practice_id: int, name: str, team_id:
 def seed_demo_assignment(db: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
     """The demo's billing floor: four teams and nine agents, two rule versions (the AR defaults,
     then "Medicaid over 60 days to the Government Specialist team" first), the rules applied to
-    the open claims, and each team's claims handed out unevenly (6:3:1 by claim id, one in ten
+    the open claims, and each team's claims handed out unevenly (6:3:1 by claim id, one in eight
     left in the team's queue) so the workload page has a rebalance to propose. Running it again
     creates nothing new and changes nothing. Never commits."""
     place = roster(db, practice_id)
@@ -772,7 +772,7 @@ def _demo_hand_out(db: Session, practice_id: int, members: Mapping[int, list[int
             .order_by(m.Claim.id)
         )
         for claim in db.scalars(query):
-            if claim.id % 10 == 9:
+            if claim.id % 8 == 7:
                 continue  # still in the team's own queue
             claim.assignee_user_id = shares[claim.id % len(shares)]
             owners[claim.id] = (team_id, claim.assignee_user_id)
