@@ -203,13 +203,13 @@ def test_a_therapist_cannot_start_a_campaign(history: History) -> None:
 
 def test_the_demo_seeding_measures_what_the_history_says(history: History) -> None:
     counts = campaigns.seed_demo_strategies(history.db, history.actor, history.practice.id, TODAY)
-    # started 10-09: Summit holds the most open dollars; only a4 was sent 30+ (and 60+) days before
+    # started 10-09: only a4 was waiting on its payer (Summit) 14+ (and 21+) days after it was sent
     assert counts == {"strategies": 2, "campaigns": 2, "items": 2, "attempts": counts["attempts"]}
     notes = history.db.scalar(select(func.count()).where(m.Note.claim_id == history.claims["a4"].id))
     assert counts["attempts"] == notes
     listed = campaigns.list_campaigns(
         history.db, actor=history.actor, practice_id=history.practice.id, today=TODAY
     )
-    assert {c.name for c in listed} == {"Phone sweep: Summit Mutual 30+ days", "Aged claims 60+ days"}
+    assert {c.name for c in listed} == {"Phone sweep: Summit Mutual 14+ days", "Every payer: claims 21+ days"}
     assert all(c.measures.attempted == (notes // 2) for c in listed)
     assert history.db.scalar(select(func.count()).select_from(m.PayerStrategy)) == 2
