@@ -26,6 +26,7 @@ confirms the moves to apply.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -319,11 +320,6 @@ def _score(load: Load, total: Load) -> Fraction:
     return Fraction(load.items, max(total.items, 1)) + Fraction(load.cents, max(total.cents, 1))
 
 
-def _imbalance(loads: Mapping[int, Load], total: Load) -> Fraction:
-    spread = Spread.of(loads.values())
-    return Fraction(spread.items, max(total.items, 1)) + Fraction(spread.cents, max(total.cents, 1))
-
-
 def propose_rebalance(
     member_ids: Sequence[int], items: Sequence[HeldItem], *, max_moves: int = 500
 ) -> RebalanceProposal:
@@ -332,9 +328,10 @@ def propose_rebalance(
     1. Claims in the team's own queue (held by nobody, or by someone no longer in the team)
        are handed out, largest balance first, each to the member with the smallest load —
        a load being the member's share of the team's items plus its share of its dollars.
-    2. Then, repeatedly, the most loaded member gives the least loaded one the claim whose
-       move lowers the team's imbalance (the item spread over the total items plus the dollar
-       spread over the total dollars) the most; it stops when no move lowers it.
+    2. Then, repeatedly, the claim whose move lowers the team's imbalance the most (the sum
+       of the squares of each member's share of the items and of the dollars, see
+       :func:`_change`) moves from a member with the most items or dollars to one with the
+       fewest; it stops when no move lowers it (or after ``max_moves`` steps).
 
     Pinned claims (a rule names their holder) never move. A claim moved twice is one move,
     from where it was to where it ends. Greedy is not optimal, but each step shrinks the
@@ -357,14 +354,20 @@ def propose_rebalance(
     total = Load(
         sum(x.items for x in loads.values()) + pool.items, sum(x.cents for x in loads.values()) + pool.cents
     )
-    placed = {item.claim_id: item for item in items}
     for item in sorted(items, key=lambda i: (-i.balance_cents, i.claim_id)):
         if holder[item.claim_id] is None and not item.pinned:
             lightest = min(members, key=lambda u: (_score(loads[u], total), u))
             loads[lightest] = loads[lightest].plus(item.balance_cents)
             holder[item.claim_id] = lightest
+    movable: dict[int, list[tuple[int, int]]] = {member: [] for member in members}
+    for item in items:
+        who = holder[item.claim_id]
+        if who is not None and not item.pinned:
+            movable[who].append((item.balance_cents, item.claim_id))
+    for held in movable.values():
+        held.sort()
     for _ in range(max_moves):
-        if not _improve(loads, holder, placed, total):
+        if not _improve(loads, holder, movable, total):
             break
     moves = tuple(
         Move(item.claim_id, item.balance_cents, item.holder_user_id, holder[item.claim_id])  # type: ignore[arg-type]
@@ -374,30 +377,51 @@ def propose_rebalance(
     return RebalanceProposal(moves, before, Spread.of(loads.values()), loads_before, dict(loads), pool)
 
 
+def _change(giver: Load, taker: Load, balance_cents: int, total: Load) -> int:
+    """How a move changes the team's imbalance, scaled to an integer (negative: better).
+
+    The imbalance is the sum over members of the squares of their share of the items and of
+    their share of the dollars; moving a claim of ``b`` from ``G`` to ``T`` changes it by
+    ``(2 - 2 (nG - nT)) / N² + (2b² - 2b (cG - cT)) / C²``, here times ``N² C²``."""
+    items_squared, cents_squared = max(total.items, 1) ** 2, max(abs(total.cents), 1) ** 2
+    items = (2 - 2 * (giver.items - taker.items)) * cents_squared
+    cents = (2 * balance_cents**2 - 2 * balance_cents * (giver.cents - taker.cents)) * items_squared
+    return items + cents
+
+
 def _improve(
-    loads: dict[int, Load], holder: dict[int, int | None], items: Mapping[int, HeldItem], total: Load
+    loads: dict[int, Load],
+    holder: dict[int, int | None],
+    movable: dict[int, list[tuple[int, int]]],
+    total: Load,
 ) -> bool:
-    """One greedy step (see :func:`propose_rebalance`); False when no move helps."""
-    ordered = sorted(loads, key=lambda u: (_score(loads[u], total), u))
-    lightest, heaviest = ordered[0], ordered[-1]
-    if lightest == heaviest:
-        return False
-    current = _imbalance(loads, total)
-    best: tuple[Fraction, int] | None = None
-    for claim_id, who in holder.items():
-        item = items[claim_id]
-        if who != heaviest or item.pinned:
-            continue
-        trial = dict(loads)
-        trial[heaviest] = trial[heaviest].plus(item.balance_cents, -1)
-        trial[lightest] = trial[lightest].plus(item.balance_cents)
-        score = _imbalance(trial, total)
-        if score < current and (best is None or (score, claim_id) < best):
-            best = (score, claim_id)
+    """One greedy step (see :func:`propose_rebalance`); False when no move helps.
+
+    Givers are the members with the most items or the most dollars, takers those with the
+    fewest. Between one giver and one taker the dollar part of :func:`_change` is convex in the
+    claim's balance ``b``, least at ``b = (cG - cT) / 2``, and the item part is the same for
+    every claim: so the best claim to move is one of the two whose balances sit either side
+    of that point, found by bisection in the giver's claims sorted by balance."""
+    by_items = sorted(loads, key=lambda u: (loads[u].items, u))
+    by_cents = sorted(loads, key=lambda u: (loads[u].cents, u))
+    givers = {*by_items[-2:], *by_cents[-2:]}
+    takers = {*by_items[:2], *by_cents[:2]}
+    best: tuple[int, int, int, int] | None = None
+    for giver in sorted(givers):
+        candidates = movable[giver]
+        for taker in sorted(takers - {giver}):
+            middle = Fraction(loads[giver].cents - loads[taker].cents, 2)
+            at = bisect_left(candidates, (middle, -1))
+            for index in {max(at - 1, 0), min(at, len(candidates) - 1)} if candidates else ():
+                change = _change(loads[giver], loads[taker], candidates[index][0], total)
+                if change < 0 and (best is None or (change, giver, taker, index) < best):
+                    best = (change, giver, taker, index)
     if best is None:
         return False
-    item = items[best[1]]
-    loads[heaviest] = loads[heaviest].plus(item.balance_cents, -1)
-    loads[lightest] = loads[lightest].plus(item.balance_cents)
-    holder[item.claim_id] = lightest
+    _, giver, taker, index = best
+    balance_cents, claim_id = movable[giver].pop(index)
+    loads[giver] = loads[giver].plus(balance_cents, -1)
+    loads[taker] = loads[taker].plus(balance_cents)
+    insort(movable[taker], (balance_cents, claim_id))
+    holder[claim_id] = taker
     return True
