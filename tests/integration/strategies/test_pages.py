@@ -175,3 +175,19 @@ def test_a_therapist_is_not_shown_the_strategies(client: TestClient, db: Session
     login(client, therapist.email)
     assert client.get("/payer-strategies").status_code == 403
     assert client.get("/campaigns").status_code == 403
+
+
+def test_a_practice_with_nothing_open_shows_an_empty_page(client: TestClient, db: Session) -> None:
+    practice = f.make_practice(db)
+    admin = f.make_user(db, practice, Role.ADMIN)
+    admin.password_hash = hash_password(PASSWORD)
+    db.flush()
+    login(client, admin.email)
+    page = client.get("/payer-strategies")
+    assert page.status_code == 200
+    assert 'data-testid="strategy-empty"' in page.text
+    unknown = client.post(
+        "/payer-strategies/999999/workflow", data={"csrf_token": csrf_from(page.text), "workflow": "phone"}
+    )
+    assert unknown.status_code == 422
+    assert "payer 999999 not found" in unknown.text
