@@ -49,8 +49,8 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import alerts as api_alerts
-    from revcycle.web.api import assignment as api_assignment
     from revcycle.web.api import appeals as api_appeals
+    from revcycle.web.api import assignment as api_assignment
     from revcycle.web.api import auth as api_auth
     from revcycle.web.api import claims as api_claims
     from revcycle.web.api import codesets as api_codesets
@@ -69,8 +69,8 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import underpayments as api_underpayments
     from revcycle.web.api import x12 as api_x12
     from revcycle.web.pages import alerts as alert_pages
-    from revcycle.web.pages import assignment as assignment_pages
     from revcycle.web.pages import appeals as appeal_pages
+    from revcycle.web.pages import assignment as assignment_pages
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
     from revcycle.web.pages import codesets as codeset_pages
