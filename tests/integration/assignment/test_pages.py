@@ -64,6 +64,8 @@ def test_an_admin_edits_dry_runs_saves_and_applies_the_rules(
     after = client.get(saved.headers["location"])
     assert "Saved as a new version" in after.text
     assert 'data-version="1"' in after.text
+    assert "medicaid: payer kind Medicaid → Government Specialist" in after.text
+    assert "everything else: every claim → General" in after.text
     names = db.scalars(select(m.AssignmentRule.name).order_by(m.AssignmentRule.position)).all()
     assert names == ["medicaid", "everything else"]  # reordered, the removed one gone
     applied = client.post("/assignment-rules", data={"csrf_token": token, "action": "apply"})
