@@ -221,7 +221,9 @@ def tally(decisions: Iterable[tuple[str, int, int]]) -> OverturnTally:
         if decided not in counts:
             continue
         counts[decided] += 1
-        appealed += appealed_cents
+        # An appeal recorded without its amount (or paid more, with interest) counts as
+        # having asked for what it got: the share never passes 100%.
+        appealed += max(appealed_cents, recovered_cents)
         recovered += recovered_cents
     return OverturnTally(counts[S.WON], counts[S.PARTIALLY_WON], counts[S.LOST], appealed, recovered)
 

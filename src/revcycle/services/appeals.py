@@ -1282,7 +1282,9 @@ def seed_demo_appeals(db: Session, *, actor: Actor, practice_id: int, today: dat
     denials = _demo_denials(db, practice_id, DefaultAction.APPEAL)
     upcoming = sorted((d for d in denials if (d.appeal_deadline_on or today) >= today), key=_deadline)
     drafts = upcoming[: min(2, len(denials) // 2)]
-    decided = [d for d in denials if d not in drafts][:6]
+    # The newest denials old enough to have been appealed and decided (a month or so each),
+    # so a lost one can still go to the next level.
+    decided = [d for d in denials if d not in drafts and _denied_on(db, d) + timedelta(days=40) < today][-6:]
     for outcome, denial in zip(("won", "won", "lost", "won", "partially_won", "lost"), decided, strict=False):
         appeal = _demo_decided(db, actor, denial, outcome, today)
         if appeal is None:
@@ -1323,6 +1325,11 @@ def _deadline(denial: m.Denial) -> date:
     return denial.appeal_deadline_on or date.max
 
 
+def _denied_on(db: Session, denial: m.Denial) -> date:
+    """The remittance's date: the deadline less the payer's appeal limit."""
+    return _deadline(denial) - timedelta(days=_appeal_days(db, db.get_one(m.Claim, denial.claim_id)))
+
+
 def _demo_denials(db: Session, practice_id: int, action: DefaultAction) -> list[m.Denial]:
     """Open denials of denied or partially paid claims with no appeal yet, one per claim,
     oldest first (a fixable one needs the payer's claim number)."""
@@ -1350,8 +1357,7 @@ def _demo_decided(db: Session, actor: Actor, denial: m.Denial, outcome: str, tod
     """An appeal sent a few days after the denial arrived and decided about a month later
     (before ``today``); None when the denial is too recent to have been decided."""
     claim = db.get_one(m.Claim, denial.claim_id)
-    denied_on = _deadline(denial) - timedelta(days=_appeal_days(db, claim))
-    submitted_on = denied_on + timedelta(days=6)
+    submitted_on = _denied_on(db, denial) + timedelta(days=6)
     decided_on = min(submitted_on + timedelta(days=32), today - timedelta(days=1))
     if decided_on <= submitted_on:
         return None

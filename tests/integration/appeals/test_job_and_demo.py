@@ -99,24 +99,26 @@ def test_the_api_starts_submits_and_decides(client: TestClient, db: Session) -> 
 
 def test_the_demo_gets_a_realistic_mix_of_appeals(db: Session) -> None:
     today = datetime.date(2026, 3, 16)
-    summary = build_demo(db, seed=1, today=today, scale=0.05)
+    summary = build_demo(db, seed=1, today=today, scale=0.2)
     assert summary.practice_id is not None
-    counts = appeals.seed_demo_appeals(
-        db, actor=system_actor("demo"), practice_id=summary.practice_id, today=today
+    pid, actor, since = summary.practice_id, system_actor("demo"), today - datetime.timedelta(days=365)
+    before = appeals.overturn_summary(db, actor=actor, practice_id=pid, since=since).total
+    counts = appeals.seed_demo_appeals(db, actor=actor, practice_id=pid, today=today)
+    assert counts == {"won": 3, "partially_won": 1, "lost": 2, "drafts": 2, "next_level": 1, "corrected": 1}
+    after = appeals.overturn_summary(db, actor=actor, practice_id=pid, since=since).total
+    assert (after.won - before.won, after.partially_won - before.partially_won, after.lost - before.lost) == (
+        3,
+        1,
+        2,
     )
-    decided = counts["won"] + counts["partially_won"] + counts["lost"]
-    assert decided >= 1  # a small demo has few denials left to work (the full one: 6)
-    assert counts["drafts"] >= 1
-    assert counts["corrected"] == 1
-    report = appeals.overturn_summary(
-        db,
-        actor=system_actor("demo"),
-        practice_id=summary.practice_id,
-        since=today - datetime.timedelta(days=365),
+    drafts = db.scalars(select(m.Appeal).where(m.Appeal.practice_id == pid, m.Appeal.status == "draft")).all()
+    assert len(drafts) == 3
+    assert all(d.letter_file_id is not None for d in drafts)
+    assert sorted(d.level for d in drafts) == [1, 1, 2]
+    alerts = db.scalar(
+        select(func.count()).where(
+            m.WorkItem.practice_id == pid, m.WorkItem.kind == "appeal", m.WorkItem.status == "open"
+        )
     )
-    assert report.total.decided == decided
-    assert report.total.overturn_percent is not None
-    drafts = db.scalar(
-        select(func.count()).where(m.Appeal.practice_id == summary.practice_id, m.Appeal.status == "draft")
-    )
-    assert drafts == counts["drafts"] + counts["next_level"]
+    assert alerts is not None
+    assert alerts >= 3  # the drafts at least

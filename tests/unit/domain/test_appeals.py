@@ -102,6 +102,8 @@ def test_the_overturn_rate_counts_won_and_partial_over_decided() -> None:
     assert result.recovered_cents == 21000
     assert result.recovered_percent == 53  # 52.5 -> 53
     assert a.tally([]).overturn_percent is None
+    unknown_amount = a.tally([("won", 0, 5000), ("lost", 5000, 0)])
+    assert (unknown_amount.appealed_cents, unknown_amount.recovered_percent) == (10000, 50)
 
 
 FACTS = a.LetterFacts(
