@@ -93,7 +93,9 @@ def test_bad_input_answers_a_message(client: TestClient, w: World) -> None:
     claim, denial = denied_claim(w, "50")
     other, _ = denied_claim(w, "197")
     token = _sign_in(client, w)
-    wrong = client.post(f"/claims/{other.id}/appeals", data={"csrf_token": token, "denial_id": str(denial.id)})
+    wrong = client.post(
+        f"/claims/{other.id}/appeals", data={"csrf_token": token, "denial_id": str(denial.id)}
+    )
     assert wrong.status_code == 422
     assert f"denial {denial.id} is not of claim {other.number}" in wrong.text
     junk = client.post(f"/claims/{claim.id}/appeals", data={"csrf_token": token, "denial_id": "abc"})
