@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from revcycle.config import Settings
 from revcycle.db import models as m
 from revcycle.domain.npi import npi_is_valid
+from revcycle.services.assignment import DEMO_AGENTS
 from revcycle.services.auth import login
 from revcycle.services.demo import DemoSummary, build_demo, month_windows
 from revcycle.services.demo_data import DEMO_LOGINS, DEMO_PASSWORD
@@ -124,7 +125,12 @@ def check_logins(db: Session, summary: DemoSummary) -> None:
             .where(m.Membership.practice_id == pid)
         ).all()
     }
-    assert roles == {login.email: login.role for login in DEMO_LOGINS}
+    agents = {email: role for email, role in roles.items() if email.endswith("@agents.demo.test")}
+    assert {email: role for email, role in roles.items() if email not in agents} == {
+        login.email: login.role for login in DEMO_LOGINS
+    }
+    assert len(agents) == sum(len(names) for _team, names in DEMO_AGENTS)  # the billing floor
+    assert set(agents.values()) == {"billing"}
     settings = Settings(environment="test", secret_key="test-secret-key-that-is-long-enough-for-hs256")
     result = login(db, settings, email="billing@demo.test", password=DEMO_PASSWORD, source_ip="127.0.0.1")
     assert result.user.email == "billing@demo.test"

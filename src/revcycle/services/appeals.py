@@ -1277,8 +1277,12 @@ def seed_demo_appeals(db: Session, *, actor: Actor, practice_id: int, today: dat
     """On the demo's posted denials not yet worked: appeals decided in the past (won, won,
     lost, won, partially won, lost: a real overturn rate), the first lost one taken to level 2
     as a draft, two drafts on the denials nearest their deadline, and one corrected claim for
-    a fixable denial. Fewer when the demo is small. Returns what it made."""
+    a fixable denial. Fewer when the demo is small. Returns what it made. Once only: a
+    practice with a draft appeal already is left as it is."""
     counts = {"won": 0, "partially_won": 0, "lost": 0, "drafts": 0, "next_level": 0, "corrected": 0}
+    drafted = select(m.Appeal.id).where(m.Appeal.practice_id == practice_id, m.Appeal.status == "draft")
+    if db.scalar(drafted.limit(1)) is not None:
+        return counts
     denials = _demo_denials(db, practice_id, DefaultAction.APPEAL)
     upcoming = sorted((d for d in denials if (d.appeal_deadline_on or today) >= today), key=_deadline)
     drafts = upcoming[: min(2, len(denials) // 2)]

@@ -672,6 +672,7 @@ DEMO_AGENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Government Specialist", ("Nia Obi", "Ola Brandt")),
     ("General", ("Sam Reyes", "Tomas Ilunga", "Wen Park")),
 )
+DEMO_LEAD_TEAM = "General"
 # How a team's claims were handed out before rules and rebalancing: the first agent took the
 # most (uneven, for the rebalance to even out); one claim in eight still waits in the team's queue.
 _DEMO_SHARES = (6, 3, 1)
@@ -685,6 +686,20 @@ def _demo_rules() -> list[AssignmentRule]:
         payer_kinds=frozenset({"medicaid"}),
     )
     return [medicaid, *DEFAULT_RULES]
+
+
+def _join_team(db: Session, practice_id: int, user_id: int, team_id: int) -> None:
+    """Put a person's billing membership of the practice on a team."""
+    membership = db.scalar(
+        select(m.Membership).where(
+            m.Membership.user_id == user_id,
+            m.Membership.practice_id == practice_id,
+            m.Membership.role == "billing",
+        )
+    )
+    if membership is not None and membership.team_id != team_id:
+        membership.team_id = team_id
+        db.flush()
 
 
 def _demo_agent(db: Session, actor: Actor, practice_id: int, name: str, team_id: int) -> tuple[int, bool]:
@@ -712,12 +727,15 @@ def _demo_agent(db: Session, actor: Actor, practice_id: int, name: str, team_id:
     return user.id, False
 
 
-def seed_demo_assignment(db: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
+def seed_demo_assignment(
+    db: Session, actor: Actor, practice_id: int, today: date, *, lead_user_id: int | None = None
+) -> dict[str, int]:
     """The demo's billing floor: four teams and nine agents, two rule versions (the AR defaults,
     then "Medicaid over 60 days to the Government Specialist team" first), the rules applied to
     the open claims, and each team's claims handed out unevenly (6:3:1 by claim id, one in eight
-    left in the team's queue) so the workload page has a rebalance to propose. Running it again
-    creates nothing new and changes nothing. Never commits."""
+    left in the team's queue) so the workload page has a rebalance to propose. ``lead_user_id``
+    (the practice's own billing specialist) joins the General team first and so holds the most
+    of it. Running it again creates nothing new and changes nothing. Never commits."""
     place = roster(db, practice_id)
     created: list[str] = []
     members: dict[int, list[int]] = {}
@@ -725,6 +743,9 @@ def seed_demo_assignment(db: Session, actor: Actor, practice_id: int, today: dat
     for team_name, names in DEMO_AGENTS:
         team_id = _team_id(db, practice_id, team_name, place, created)
         members[team_id] = []
+        if lead_user_id is not None and team_name == DEMO_LEAD_TEAM:
+            _join_team(db, practice_id, lead_user_id, team_id)
+            members[team_id].append(lead_user_id)
         for name in names:
             user_id, new = _demo_agent(db, actor, practice_id, name, team_id)
             members[team_id].append(user_id)

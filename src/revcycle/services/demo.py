@@ -52,9 +52,9 @@ from revcycle.db.types import recording_at
 from revcycle.domain.names import person_key_of
 from revcycle.domain.npi import make_npi
 from revcycle.domain.permissions import Role
+from revcycle.services import appeals, assignment, campaigns, followup, information_requests
 from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
-from revcycle.services import followup
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.alerts import run_alerts
 from revcycle.services.demo_deposits import add_bank_deposits
@@ -111,6 +111,8 @@ class DemoSummary:
     work_items: int = 0
     import_batches: int = 0
     import_flags: int = 0
+    campaigns: int = 0
+    queues: dict[str, int] = field(default_factory=dict)  # open work items per persona
     sessions_by_month: list[int] = field(default_factory=list)
     claims_by_status: dict[str, int] = field(default_factory=dict)
     # The claims pipeline: sessions marked ready, claims built, submissions per billing route,
@@ -172,12 +174,14 @@ class DemoSummary:
             "work_items",
             "import_batches",
             "import_flags",
+            "campaigns",
         ):
             out.append(f"{name.replace('_', ' ')}: {getattr(self, name):,}")
         out.append("sessions by month: " + " ".join(str(n) for n in self.sessions_by_month))
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.claims_by_status.items()))
         out.append(f"claims by status: {statuses}")
         out.append(self.flow_line())
+        out.append("queues on day one: " + ", ".join(f"{k} {v:,}" for k, v in self.queues.items()))
         out.append(f"built in {self.seconds:.1f} s")
         return out
 
@@ -336,38 +340,29 @@ class DemoBuilder:
             self._authorizations()
             sessions = self._sessions()
             self._money(sessions)
-            front_desk = Actor(
-                self.users["front_desk"].id,
-                {self.practice.id: frozenset({Role.FRONT_DESK})},
-                source_ip="127.0.0.1",
-                label="demo",
-            )
+            front_desk = self._as("front_desk", Role.FRONT_DESK)
             add_front_desk_payments(self.db, practice_id=self.practice.id, actor=front_desk, today=self.today)
-            billing = Actor(
-                self.users["billing"].id,
-                {self.practice.id: frozenset({Role.BILLING})},
-                source_ip="127.0.0.1",
-                label="demo",
-            )
+            billing = self._as("billing", Role.BILLING)
             add_paper_checks(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             add_bank_deposits(self.db, practice_id=self.practice.id, actor=billing, today=self.today)
             run_alerts(self.db, practice_id=self.practice.id, now=self.now)
             self._followup_rules()
-            followup.rebuild(self.db, practice_id=self.practice.id, today=self.today)
+            self._work_floor()
             self.db.flush()
         self._count()
         return self.summary
+
+    def _as(self, key: str, role: Role) -> Actor:
+        """The demo login ``key`` acting in the practice."""
+        return Actor(
+            self.users[key].id, {self.practice.id: frozenset({role})}, source_ip="127.0.0.1", label="demo"
+        )
 
     def _followup_rules(self) -> None:
         """The practice's follow-up rules as an admin would set them: Horizon pays slowly in
         December (a quiet window around its year-end freeze) and is chased on its own terms;
         Medicaid plans get more grace; everyone else learns from their own payments."""
-        admin = Actor(
-            self.users["admin"].id,
-            {self.practice.id: frozenset({Role.ADMIN})},
-            source_ip="127.0.0.1",
-            label="demo",
-        )
+        admin = self._as("admin", Role.ADMIN)
         horizon = self.db.scalar(select(m.Payer.id).where(m.Payer.name.like("Horizon%")))
         changes = [
             followup.RuleChange("kind:medicaid", grace_days=10, repeat_days=21, reason="state plans: slow"),
@@ -389,6 +384,72 @@ class DemoBuilder:
             ]
         for change in changes:
             followup.save_rule(self.db, actor=admin, practice_id=self.practice.id, change=change)
+
+    def _work_floor(self) -> None:
+        """Day one's queues, for each persona: the claims shared out by the assignment rules
+        (the billing specialist leads the General team, agents of a billing floor hold the
+        rest), a follow-up per claim waiting on its payer, appeals at every stage with their
+        deadline alerts, requests to the therapist for the notes an appeal needs, and the
+        payer strategies with two campaigns measured from what happened since."""
+        admin, billing = self._as("admin", Role.ADMIN), self._as("billing", Role.BILLING)
+        pid, today = self.practice.id, self.today
+        assignment.seed_demo_assignment(self.db, admin, pid, today, lead_user_id=self.users["billing"].id)
+        followup.rebuild(self.db, practice_id=pid, today=today)
+        appeals.seed_demo_appeals(self.db, actor=billing, practice_id=pid, today=today)
+        self._requests_to_the_therapist(billing)
+        campaigns.seed_demo_strategies(self.db, admin, pid, today)
+        self.summary.queues = self._queues()
+
+    def _requests_to_the_therapist(self, billing: Actor) -> None:
+        """The therapist is asked for the progress notes and treatment plan of their claims
+        under appeal (a draft waits for them), due within the week."""
+        therapist = self.users["therapist"]
+        drafts = self.db.scalars(
+            select(m.Appeal.claim_id)
+            .join(m.Claim, m.Claim.id == m.Appeal.claim_id)
+            .where(m.Appeal.practice_id == self.practice.id, m.Appeal.status == "draft")
+            .order_by(m.Appeal.id)
+        ).all()
+        for number, claim_id in enumerate(drafts[:2]):
+            information_requests.ask(
+                self.db,
+                actor=billing,
+                claim_id=claim_id,
+                question="Progress notes and the current treatment plan, for the appeal letter",
+                detail="The payer said the sessions were not medically necessary; the notes show they were.",
+                due_on=self.today + timedelta(days=4 + 2 * number),
+                today=self.today,
+                owner_user_id=therapist.id,
+            )
+
+    def _queues(self) -> dict[str, int]:
+        """Open work items per persona: owned by the login, or addressed to its role."""
+        open_items = (m.WorkItem.practice_id == self.practice.id, m.WorkItem.status != "resolved")
+        found = {}
+        for key in ("billing", "director", "therapist"):
+            owner = m.WorkItem.owner_user_id == self.users[key].id
+            if key == "director":
+                owner = owner | (m.WorkItem.owner_role == "director")
+            found[f"{key}@"] = self.db.scalar(select(func.count()).where(*open_items, owner)) or 0
+        found["agents"] = (
+            self.db.scalar(
+                select(func.count()).where(
+                    *open_items,
+                    m.WorkItem.owner_user_id.is_not(None),
+                    m.WorkItem.owner_user_id.not_in([u.id for u in self.users.values()]),
+                )
+            )
+            or 0
+        )
+        found["team queues"] = (
+            self.db.scalar(
+                select(func.count()).where(
+                    *open_items, m.WorkItem.owner_team_id.is_not(None), m.WorkItem.owner_user_id.is_(None)
+                )
+            )
+            or 0
+        )
+        return found
 
     def add_and_flush(self, rows: Sequence[object]) -> None:
         self.db.add_all(rows)
@@ -894,12 +955,7 @@ class DemoBuilder:
             self.users[login.role if login.email != "director@demo.test" else "director"] = user
         self.providers[0].user_id = self.users["therapist"].id
         self.db.flush()
-        self.importer = Actor(
-            self.users["billing"].id,
-            {self.practice.id: frozenset({Role.BILLING})},
-            source_ip="127.0.0.1",
-            label="demo",
-        )
+        self.importer = self._as("billing", Role.BILLING)
 
     # -- imports --
 
@@ -1400,6 +1456,7 @@ class DemoBuilder:
             "claim_events": m.ClaimEvent,
             "denials": m.Denial,
             "appeals": m.Appeal,
+            "campaigns": m.Campaign,
             "payments": m.Payment,
             "ledger_transactions": m.LedgerTransaction,
             "postings": m.Posting,

@@ -180,10 +180,15 @@ class ClaimPlan:
     denial: tuple[str, str, str, str] | None = None
     appealed_on: date | None = None
     appeal_won_on: date | None = None
+    appeal: m.Appeal | None = None  # the level 1 appeal, once sent
     written_off_on: date | None = None
     patient_payments: list[tuple[date, int]] = field(default_factory=list)
     patient_write_off_on: date | None = None
     corrected_on: date | None = None  # the payer reversed its payment and paid it again
+
+
+# Days a payer takes to decide a level 1 appeal it upholds.
+APPEAL_DECISION_DAYS = 45
 
 
 def build_money_history(builder: DemoBuilder, sessions: list[BuiltSession]) -> None:
@@ -434,6 +439,9 @@ class MoneyHistory:
         if p.decision == "denied":  # the denial itself comes in the payer's 835 that day
             if p.appealed_on:
                 self._at(p.appealed_on, lambda: self._appeal(p))
+                upheld_on = p.appealed_on + timedelta(days=APPEAL_DECISION_DAYS)
+                if p.appeal_won_on is None:  # the payer upholds its denial
+                    self._at(upheld_on, lambda: self._appeal_lost(p, upheld_on))
             if p.written_off_on:
                 self._at(p.written_off_on, lambda: self._write_off_claim(p))
         for paid_on, amount in p.patient_payments:
@@ -605,22 +613,43 @@ class MoneyHistory:
         claim.payer_claim_control_number = f"{plan.accepted_on:%y%j}{self.rng.randint(10**8, 10**9 - 1)}"
 
     def _appeal(self, plan: ClaimPlan) -> None:
+        """The level 1 appeal of the claim's denial (posted from the 835 that day), sent by
+        billing before its deadline; won when the plan says so (the payer then pays)."""
         assert plan.appealed_on is not None
         won = plan.appeal_won_on is not None and plan.appeal_won_on <= self.today
-        self.db.add(
-            m.Appeal(
-                practice_id=self.pid,
-                claim_id=plan.claim.id,
-                level=1,
-                status="won" if won else "submitted",
-                argument="Records and the treatment plan attached; services were medically necessary "
-                "and authorized as documented.",
-                submitted_on=plan.appealed_on,
-                decided_on=plan.appeal_won_on if won else None,
-                recovered_cents=sum(lp.paid_cents for lp in plan.lines) if won else 0,
-            )
+        self.db.flush()
+        denials = list(self.db.scalars(select(m.Denial).where(m.Denial.claim_id == plan.claim.id)))
+        for denial in denials:
+            denial.resolution = "overturned" if won else "appealed"
+        recovered = sum(lp.paid_cents for lp in plan.lines) if won else 0
+        plan.appeal = m.Appeal(
+            practice_id=self.pid,
+            claim_id=plan.claim.id,
+            denial_id=denials[0].id if denials else None,
+            level=1,
+            status="won" if won else "submitted",
+            argument="Records and the treatment plan attached; services were medically necessary "
+            "and authorized as documented.",
+            appealed_cents=sum(d.amount_cents for d in denials) or recovered,
+            deadline_on=min((d.appeal_deadline_on for d in denials if d.appeal_deadline_on), default=None),
+            enclosures=["Progress notes", "Treatment plan"],
+            submitted_on=plan.appealed_on,
+            decided_on=plan.appeal_won_on if won else None,
+            recovered_cents=recovered,
+            created_by_user_id=self.billing.user_id,
         )
+        self.db.add(plan.appeal)
         self._move(plan, S.APPEALED, EventSource.USER, "level 1 appeal sent", self.billing)
+
+    def _appeal_lost(self, plan: ClaimPlan, upheld_on: date) -> None:
+        """The payer upheld its denial: the appeal is lost and the claim is denied again (a
+        second level, a write-off or the client's bill is the next person's decision)."""
+        assert plan.appeal is not None
+        plan.appeal.status, plan.appeal.decided_on = "lost", upheld_on
+        plan.appeal.outcome_note = "Payer upheld the denial on review."
+        for denial in self.db.scalars(select(m.Denial).where(m.Denial.claim_id == plan.claim.id)):
+            denial.resolution = "open"
+        self._move(plan, S.DENIED, EventSource.USER, "level 1 appeal upheld by the payer", self.billing)
 
     def _write_off_claim(self, plan: ClaimPlan) -> None:
         coverage = plan.built.plan.coverage

@@ -98,23 +98,27 @@ def test_the_api_starts_submits_and_decides(client: TestClient, db: Session) -> 
 
 
 def test_the_demo_gets_a_realistic_mix_of_appeals(db: Session) -> None:
+    """The demo's history appeals denials (some won, some upheld) and its seeding adds the
+    rest of the mix: decided appeals, drafts near their deadline with their letters, a second
+    level after a loss, a corrected claim; seeding again adds nothing."""
     today = datetime.date(2026, 3, 16)
     summary = build_demo(db, seed=1, today=today, scale=0.2)
     assert summary.practice_id is not None
     pid, actor, since = summary.practice_id, system_actor("demo"), today - datetime.timedelta(days=365)
-    before = appeals.overturn_summary(db, actor=actor, practice_id=pid, since=since).total
-    counts = appeals.seed_demo_appeals(db, actor=actor, practice_id=pid, today=today)
-    assert counts == {"won": 3, "partially_won": 1, "lost": 2, "drafts": 2, "next_level": 1, "corrected": 1}
-    after = appeals.overturn_summary(db, actor=actor, practice_id=pid, since=since).total
-    assert (after.won - before.won, after.partially_won - before.partially_won, after.lost - before.lost) == (
-        3,
-        1,
-        2,
-    )
+    total = appeals.overturn_summary(db, actor=actor, practice_id=pid, since=since).total
+    assert total.won >= 3
+    assert total.partially_won >= 1
+    assert total.lost >= 2
+    assert 0 < total.won + total.partially_won < total.won + total.partially_won + total.lost
     drafts = db.scalars(select(m.Appeal).where(m.Appeal.practice_id == pid, m.Appeal.status == "draft")).all()
     assert len(drafts) == 3
     assert all(d.letter_file_id is not None for d in drafts)
     assert sorted(d.level for d in drafts) == [1, 1, 2]
+    corrected = db.scalar(
+        select(func.count()).where(m.Denial.practice_id == pid, m.Denial.resolution == "corrected")
+    )
+    assert corrected is not None
+    assert corrected >= 1
     alerts = db.scalar(
         select(func.count()).where(
             m.WorkItem.practice_id == pid, m.WorkItem.kind == "appeal", m.WorkItem.status == "open"
@@ -122,3 +126,5 @@ def test_the_demo_gets_a_realistic_mix_of_appeals(db: Session) -> None:
     )
     assert alerts is not None
     assert alerts >= 3  # the drafts at least
+    again = appeals.seed_demo_appeals(db, actor=actor, practice_id=pid, today=today)
+    assert sum(again.values()) == 0
