@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.permissions import Permission
 from revcycle.errors import Conflict, InvalidInput, NotFound
 from revcycle.money import format_cents
-from revcycle.services import audit
+from revcycle.services import audit, work_items
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.claims import ClaimMove, transition_claims
 from revcycle.services.ledger import balance
@@ -295,28 +296,29 @@ def _template(
 # --- loading -------------------------------------------------------------------------------
 
 
+_Row = TypeVar("_Row", m.Appeal, m.Claim, m.Denial)
+
+
 def _appeal(db: Session, actor: Actor, appeal_id: int) -> m.Appeal:
-    row = db.get(m.Appeal, appeal_id, populate_existing=True)
-    if row is None or not (actor.is_system or row.practice_id in actor.practice_ids):
-        raise NotFound(f"appeal {appeal_id} not found")
-    actor.require(row.practice_id, APPEAL)
-    return row
+    return _practice_row(
+        db, actor, db.get(m.Appeal, appeal_id, populate_existing=True), f"appeal {appeal_id}"
+    )
 
 
 def _claim(db: Session, actor: Actor, claim_id: int) -> m.Claim:
-    claim = db.get(m.Claim, claim_id)
-    if claim is None or not (actor.is_system or claim.practice_id in actor.practice_ids):
-        raise NotFound(f"claim {claim_id} not found")
-    actor.require(claim.practice_id, APPEAL)
-    return claim
+    return _practice_row(db, actor, db.get(m.Claim, claim_id), f"claim {claim_id}")
 
 
 def _denial(db: Session, actor: Actor, denial_id: int) -> m.Denial:
-    denial = db.get(m.Denial, denial_id)
-    if denial is None or not (actor.is_system or denial.practice_id in actor.practice_ids):
-        raise NotFound(f"denial {denial_id} not found")
-    actor.require(denial.practice_id, APPEAL)
-    return denial
+    return _practice_row(db, actor, db.get(m.Denial, denial_id), f"denial {denial_id}")
+
+
+def _practice_row(db: Session, actor: Actor, row: _Row | None, what: str) -> _Row:
+    """``row`` when the actor works in its practice and may appeal there, else NotFound."""
+    if row is None or not (actor.is_system or row.practice_id in actor.practice_ids):
+        raise NotFound(f"{what} not found")
+    actor.require(row.practice_id, APPEAL)
+    return row
 
 
 def _appeal_days(db: Session, claim: m.Claim) -> int:
@@ -951,55 +953,26 @@ def raise_deadline_alerts(
             )
         )
     }
-    for key, values in wanted.items():
-        item = existing.get(key)
-        if item is None:
-            db.add(
-                m.WorkItem(
-                    practice_id=practice_id,
-                    kind=APPEAL_KIND,
-                    rule="appeal_deadline",
-                    owner_role="billing",
-                    dedupe_key=key,
-                    status="open",
-                    **values,
-                )
-            )
-            run.created += 1
-            continue
-        if item.status == "resolved":
-            item.status, item.resolution, item.resolved_at, item.resolved_by_user_id = "open", "", None, None
-            run.reopened += 1
-        elif any(getattr(item, name) != values[name] for name in _COMPARED):
-            run.updated += 1
-        else:
-            run.unchanged += 1
-            continue
-        for name in _COMPARED:
-            setattr(item, name, values[name])
-    now = utcnow()
-    for key, item in existing.items():
-        if key not in wanted and item.status != "resolved":
-            item.status, item.resolved_at, item.resolved_by_user_id = "resolved", now, actor.user_id
-            item.resolution = "appeal submitted or decided, or the denial resolved"
-            run.resolved += 1
-    db.flush()
-    if run.changed:
-        audit.record(
-            db,
-            actor=actor,
-            practice_id=practice_id,
-            action="update",
-            entity="appeal_deadline_run",
-            entity_id=today.isoformat(),
-            after={
-                "created": run.created,
-                "updated": run.updated,
-                "reopened": run.reopened,
-                "resolved": run.resolved,
-            },
-            reason=f"appeal deadline alerts for {today}",
-        )
+    work_items.sync_items(
+        db,
+        practice_id=practice_id,
+        existing=existing,
+        wanted=wanted,
+        compared=_COMPARED,
+        resolution="appeal submitted or decided, or the denial resolved",
+        actor=actor,
+        counts=run,
+        new_values={"kind": APPEAL_KIND, "rule": "appeal_deadline", "owner_role": "billing"},
+    )
+    work_items.audit_sync(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        entity="appeal_deadline_run",
+        today=today,
+        counts=run,
+        reason=f"appeal deadline alerts for {today}",
+    )
     return run
 
 

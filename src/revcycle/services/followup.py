@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
-from revcycle.db.types import utcnow
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.followup_rules import (
     DEFAULT_RULE,
@@ -47,7 +46,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.domain.problems import has_errors
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import format_cents
-from revcycle.services import audit
+from revcycle.services import audit, work_items
 from revcycle.services.actor import Actor, system_actor
 
 __all__ = [
@@ -410,51 +409,29 @@ def rebuild(
     if claim_ids is not None:
         items = items.where(m.WorkItem.claim_id.in_(list(claim_ids)))
     existing = {item.dedupe_key or "": item for item in db.scalars(items)}
-    now = utcnow()
-    for key, want in wanted.items():
-        values = want.values(today)
+    for want in wanted.values():
         group = urgency_of(want.decision.due_on, want.decision.escalated, today)
         run.by_urgency[group] = run.by_urgency.get(group, 0) + 1
-        item = existing.get(key)
-        if item is None:
-            db.add(m.WorkItem(practice_id=practice_id, dedupe_key=key, status="open", **values))
-            run.created += 1
-            continue
-        if item.status == "resolved":
-            item.status, item.resolution, item.resolved_at, item.resolved_by_user_id = "open", "", None, None
-            run.reopened += 1
-        elif any(getattr(item, name) != values[name] for name in _COMPARED):
-            run.updated += 1
-        else:
-            run.unchanged += 1
-            continue
-        for name in _COMPARED:
-            setattr(item, name, values[name])
-    for key, item in existing.items():
-        if key not in wanted and item.status != "resolved":
-            item.status = "resolved"
-            item.resolution = "the claim is no longer waiting on the payer"
-            item.resolved_at = now
-            item.resolved_by_user_id = actor.user_id
-            run.resolved += 1
-    db.flush()
-    if run.changed:
-        audit.record(
-            db,
-            actor=actor,
-            practice_id=practice_id,
-            action="update",
-            entity="followup_run",
-            entity_id=today.isoformat(),
-            after={
-                "created": run.created,
-                "updated": run.updated,
-                "reopened": run.reopened,
-                "resolved": run.resolved,
-                "by_urgency": run.by_urgency,
-            },
-            reason=f"follow-up rebuild for {today}",
-        )
+    work_items.sync_items(
+        db,
+        practice_id=practice_id,
+        existing=existing,
+        wanted={key: want.values(today) for key, want in wanted.items()},
+        compared=_COMPARED,
+        resolution="the claim is no longer waiting on the payer",
+        actor=actor,
+        counts=run,
+    )
+    work_items.audit_sync(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        entity="followup_run",
+        today=today,
+        counts=run,
+        reason=f"follow-up rebuild for {today}",
+        extra={"by_urgency": run.by_urgency},
+    )
     return run
 
 
