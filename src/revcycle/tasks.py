@@ -103,14 +103,15 @@ def alert_rules() -> int:
 
 
 def run_followup_rebuild(factory: sessionmaker[Session], today: date | None = None) -> int:
-    """Rebuild every practice's follow-up work items in one unit of work (services.followup);
-    return how many items changed. ``today`` is injectable; the job passes today's date."""
-    from revcycle.services import followup
+    """Assign open claims by the saved assignment rules, then rebuild every practice's
+    follow-up work items (services.followup), in one unit of work; return how many items
+    changed. ``today`` is injectable; the job passes today's date."""
+    from revcycle.services import assignment, followup
 
+    day = today or utcnow().date()
     with unit_of_work(factory) as session:
-        runs = followup.rebuild_everywhere(
-            session, today=today or utcnow().date(), actor=system_actor("followup")
-        )
+        assignment.apply_saved_rules_everywhere(session, today=day, actor=system_actor("assignment"))
+        runs = followup.rebuild_everywhere(session, today=day, actor=system_actor("followup"))
     return sum(run.changed for run in runs)
 
 

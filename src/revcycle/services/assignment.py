@@ -498,6 +498,17 @@ class ApplyResult:
         return self.open_claims - self.changed
 
 
+def apply_saved_rules_everywhere(db: Session, *, today: date, actor: Actor) -> list[ApplyResult]:
+    """:func:`apply_rules` in every practice whose organization saved rules (the daily job,
+    before the follow-up rebuild, so new claims reach a person's queue the day they go out).
+    A practice that never saved rules is left alone: the defaults assign only at an import."""
+    saved = select(m.AssignmentRule.organization_id).distinct()
+    practice_ids = db.scalars(
+        select(m.Practice.id).where(m.Practice.organization_id.in_(saved)).order_by(m.Practice.id)
+    ).all()
+    return [apply_rules(db, actor=actor, practice_id=pid, today=today) for pid in practice_ids]
+
+
 def _team_id(db: Session, practice_id: int, name: str, place: Roster, created: list[str]) -> int:
     if name not in place.team_ids:
         team = m.Team(practice_id=practice_id, name=name)

@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from revcycle import tasks
 from revcycle.cli import build_app
 from revcycle.db import models as m
-from revcycle.services import followup
+from revcycle.domain.assignment import AssignmentRule
+from revcycle.domain.permissions import Role
+from revcycle.services import assignment, followup
 from tests import factories as f
 from tests.integration.followup.claims import sent_claim
 
@@ -35,6 +37,34 @@ def test_the_job_rebuilds_every_practice_in_its_own_unit_of_work(db: Session) ->
     db.expire_all()
     item = db.scalars(select(m.WorkItem).where(m.WorkItem.claim_id == claim.id)).one()
     assert (item.kind, item.status) == (followup.FOLLOWUP, "open")
+
+
+def test_the_job_assigns_by_saved_rules_first_and_leaves_other_practices_alone(db: Session) -> None:
+    """A practice whose organization saved rules has its new claims assigned before the
+    rebuild, so the follow-up lands in the person's queue; one that never saved rules keeps
+    its claims unassigned (the defaults assign only at an AR import)."""
+    ruled = waiting_claim(db, date(2026, 3, 1))
+    agent = f.make_user(db, db.get_one(m.Practice, ruled.practice_id), Role.BILLING)
+    admin = f.actor_for(db, f.make_user(db, db.get_one(m.Practice, ruled.practice_id), Role.ADMIN))
+    assignment.save_rules(
+        db, actor=admin, practice_id=ruled.practice_id, rules=[AssignmentRule("everything", user_id=agent.id)]
+    )
+    unruled = waiting_claim(db, date(2026, 3, 1))
+    factory = sessionmaker(bind=db.connection(), join_transaction_mode="create_savepoint")
+
+    tasks.run_followup_rebuild(factory, today=date(2026, 4, 1))
+
+    db.expire_all()
+    items = {
+        i.claim_id: i for i in db.scalars(select(m.WorkItem).where(m.WorkItem.kind == followup.FOLLOWUP))
+    }
+    assert (db.get_one(m.Claim, ruled.id).assignee_user_id, items[ruled.id].owner_user_id) == (
+        agent.id,
+        agent.id,
+    )
+    assert db.get_one(m.Claim, unruled.id).assignee_user_id is None
+    assert db.get_one(m.Claim, unruled.id).assignee_team_id is None
+    assert items[unruled.id].owner_user_id is None
 
 
 def test_the_command_rebuilds_and_says_what_it_did(cli_engine: Engine) -> None:
