@@ -174,3 +174,47 @@ def test_another_practices_item_is_not_found_and_a_therapist_cannot_change_statu
     assert "not found" in client.get(answer.headers["location"]).text
     db.expire_all()
     assert db.get(m.Claim, claim.id).status == "accepted"  # type: ignore[union-attr]
+
+
+def test_an_item_shows_its_campaigns_and_an_appeal_deadline_links_to_its_appeal(
+    client: TestClient, db: Session, practice: m.Practice, billing: str
+) -> None:
+    claim, item = _followup_item(db, practice)
+    campaign = m.Campaign(practice_id=practice.id, name="Phone sweep", workflow="phone", started_on=TODAY)
+    closed = m.Campaign(
+        practice_id=practice.id, name="Old sweep", workflow="email", started_on=TODAY, status="closed"
+    )
+    db.add_all([campaign, closed])
+    db.flush()
+    db.add_all(
+        [
+            m.CampaignItem(campaign_id=c.id, claim_id=claim.id, work_item_id=item.id, added_on=TODAY)
+            for c in (campaign, closed)
+        ]
+    )
+    denied = sent_claim(db, practice, sent_on=TODAY - timedelta(days=30), status="denied")
+    deadline = m.WorkItem(
+        practice_id=practice.id,
+        kind="appeal",
+        severity="critical",
+        title="Appeal due",
+        claim_id=denied.id,
+        dedupe_key="appeal:draft:41",
+    )
+    open_denial = m.WorkItem(
+        practice_id=practice.id,
+        kind="appeal",
+        title="Denial to appeal",
+        claim_id=denied.id,
+        dedupe_key="appeal:denial:9",
+    )
+    db.add_all([deadline, open_denial])
+    db.flush()
+
+    page = client.get("/work-queue").text
+
+    badges = _item_html(page, item.id).split('data-testid="campaign-badge">')[1:]
+    assert [b.split("<", 1)[0] for b in badges] == ["Phone sweep"]  # the closed one is not shown
+    assert 'href="/appeals/41" data-testid="item-link"' in _item_html(page, deadline.id)
+    assert 'href="/appeals" data-testid="item-link"' in _item_html(page, open_denial.id)
+    assert f'action="/claims/{denied.id}/appeals"' in _item_html(page, deadline.id)  # start appeal

@@ -37,7 +37,8 @@ from revcycle.domain.claim_status import TERMINAL_STATUSES, ClaimStatus, allowed
 from revcycle.domain.followup_rules import Urgency, urgency_of
 from revcycle.domain.permissions import Permission, Scope
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.services import followup, queries, session_actions, submissions
+from revcycle.services import campaigns, followup, queries, session_actions, submissions
+from revcycle.services.appeals import APPEAL_KIND
 from revcycle.services.scoping import MAX_LIMIT, Page
 from revcycle.web.pages.main import Ctx, Offset, PageContext, paging_query, redirect_done
 
@@ -82,6 +83,7 @@ def work_queue_page(
     shown = [item for page in pages.values() for item in page.items]
     ctx.audit_clients("work_item", {item.client_id for item in shown if item.client_id})
     actions = quick_actions(ctx, shown)
+    in_campaigns = campaigns.campaign_names_for_claims(ctx.db, {i.claim_id for i in shown if i.claim_id})
     return ctx.render(
         "pages/work_queue.html",
         "work_queue",
@@ -98,6 +100,8 @@ def work_queue_page(
         today=today,
         followup_kind=followup.FOLLOWUP,
         actions=actions,
+        in_campaigns=in_campaigns,
+        links={item.id: link for item in shown if (link := work_item_link(item))},
         ready_electronic=_ready_count(ctx),
         limit=limit,
         offset=offset,
@@ -241,6 +245,14 @@ def work_item_note(
     except (InvalidInput, NotFound) as exc:
         return redirect_done("/work-queue", "", {"error": exc.detail})
     return redirect_done("/work-queue", "noted")
+
+
+def work_item_link(item: m.WorkItem) -> str:
+    """Where an item is worked, beyond its claim: an appeal deadline's appeal or the appeals page."""
+    if item.kind != APPEAL_KIND:
+        return ""
+    kind, _, number = (item.dedupe_key or "").removeprefix(f"{APPEAL_KIND}:").partition(":")
+    return f"/appeals/{number}" if kind == "draft" and number.isdigit() else "/appeals"
 
 
 # --- quick actions ------------------------------------------------------------------------------
