@@ -55,11 +55,14 @@ __all__ = [
     "APPEAL_KIND",
     "AlertRun",
     "AppealView",
+    "ClaimAppeals",
+    "ClaimDenialView",
     "DenialView",
     "OverturnSummary",
     "Overview",
     "appeal_view",
     "appeals_overview",
+    "claim_denials_and_appeals",
     "latest_templates",
     "letter_content",
     "list_appeals",
@@ -1231,6 +1234,99 @@ def appeals_overview(db: Session, *, actor: Actor, practice_id: int, today: date
         appeals=grouped,
         tally=summary.total,
         since=since,
+    )
+
+
+@dataclass(frozen=True)
+class ClaimDenialView:
+    """One denial as the claim page shows it, with what may be done about it now."""
+
+    id: int
+    code: str  # "CO-50"
+    remarks: tuple[tuple[str, str], ...]  # (RARC, what it means)
+    explanation: str
+    category: str
+    amount_cents: int
+    default_action: str
+    action_label: str
+    deadline_on: date | None
+    urgency: Urgency | None  # only while the denial is open
+    resolution: str
+    appeal_in_progress_id: int | None
+    can_start_appeal: bool
+    start_label: str  # "First-level appeal", or the next level after a lost one
+    previous_appeal_id: int | None  # the lost appeal a next level follows
+    can_correct: bool
+    correct_blocker: str  # why a fixable open denial cannot be corrected yet, else ""
+
+
+@dataclass(frozen=True)
+class ClaimAppeals:
+    """A claim's denials and appeals (the claim page's section); false when it has neither."""
+
+    denials: tuple[ClaimDenialView, ...]
+    appeals: tuple[AppealView, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.denials or self.appeals)
+
+
+def claim_denials_and_appeals(db: Session, *, actor: Actor, claim_id: int, today: date) -> ClaimAppeals:
+    """The claim's denials (oldest first) with the actions open to each, and its appeals.
+
+    An open denial may be appealed when no appeal of it (or of the whole claim) is in
+    progress and the claim is denied or partially paid; after a lost appeal the next level
+    follows it, and once no next level may follow, none is offered. A fixable open denial
+    may be sent corrected once the payer's claim number is known."""
+    claim = _claim(db, actor, claim_id)
+    denials = list(db.scalars(select(m.Denial).where(m.Denial.claim_id == claim.id).order_by(m.Denial.id)))
+    rows = list(db.scalars(select(m.Appeal).where(m.Appeal.claim_id == claim.id).order_by(m.Appeal.id)))
+    appeals = _appeal_views(db, rows, today)
+    appealable = ClaimStatus(claim.status) in APPEALABLE_CLAIMS
+    return ClaimAppeals(
+        denials=tuple(_claim_denial_view(d, claim, appeals, appealable, today) for d in denials),
+        appeals=tuple(appeals),
+    )
+
+
+def _claim_denial_view(
+    denial: m.Denial, claim: m.Claim, appeals: Sequence[AppealView], appealable: bool, today: date
+) -> ClaimDenialView:
+    action = adjustment_reasons.DefaultAction(denial.default_action or "none")
+    is_open = denial.resolution == "open"
+    covering = [a for a in appeals if a.denial_id in (denial.id, None)]
+    in_progress = next((a.id for a in covering if AppealStatus(a.status) in ACTIVE), None)
+    last = next((a for a in reversed(covering) if a.status != AppealStatus.WITHDRAWN), None)
+    follows = last if last is not None and last.status == AppealStatus.LOST else None
+    fixable = is_open and action is adjustment_reasons.DefaultAction.FIX_AND_RESUBMIT
+    blocker = "" if claim.payer_claim_control_number else "the payer's claim number is not known yet"
+    return ClaimDenialView(
+        id=denial.id,
+        code=f"{denial.group_code}-{denial.carc}",
+        remarks=tuple(
+            (code, adjustment_reasons.remark_info(code).explanation)
+            for code in (part.strip() for part in denial.rarc.split(","))
+            if code
+        ),
+        explanation=adjustment_reasons.reason_info(denial.carc).explanation,
+        category=adjustment_reasons.DenialCategory(denial.category).label,
+        amount_cents=denial.amount_cents,
+        default_action=str(action),
+        action_label=action.label,
+        deadline_on=denial.appeal_deadline_on,
+        urgency=rules.urgency_of(denial.appeal_deadline_on, today)
+        if is_open and denial.appeal_deadline_on
+        else None,
+        resolution=denial.resolution,
+        appeal_in_progress_id=in_progress,
+        can_start_appeal=is_open
+        and appealable
+        and in_progress is None
+        and (follows is None or follows.next_level_refusal is None),
+        start_label=rules.LEVELS.get(follows.level + 1 if follows else 1, "Appeal"),
+        previous_appeal_id=follows.id if follows is not None else None,
+        can_correct=fixable and not blocker,
+        correct_blocker=blocker if fixable else "",
     )
 
 

@@ -24,11 +24,12 @@ from sqlalchemy import select
 
 from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
-from revcycle.domain.permissions import Permission, Role
+from revcycle.domain.permissions import Permission, Role, Scope
 from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
 from revcycle.services import (
+    appeals,
     audit,
     information_requests,
     queries,
@@ -810,6 +811,11 @@ def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: st
         requests=information_requests.requests_for(ctx.db, claim.id),
         can_ask=_can(ctx, Permission.ADD_CLAIM_NOTES),
         frequencies=submissions.FREQUENCIES,
+        denials_and_appeals=appeals.claim_denials_and_appeals(
+            ctx.db, actor=ctx.actor, claim_id=claim.id, today=ctx.today
+        )
+        if ctx.actor.scope(claim.practice_id, Permission.APPEAL_DENIAL) != Scope.NONE
+        else None,
         message=message,
         error=error,
         today=ctx.today,
