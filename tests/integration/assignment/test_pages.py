@@ -112,6 +112,15 @@ def test_billing_may_look_but_not_save(client: TestClient, book: Book) -> None:
     assert client.get("/workload").status_code == 200
 
 
+def test_a_therapist_sees_neither_the_rules_nor_anyone_elses_workload(client: TestClient, book: Book) -> None:
+    therapist = person(book, Role.THERAPIST)
+    assert login(client, therapist.email).status_code == 303
+    assert client.get("/assignment-rules").status_code == 403
+    workload = client.get("/workload")
+    assert workload.status_code == 200
+    assert "propose rebalance" not in workload.text.lower()
+
+
 def test_workload_page_proposes_and_applies_only_ticked_moves(
     client: TestClient, db: Session, book: Book
 ) -> None:

@@ -86,9 +86,9 @@ def _set(ruleset: assignment.RuleSet, people: dict[int, str]) -> dict[str, Any]:
     }
 
 
-@router.get("/api/assignment-rules", response_model=RulesOut, **needs(VIEW))
+@router.get("/api/assignment-rules", response_model=RulesOut, **needs(Permission.SUBMIT_CLAIMS))
 def api_rules(db: DB, actor: CurrentActor, practice_id: PracticeId = None) -> dict[str, Any]:
-    pid = one_practice(actor, practice_id, VIEW)
+    pid = one_practice(actor, practice_id, Permission.SUBMIT_CLAIMS)
     organization_id = assignment.organization_of(db, pid)
     in_force = assignment.rules_in_force(db, organization_id)
     versions = assignment.rule_versions(db, organization_id)

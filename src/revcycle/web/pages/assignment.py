@@ -164,7 +164,8 @@ def _render_rules(ctx: PageContext, rows: list[dict[str, Any]] | None = None, **
 
 @router.get("/assignment-rules")
 def rules_page(ctx: Ctx, done: str = "") -> Response:
-    ctx.actor.require(ctx.practice.id, Permission.VIEW_WORK_QUEUE)
+    # Billing reads the rules its queue follows; a therapist's own queue does not need them.
+    ctx.actor.require(ctx.practice.id, Permission.SUBMIT_CLAIMS)
     return _render_rules(ctx, notice=_NOTICES.get(done, ""))
 
 
