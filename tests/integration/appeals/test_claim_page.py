@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -169,3 +169,42 @@ def test_a_claim_without_denials_shows_no_section(client: TestClient, w: World) 
     assert page.status_code == 200
     assert 'data-testid="claim-denials"' not in page.text
     assert not appeals.claim_denials_and_appeals(w.db, actor=w.actor, claim_id=claim.id, today=TODAY)
+
+
+def test_a_corrected_claim_sent_from_the_claim_page_comes_back_to_it(client: TestClient, w: World) -> None:
+    claim, denial = _denied_with_remark(w, "16", "N290")
+    claim.payer_claim_control_number = "ICN-7731"
+    w.db.flush()
+    _sign_in(client, _billing(w))
+    token = csrf_from(client.get(f"/claims/{claim.id}").text)
+
+    sent = client.post(
+        f"/denials/{denial.id}/corrected-claim",
+        data={"csrf_token": token, "return_to": f"/claims/{claim.id}"},
+    )
+
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/claims/{claim.id}?done=corrected"
+    assert "Corrected claim sent" in client.get(sent.headers["location"]).text
+    w.db.expire_all()
+    latest = w.db.scalars(
+        select(m.Submission).where(m.Submission.claim_id == claim.id).order_by(m.Submission.id)
+    ).all()[-1]
+    assert (latest.frequency, latest.payer_claim_control_number) == ("7", "ICN-7731")
+
+
+def test_a_refused_start_from_the_claim_page_is_shown_there(client: TestClient, w: World) -> None:
+    claim, denial = _denied_with_remark(w, "50", "N115")
+    _sign_in(client, _billing(w))
+    token = csrf_from(client.get(f"/claims/{claim.id}").text)
+    form = {"csrf_token": token, "denial_id": str(denial.id), "return_to": f"/claims/{claim.id}"}
+    assert client.post(f"/claims/{claim.id}/appeals", data=form).status_code == 303
+
+    again = client.post(f"/claims/{claim.id}/appeals", data=form)
+
+    assert again.status_code == 303
+    assert again.headers["location"].startswith(f"/claims/{claim.id}?error=")
+    shown = client.get(again.headers["location"])
+    assert shown.status_code == 200
+    assert "already" in shown.text  # the refusal, on the claim page
+    assert w.db.scalar(select(func.count()).select_from(m.Appeal).where(m.Appeal.claim_id == claim.id)) == 1

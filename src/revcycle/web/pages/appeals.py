@@ -55,6 +55,15 @@ def _local(path: str) -> str:
     return path if ok else ""
 
 
+def _back_to(return_to: str, query: dict[str, str]) -> Response | None:
+    """A redirect to the local page the form came from, with ``query`` added; None without one."""
+    path = _local(return_to)
+    if not path:
+        return None
+    joiner = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{joiner}{urlencode(query)}", status_code=303)
+
+
 def _overview(ctx: PageContext, *, notice: str = "", error: str = "", status_code: int = 200) -> Response:
     overview = appeals.appeals_overview(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, today=ctx.today)
     ctx.audit_clients("appeal", overview.client_ids)
@@ -165,7 +174,8 @@ def start(
                 today=ctx.today,
             )
     except (InvalidInput, Conflict) as exc:
-        return _overview(ctx, error=exc.detail, status_code=exc.status_code)
+        back = _back_to(return_to, {"error": exc.detail})
+        return back or _overview(ctx, error=exc.detail, status_code=exc.status_code)
     query = {"done": "started", **({"back": _local(return_to)} if _local(return_to) else {})}
     return RedirectResponse(f"/appeals/{appeal.id}?{urlencode(query)}", status_code=303)
 
@@ -264,14 +274,18 @@ def withdraw(*, ctx: Ctx, appeal_id: int, reason: Short = "") -> Response:
 
 
 @router.post("/denials/{denial_id}/corrected-claim")
-def corrected_claim(*, ctx: Ctx, denial_id: int, reason: Short = "") -> Response:
+def corrected_claim(*, ctx: Ctx, denial_id: int, reason: Short = "", return_to: Short = "") -> Response:
+    """Send the denial's claim corrected; back to the page it came from (claim page or here)."""
     _require(ctx)
     try:
         with ctx.db.begin_nested():
             appeals.send_corrected_claim(ctx.db, actor=ctx.actor, denial_id=denial_id, reason=reason)
     except (InvalidInput, Conflict, NotFound) as exc:
-        return _overview(ctx, error=exc.detail, status_code=exc.status_code)
-    return RedirectResponse("/appeals?done=corrected", status_code=303)
+        back = _back_to(return_to, {"error": exc.detail})
+        return back or _overview(ctx, error=exc.detail, status_code=exc.status_code)
+    return _back_to(return_to, {"done": "corrected"}) or RedirectResponse(
+        "/appeals?done=corrected", status_code=303
+    )
 
 
 # --- templates -----------------------------------------------------------------------------

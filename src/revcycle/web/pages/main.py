@@ -164,6 +164,7 @@ def dashboard(ctx: Ctx) -> Response:
 # --- forms and filters shared by the sessions and claims pages ---------------------------------------
 
 DONE_MESSAGES = {
+    "corrected": "Corrected claim sent (a replacement, frequency 7, with the payer's claim number).",
     "status": "Status changed.",
     "payment": "Payment recorded.",
     "note": "Note added.",
@@ -785,14 +786,16 @@ async def bulk_submit(ctx: Ctx) -> Response:
 # --- claims: one claim ------------------------------------------------------------------------------
 
 
-def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: str = "") -> Response:
+def _claim_view(
+    ctx: PageContext, claim_id: int, *, message: str = "", error: str = "", status_code: int | None = None
+) -> Response:
     detail = queries.get_claim_detail(ctx.db, actor=ctx.actor, claim_id=claim_id)
     ctx.audit_clients("claim", {detail.claim.client_id})
     claim = detail.claim
     return ctx.render(
         "pages/claim_detail.html",
         "claims",
-        status_code=422 if error else 200,
+        status_code=status_code or (422 if error else 200),
         detail=detail,
         claim=claim,
         scrub=scrubbing.scrub_state(ctx.db, claim.id),
@@ -823,8 +826,11 @@ def _claim_view(ctx: PageContext, claim_id: int, *, message: str = "", error: st
 
 
 @router.get("/claims/{claim_id}")
-def claim_page(ctx: Ctx, claim_id: int, done: str = "") -> Response:
-    return _claim_view(ctx, claim_id, message=DONE_MESSAGES.get(done, ""))
+def claim_page(
+    ctx: Ctx, claim_id: int, done: str = "", error: Annotated[str, Query(max_length=500)] = ""
+) -> Response:
+    """One claim; ``error`` is a refusal of an action posted elsewhere that returned here."""
+    return _claim_view(ctx, claim_id, message=DONE_MESSAGES.get(done, ""), error=error, status_code=200)
 
 
 def _claim_action(ctx: PageContext, claim_id: int, done: str, action: Callable[[], str | None]) -> Response:
