@@ -277,6 +277,8 @@ class ClaimFilters:
     # A claim number, or a reference a submission returned (portal reference, clearinghouse id,
     # payer claim control number); matched exactly, ignoring case and surrounding blanks.
     reference: str = ""
+    # A subquery of claim ids to keep: the claims behind a dashboard figure (services.kpis).
+    claim_ids: Any = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +363,8 @@ def _claim_conditions(
         conditions.append(m.Claim.service_from_on >= filters.since)
     if filters.until is not None:
         conditions.append(m.Claim.service_from_on <= filters.until)
+    if filters.claim_ids is not None:
+        conditions.append(m.Claim.id.in_(filters.claim_ids))
     reference = filters.reference.strip().lower()
     if reference:
         sent = select(m.Submission.claim_id).where(

@@ -51,6 +51,7 @@ class SessionFilters:
     since: date | None = None  # dates of service from (inclusive)
     until: date | None = None  # ... to (inclusive)
     payer_id: int | None = None  # a payer that covers the client (any priority)
+    session_ids: tuple[int, ...] | None = None  # only these: the sessions behind a dashboard figure
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def _conditions(actor: Actor, practice_id: int | None, filters: SessionFilters) 
     if filters.payer_id is not None:
         covered = select(m.Coverage.client_id).where(m.Coverage.payer_id == filters.payer_id)
         conditions.append(m.ServiceSession.client_id.in_(covered))
+    if filters.session_ids is not None:
+        conditions.append(m.ServiceSession.id.in_(filters.session_ids))
     return conditions
 
 

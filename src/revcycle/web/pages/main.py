@@ -32,6 +32,7 @@ from revcycle.services import (
     appeals,
     audit,
     information_requests,
+    kpis,
     queries,
     saved_filters,
     session_actions,
@@ -315,7 +316,8 @@ def _sessions_view(
     result: ReadyView | None = None,
     error: str = "",
 ) -> Response:
-    filters = _session_filters(**{key: params.get(key, "") for key in SESSION_FILTER_KEYS})
+    filters = _session_filters(**{key: params.get(key, "") for key in SESSION_FILTER_KEYS if key != "kpi"})
+    filters = _sessions_behind(ctx, filters, params.get("kpi", ""))
     page = session_queries.list_sessions(
         ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
     )
@@ -348,7 +350,17 @@ def _sessions_view(
     )
 
 
-SESSION_FILTER_KEYS = ("stage", "provider_id", "payer_id", "client", "since", "until", "month")
+SESSION_FILTER_KEYS = ("stage", "provider_id", "payer_id", "client", "since", "until", "month", "kpi")
+
+
+def _sessions_behind(
+    ctx: PageContext, filters: session_queries.SessionFilters, kpi: str
+) -> session_queries.SessionFilters:
+    """With ``kpi``, only the sessions a dashboard figure counts (services.kpis)."""
+    if not kpi:
+        return filters
+    ids = kpis.sessions_behind(ctx.db, kpi, ctx.practice.id)
+    return replace(filters, session_ids=tuple(ids))
 
 
 @router.get("/sessions")
@@ -362,6 +374,7 @@ def sessions_page(
     since: str = "",
     until: str = "",
     month: str = "",
+    kpi: str = "",
     done: str = "",
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
@@ -374,6 +387,7 @@ def sessions_page(
         since=since,
         until=until,
         month=month,
+        kpi=kpi,
         done=done,
     )
     return _sessions_view(ctx, params, limit, offset)
@@ -595,7 +609,17 @@ def my_sessions(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> R
 
 # --- claims: the tracker -----------------------------------------------------------------------------
 
-CLAIM_FILTER_KEYS = ("status", "client", "provider_id", "payer_id", "since", "until", "reference")
+CLAIM_FILTER_KEYS = (
+    "status",
+    "client",
+    "provider_id",
+    "payer_id",
+    "since",
+    "until",
+    "reference",
+    "kpi",
+    "as_of",
+)
 CSV_COLUMNS = (
     "claim",
     "client",
@@ -622,6 +646,8 @@ def _claim_params(
     since: str = "",
     until: str = "",
     reference: str = "",
+    kpi: str = "",
+    as_of: str = "",
 ) -> dict[str, str]:
     """The tracker's filters as the query string gives them (the non-empty ones)."""
     return paging_query(
@@ -632,6 +658,8 @@ def _claim_params(
         since=since,
         until=until,
         reference=reference,
+        kpi=kpi,
+        as_of=as_of,
     )
 
 
@@ -653,10 +681,22 @@ def _claim_filters(params: dict[str, str]) -> queries.ClaimFilters:
     )
 
 
+def _claims_behind(ctx: PageContext, params: dict[str, str]) -> queries.ClaimFilters:
+    """The tracker's filters; with ``kpi`` (and ``as_of``, the day the figure was taken),
+    only the claims that dashboard figure counts (services.kpis)."""
+    filters = _claim_filters(params)
+    kpi = params.get("kpi", "")
+    if not kpi:
+        return filters
+    as_of = _day(params.get("as_of", ""), "as_of") or ctx.today
+    ids = kpis.claims_behind(kpi, ctx.practice.id, as_of, ZoneInfo(ctx.practice.timezone))
+    return replace(filters, claim_ids=ids)
+
+
 def _claims_view(
     ctx: PageContext, params: dict[str, str], limit: int, offset: int, *, error: str = ""
 ) -> Response:
-    filters = _claim_filters(params)
+    filters = _claims_behind(ctx, params)
     page = queries.list_claims(
         ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters, limit=limit, offset=offset
     )
@@ -729,7 +769,7 @@ def claim_csv_row(row: queries.ClaimRow, today: date) -> list[str]:
 @router.get("/claims.csv")
 def claims_csv(ctx: Ctx, params: ClaimParams) -> Response:
     """Exactly the claims of the tracker's current view (every page), as CSV, streamed."""
-    filters = _claim_filters(params)
+    filters = _claims_behind(ctx, params)
     ctx.audit_clients(
         "claim_export",
         queries.claim_client_ids(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, filters=filters),
