@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     # Approvals: manual adjustments above this amount need a second admin.
     approval_threshold_cents: int = Field(default=50_000, ge=0)
 
+    # E-mail (adapters/mail.py): an outbox of .eml files (var/outbox by default) or SMTP; the
+    # SMTP password is read from a secret file, never from the database.
+    mail_backend: Literal["outbox", "smtp"] = "outbox"
+    mail_outbox_dir: Path | None = None
+    mail_sender: str = "revcycle@localhost"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password_file: Path | None = None
+    smtp_starttls: bool = True
+
+    @property
+    def mail_outbox_path(self) -> Path:
+        return self.mail_outbox_dir or self.var_dir / "outbox"
+
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:
         if not self.database_url:
