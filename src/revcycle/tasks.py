@@ -12,6 +12,8 @@ Periodic jobs:
   so the sessions list and the audit of who is signed in stay true between requests.
 * `alert_rules` (daily at 11:00 UTC): run every practice's alert rules (services.alerts):
   raise, update, resolve and reopen alerts.
+* `monthly_reports` (the 1st of each month, 12:00 UTC): last month's report PDF to each
+  practice's administrators through the mail adapter (services.monthly_report), once.
 """
 
 from __future__ import annotations
@@ -139,3 +141,27 @@ def run_appeal_deadlines(factory: sessionmaker[Session], today: date | None = No
 @huey.periodic_task(crontab(minute="40", hour="10"), name="appeal_deadlines")  # type: ignore[untyped-decorator]
 def appeal_deadlines() -> int:
     return run_appeal_deadlines(session_factory())
+
+
+def run_monthly_reports(
+    factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
+) -> int:
+    """Send every practice last month's report (services.monthly_report) through the mailer
+    the settings choose, once per practice and month; return how many were sent. ``now`` is
+    injectable; the job passes the current time."""
+    from revcycle.adapters.mail import mailer_from_settings
+    from revcycle.services import monthly_report
+
+    mailer = mailer_from_settings(settings)
+    with unit_of_work(factory) as session:
+        outcomes = monthly_report.send_monthly_reports_everywhere(
+            session, actor=system_actor("monthly_report"), now=now or utcnow(), mailer=mailer
+        )
+    return sum(1 for outcome in outcomes if outcome.sent)
+
+
+# On the 1st of each month at 12:00 UTC (the morning on the US coasts, so "last month" is the
+# practice's last month too): the director's monthly report.
+@huey.periodic_task(crontab(minute="0", hour="12", day="1"), name="monthly_reports")  # type: ignore[untyped-decorator]
+def monthly_reports() -> int:
+    return run_monthly_reports(session_factory(), get_settings())

@@ -14,6 +14,7 @@ from revcycle.cli import (
     followup,
     imports,
     ledger,
+    reports,
     serve,
     users,
     x12,
@@ -33,6 +34,7 @@ def build_app() -> typer.Typer:
     followup.register(app)
     codesets.register(app)
     x12.register(app)
+    reports.register(app)
     serve.register(app)
     return app
 
