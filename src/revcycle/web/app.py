@@ -127,3 +127,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(assignment_pages.router)
     app.include_router(payer_strategy_pages.router)
     app.include_router(appeal_pages.router)
+    from revcycle.web.api import reports_ops as api_reports_ops
+    from revcycle.web.pages import reports_ops as reports_ops_pages
+
+    app.include_router(api_reports_ops.router)
+    app.include_router(reports_ops_pages.router)
