@@ -64,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import payer_strategies as api_payer_strategies
     from revcycle.web.api import payment_entry as api_payment_entry
     from revcycle.web.api import remittances as api_remittances
+    from revcycle.web.api import reports as api_reports
     from revcycle.web.api import resources as api_resources
     from revcycle.web.api import saved_filters as api_saved_filters
     from revcycle.web.api import underpayments as api_underpayments
@@ -84,6 +85,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import payer_strategies as payer_strategy_pages
     from revcycle.web.pages import payment_entry as payment_entry_pages
     from revcycle.web.pages import remittances as remittance_pages
+    from revcycle.web.pages import reports as report_pages
     from revcycle.web.pages import underpayments as underpayment_pages
     from revcycle.web.pages import work_queue as work_queue_pages
     from revcycle.web.pages import x12 as x12_pages
@@ -105,6 +107,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
     app.include_router(api_underpayments.router)
+    app.include_router(api_reports.router)
     app.include_router(api_assignment.router)
     app.include_router(api_payer_strategies.router)
     app.include_router(api_appeals.router)
@@ -124,6 +127,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
     app.include_router(underpayment_pages.router)
+    app.include_router(report_pages.router)
     app.include_router(assignment_pages.router)
     app.include_router(payer_strategy_pages.router)
     app.include_router(appeal_pages.router)

@@ -315,7 +315,9 @@ def _groups(db: Session, q: _Query, filters: AgingFilters) -> list[AgingGroup]:
     return sorted(groups.values(), key=lambda g: (-g.total_cents, g.label))
 
 
-def _claims(db: Session, q: _Query, limit: int | None, tz: ZoneInfo, today: date) -> list[AgingClaim]:
+def _claims(
+    db: Session, q: _Query, limit: int | None, tz: ZoneInfo, today: date, *, basis: str
+) -> list[AgingClaim]:
     rows = q.query.with_only_columns(
         m.Claim.id,
         m.Claim.number,
@@ -340,6 +342,7 @@ def _claims(db: Session, q: _Query, limit: int | None, tz: ZoneInfo, today: date
         claim_id, number, client_id, status, service_on, next_on, payer, first, last, sent_at, *money = row
         ins, pat, index = money
         submitted_on = sent_at.astimezone(tz).date() if sent_at is not None else None
+        basis_on = (submitted_on if basis == "submission" else None) or service_on
         out.append(
             AgingClaim(
                 claim_id=claim_id,
@@ -351,8 +354,8 @@ def _claims(db: Session, q: _Query, limit: int | None, tz: ZoneInfo, today: date
                 status=status,
                 service_on=service_on,
                 submitted_on=submitted_on,
-                basis_on=submitted_on or service_on,
-                days=max((today - (submitted_on or service_on)).days, 0),
+                basis_on=basis_on,
+                days=max((today - basis_on).days, 0),
                 bucket=int(index),
                 insurance_cents=int(ins),
                 patient_cents=int(pat),
@@ -394,7 +397,7 @@ def aging_report(
         totals.insurance_cents += group.insurance_cents
         totals.patient_cents += group.patient_cents
         totals.by_bucket = [a + b for a, b in zip(totals.by_bucket, group.by_bucket, strict=True)]
-    claims = _claims(db, q, limit, ZoneInfo(practice.timezone), today)
+    claims = _claims(db, q, limit, ZoneInfo(practice.timezone), today, basis=filters.basis)
     ledger = queries.account_balances(
         db, practice_id=practice_id, accounts=(Account.AR_INSURANCE, Account.AR_PATIENT)
     )

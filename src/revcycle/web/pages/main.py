@@ -1059,18 +1059,6 @@ def payments_page(ctx: Ctx, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) ->
 # --- reports, insurance, settings, audit ------------------------------------------------------------
 
 
-@router.get("/reports")
-def reports_page(ctx: Ctx) -> Response:
-    lines = queries.trial_balance(ctx.db, actor=ctx.actor, practice_id=ctx.practice.id)
-    return ctx.render(
-        "pages/reports.html",
-        "reports",
-        lines=lines,
-        total_debit=sum(line.debit_cents for line in lines),
-        total_credit=sum(line.credit_cents for line in lines),
-    )
-
-
 @router.get("/settings")
 def settings_page(ctx: Ctx) -> Response:
     practice_scopes(ctx.actor, Permission.MANAGE_PRACTICE, ctx.practice.id)
