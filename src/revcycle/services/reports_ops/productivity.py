@@ -20,7 +20,7 @@ else its billing provider) and month of the date of service:
 * **client retention**: clients the clinician saw last month who were seen by them again this
   month ÷ clients seen last month;
 * **documentation speed**: the average days from the date of service to the note's lock
-  (the lock's date), over the month's held sessions with a locked note; **on time** = locked
+  (the lock's date in UTC), over the month's held sessions with a locked note; **on time** = locked
   within the compensation guide's ``on_time_days``.
 """
 
@@ -283,8 +283,8 @@ def working_days(month: date, today: date) -> int:
 
 def _days_to_lock(db: Session) -> Any:
     """Days from the date of service to the note's lock, in the database's own date math."""
-    locked_on = cast(m.ServiceSession.note_locked_at, Date)
     if db.get_bind().dialect.name == "postgresql":
+        locked_on = cast(func.timezone("UTC", m.ServiceSession.note_locked_at), Date)
         return locked_on - m.ServiceSession.service_on
     return cast(
         func.julianday(func.date(m.ServiceSession.note_locked_at))
