@@ -58,6 +58,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import deposits as api_deposits
     from revcycle.web.api import eligibility as api_eligibility
     from revcycle.web.api import fees as api_fees
+    from revcycle.web.api import forecast as api_forecast
     from revcycle.web.api import imports as api_imports
     from revcycle.web.api import paper_claims as api_paper_claims
     from revcycle.web.api import patient_payments as api_patient_payments
@@ -78,6 +79,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.pages import deposits as deposit_pages
     from revcycle.web.pages import fees as fee_pages
     from revcycle.web.pages import followup_rules as followup_rule_pages
+    from revcycle.web.pages import forecast as forecast_pages
     from revcycle.web.pages import front_desk as front_desk_pages
     from revcycle.web.pages import imports as import_pages
     from revcycle.web.pages import insurance as insurance_pages
@@ -107,6 +109,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_payment_entry.router)
     app.include_router(api_remittances.router)
     app.include_router(api_underpayments.router)
+    app.include_router(api_forecast.router)
     app.include_router(api_reports.router)
     app.include_router(api_assignment.router)
     app.include_router(api_payer_strategies.router)
@@ -127,6 +130,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(payment_entry_pages.router)
     app.include_router(remittance_pages.router)
     app.include_router(underpayment_pages.router)
+    app.include_router(forecast_pages.router)
     app.include_router(report_pages.router)
     app.include_router(assignment_pages.router)
     app.include_router(payer_strategy_pages.router)
