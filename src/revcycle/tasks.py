@@ -12,6 +12,8 @@ Periodic jobs:
   so the sessions list and the audit of who is signed in stay true between requests.
 * `alert_rules` (daily at 11:00 UTC): run every practice's alert rules (services.alerts):
   raise, update, resolve and reopen alerts.
+* `kpi_alerts` (daily at 11:10 UTC): check every practice's KPIs against its thresholds
+  (services.kpis): an alert per figure past its threshold, resolved once it is back.
 * `monthly_reports` (the 1st of each month, 12:00 UTC): last month's report PDF to each
   practice's administrators through the mail adapter (services.monthly_report), once.
 """
@@ -165,3 +167,22 @@ def run_monthly_reports(
 @huey.periodic_task(crontab(minute="0", hour="12", day="1"), name="monthly_reports")  # type: ignore[untyped-decorator]
 def monthly_reports() -> int:
     return run_monthly_reports(session_factory(), get_settings())
+
+
+def run_kpi_alerts(factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Check every practice's KPIs against their thresholds in one unit of work (services.kpis);
+    return how many alerts were raised or reopened. ``now`` is injectable; each practice's
+    figures are taken as of its own local date."""
+    from revcycle.services import kpis
+
+    with unit_of_work(factory) as session:
+        actor = system_actor("kpi_alerts")
+        runs = kpis.raise_kpi_alerts_everywhere(session, now=now or utcnow(), actor=actor)
+    return sum(run.raised + run.reopened for run in runs)
+
+
+# Daily at 11:10 UTC, after the alert rules: the dashboard's red tiles are in the alerts before
+# the practice opens.
+@huey.periodic_task(crontab(minute="10", hour="11"), name="kpi_alerts")  # type: ignore[untyped-decorator]
+def kpi_alerts() -> int:
+    return run_kpi_alerts(session_factory())

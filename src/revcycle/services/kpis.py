@@ -56,7 +56,7 @@ from revcycle.domain.kpis import (
 from revcycle.domain.ledger import Account, BalanceScope
 from revcycle.domain.permissions import Permission, Role
 from revcycle.errors import InvalidInput, NotFound
-from revcycle.money import MoneyError, format_cents, parse_cents
+from revcycle.money import MoneyError, format_cents, format_plain, parse_cents
 from revcycle.services import audit
 from revcycle.services.actor import Actor, system_actor
 from revcycle.services.alerts import ALERT_KIND, alert_assignees, practice_today
@@ -73,11 +73,13 @@ __all__ = [
     "KpiValue",
     "claims_behind",
     "compute_kpis",
+    "goal_text",
     "kpi_settings",
     "practice_zone",
     "raise_kpi_alerts",
     "raise_kpi_alerts_everywhere",
     "sessions_behind",
+    "threshold_fields",
     "update_kpi_settings",
 ]
 
@@ -178,6 +180,30 @@ def update_kpi_settings(
         reason="KPI thresholds and collections goal",
     )
     return kpi_settings(practice)
+
+
+def threshold_fields(practice: m.Practice) -> list[tuple[Kpi, str]]:
+    """Each KPI that takes a threshold with its current one as a person types it (dollars for
+    money, blank for none), for the settings form."""
+    chosen = kpi_settings(practice)
+    fields = []
+    for kpi in KPIS:
+        if kpi.key == "collections_month":
+            continue
+        value = chosen.thresholds.get(kpi.key)
+        if value is None:
+            text = ""
+        elif kpi.unit is Unit.CENTS:
+            text = format_plain(round(value))
+        else:
+            text = f"{value:g}"
+        fields.append((kpi, text))
+    return fields
+
+
+def goal_text(practice: m.Practice) -> str:
+    goal = kpi_settings(practice).goal_cents
+    return format_plain(goal) if goal else ""
 
 
 def _goal(text: str, problems: list[str]) -> int | None:
@@ -571,6 +597,19 @@ def claims_behind(key: str, practice_id: int, today: date, zone: ZoneInfo) -> An
     balances = _claim_balances(practice_id).subquery()
     if key in ("outstanding_claims", "days_in_ar"):
         return select(balances.c.claim_id).where(balances.c.balance_cents > 0)
+    if key == "insurance_open":  # what payers owe: positive ar:insurance (services.analytics)
+        return (
+            select(m.LedgerBalance.scope_id)
+            .where(
+                m.LedgerBalance.practice_id == practice_id,
+                m.LedgerBalance.scope == BalanceScope.CLAIM.value,
+                m.LedgerBalance.account == Account.AR_INSURANCE.value,
+            )
+            .group_by(m.LedgerBalance.scope_id)
+            .having(func.sum(m.LedgerBalance.balance_cents) > 0)
+        )
+    if key == "aging":  # every claim with an A/R balance, credits included (the aging summary)
+        return select(balances.c.claim_id).where(balances.c.balance_cents != 0)
     if key == "oldest_unpaid_claim":
         oldest = (
             select(func.min(m.Claim.service_from_on))

@@ -55,6 +55,7 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import claims as api_claims
     from revcycle.web.api import codesets as api_codesets
     from revcycle.web.api import coverages as api_coverages
+    from revcycle.web.api import dashboard as api_dashboard
     from revcycle.web.api import deposits as api_deposits
     from revcycle.web.api import eligibility as api_eligibility
     from revcycle.web.api import fees as api_fees
@@ -71,11 +72,13 @@ def _include_routers(app: FastAPI) -> None:
     from revcycle.web.api import underpayments as api_underpayments
     from revcycle.web.api import x12 as api_x12
     from revcycle.web.pages import alerts as alert_pages
+    from revcycle.web.pages import analytics as analytics_pages
     from revcycle.web.pages import appeals as appeal_pages
     from revcycle.web.pages import assignment as assignment_pages
     from revcycle.web.pages import auth as auth_pages
     from revcycle.web.pages import clients as client_pages
     from revcycle.web.pages import codesets as codeset_pages
+    from revcycle.web.pages import dashboard as dashboard_pages
     from revcycle.web.pages import deposits as deposit_pages
     from revcycle.web.pages import fees as fee_pages
     from revcycle.web.pages import followup_rules as followup_rule_pages
@@ -98,6 +101,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api_imports.router)
     app.include_router(api_alerts.router)
     app.include_router(api_coverages.router)
+    app.include_router(api_dashboard.router)
     app.include_router(api_eligibility.router)
     app.include_router(api_codesets.router)
     app.include_router(api_saved_filters.router)
@@ -119,6 +123,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(work_queue_pages.router)
     app.include_router(import_pages.router)
     app.include_router(alert_pages.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(analytics_pages.router)
     app.include_router(insurance_pages.router)
     app.include_router(client_pages.router)
     app.include_router(codeset_pages.router)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,7 @@ from sqlalchemy import select
 from revcycle.db import models as m
 from revcycle.domain.claim_status import ClaimStatus
 from revcycle.domain.permissions import Permission, Role, Scope
-from revcycle.domain.pipeline import STAGE_COLOURS, STAGE_LABELS, PipelineStage
+from revcycle.domain.pipeline import PipelineStage
 from revcycle.errors import InvalidInput, NotFound
 from revcycle.money import MoneyError, format_plain, parse_cents
 from revcycle.services import (
@@ -39,7 +38,6 @@ from revcycle.services import (
     submissions,
     timeline,
 )
-from revcycle.services import dashboard as dashboard_service
 from revcycle.services import sessions as session_queries
 from revcycle.services.auth import AuthContext
 from revcycle.services.claims_pipeline import building, scrubbing
@@ -135,31 +133,6 @@ def switch_practice(db: DB, auth: Auth, practice_id: Annotated[int, Form()]) -> 
     auth.web_session.practice_id = practice_id
     db.flush()
     return RedirectResponse("/", status_code=303)
-
-
-@router.get("/dashboard")
-def dashboard(ctx: Ctx) -> Response:
-    figures = dashboard_service.practice_dashboard(
-        ctx.db, actor=ctx.actor, practice_id=ctx.practice.id, today=ctx.today
-    )
-    stages = [
-        stage
-        for stage in PipelineStage
-        if stage is not PipelineStage.SCHEDULED or figures.stage_counts[stage]
-    ]
-    chart = {
-        "labels": json.dumps([STAGE_LABELS[s] for s in stages]),
-        "counts": json.dumps([figures.stage_counts[s] for s in stages]),
-        "colours": json.dumps([STAGE_COLOURS[s] for s in stages]),
-    }
-    return ctx.render(
-        "pages/dashboard.html",
-        "dashboard",
-        figures=figures,
-        stages=stages,
-        chart=chart,
-        month_param=f"{figures.month:%Y-%m}",
-    )
 
 
 # --- forms and filters shared by the sessions and claims pages ---------------------------------------
@@ -1070,7 +1043,13 @@ def settings_page(ctx: Ctx) -> Response:
             .order_by(m.User.full_name, m.User.email, m.Membership.role)
         )
     )
-    return ctx.render("pages/settings.html", "settings", members=members)
+    return ctx.render(
+        "pages/settings.html",
+        "settings",
+        members=members,
+        kpi_fields=kpis.threshold_fields(ctx.practice),
+        kpi_goal=kpis.goal_text(ctx.practice),
+    )
 
 
 @router.get("/audit")
