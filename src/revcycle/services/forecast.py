@@ -269,13 +269,15 @@ class ForecastReport:
         ) * len(fc.AGE_BUCKETS)
 
 
-def _forecast(db: Session, practice_id: int, as_of: date, seed: int, draws: int) -> ForecastReport:
+def _forecast(
+    db: Session, practice_id: int, as_of: date, seed: int, draws: int, *, with_days: bool = True
+) -> ForecastReport:
     snapshots = [as_of - timedelta(days=fc.HORIZON_DAYS * j) for j in range(1, fc.HISTORY_SNAPSHOTS + 1)]
     outcomes = [o for snapshot in snapshots for o in _outcomes(db, practice_id, snapshot)]
     rates = fc.learn_rates(outcomes)
     groups = _open_groups(db, practice_id, as_of)
     predicted = fc.forecast(groups, rates, seed=seed, draws=draws)
-    days = _days_to_pay(db, practice_id, as_of)
+    days = _days_to_pay(db, practice_id, as_of) if with_days else {}
     names = _payer_names(db, set(predicted.by_debtor) | set(days))
     buckets = range(len(fc.AGE_BUCKETS))
     rows = [
@@ -367,7 +369,7 @@ def backtest(
     _require(actor, practice_id)
     rows = []
     for as_of in sorted(as_of_dates):
-        made = _forecast(db, practice_id, as_of, seed, draws)
+        made = _forecast(db, practice_id, as_of, seed, draws, with_days=False)
         point = fc.BacktestPoint(as_of, made.total, actual_collections(db, practice_id, as_of))
         window = all_collections(db, practice_id, as_of, made.through)
         rows.append(BacktestRow(point, window))
