@@ -3,6 +3,8 @@ groups, page = API = downloads, bulk follow-up, bad input and permissions."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -10,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
 from revcycle.domain.ledger import Account, BalanceScope
+from revcycle.domain.ledger_events import ChargeRef, TransactionKind, charge_to_patient
 from revcycle.errors import InvalidInput
-from revcycle.services import followup
+from revcycle.services import followup, ledger
 from revcycle.services.reports.aging import aging_filters, aging_report, follow_up_claims, parse_buckets
 from tests import factories as f
 from tests.integration.api_routes import bearer
@@ -62,9 +65,39 @@ def test_submission_basis_ages_from_the_first_submission(db: Session, history: H
     assert report.totals.by_bucket == [10000, 2000, 15000, 0, 8000]  # c3: 70 days; c4 never sent
     c1 = next(c for c in report.claims if c.claim_id == history.claims["c1"].id)
     assert (c1.submitted_on, c1.days) == (
-        history.today.replace() - __import__("datetime").timedelta(days=9),
+        history.today - timedelta(days=9),
         9,
     )
+
+
+def test_charges_on_no_claim_are_aged_too(client: TestClient, db: Session, history: History) -> None:
+    """A self-pay session's $60 (T-50) is A/R no claim holds: it joins the 31-60 bucket."""
+    client_row = f.make_client(db, history.practice)
+    guarantor = f.make_guarantor(db, client_row)
+    day = history.today - timedelta(days=50)
+    session = f.make_session(db, history.practice, client_row, history.p1, fee_cents=6000)
+    session.service_on = day
+    ref = ChargeRef(session.charges[0].id, client_row.id)
+    ledger.post_transaction(
+        db,
+        actor=history.actor,
+        practice_id=history.practice.id,
+        kind=TransactionKind.CHARGE,
+        accounting_on=day,
+        lines=charge_to_patient(6000, ref, guarantor.id),
+    )
+    report = _report(db, history)
+    assert report.totals.by_bucket == [10000, 8000, 0, 15000, 8000]
+    assert report.totals.total_cents == _ledger_ar(db, history) == 41000
+    assert report.off_claim_cents == 0
+    assert report.unclaimed is not None
+    assert (report.unclaimed.claims, report.unclaimed.patient_cents) == (1, 6000)
+    assert len(report.claims) == 4
+    assert login(client, history.billing.email).status_code == 303
+    assert 'data-testid="aging-total">$410.00<' in client.get("/reports/aging").text
+    rows = csv_rows(client.get("/reports/aging", params={"format": "csv"}).content)
+    assert row_starting(rows, "Not on a claim")[-4:] == ["31-60", "0.00", "60.00", "60.00"]
+    assert row_starting(rows, "Total")[-1] == "410.00"
 
 
 def test_custom_buckets_and_groups(db: Session, history: History) -> None:

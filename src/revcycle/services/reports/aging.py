@@ -3,8 +3,10 @@
 * **Balance**: the claim's open A/R from the ledger's claim balance rows, ``ar:insurance``
   (what the payer still owes) and ``ar:patient`` (what the client owes) shown apart; a
   credit balance (negative) is kept, so the buckets sum to the ledger's A/R to the cent.
-  A/R posted without a claim (a self-pay charge, say) is shown on its own line under the
-  buckets, so the report's total equals the ledger's ``ar:insurance + ar:patient``.
+  The A/R of charges no claim holds (a self-pay session, a session not billed yet) is
+  bucketed too, by date of service, as the group "Not on a claim" (its count is charges), so
+  the report's total equals the ledger's ``ar:insurance + ar:patient``; anything on neither a
+  claim nor a charge is shown apart under the buckets.
 * **Age**: whole days from the basis date to ``today``: the date of service (the claim's
   first service date), or the first submission's date in the practice's time zone (a claim
   never submitted, e.g. one brought over from another system, ages from its date of
@@ -32,7 +34,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy import Select, case, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from revcycle.adapters.report_export import Column, ReportTable, table_of
@@ -152,6 +154,7 @@ class AgingGroup:
     insurance_cents: int = 0
     patient_cents: int = 0
     by_bucket: list[int] = field(default_factory=list)
+    insurance_by_bucket: list[int] = field(default_factory=list)  # kept for "not on a claim"
 
     @property
     def total_cents(self) -> int:
@@ -166,8 +169,9 @@ class AgingReport:
     totals: AgingGroup
     claims: tuple[AgingClaim, ...]  # the listed claims (a page's first ``limit``)
     claims_shown_all: bool
-    off_claim_cents: int  # ledger A/R not on any claim
+    off_claim_cents: int  # ledger A/R on neither a claim nor a charge (outside the buckets)
     ledger_ar_cents: int  # ar:insurance + ar:patient, practice-wide
+    unclaimed: AgingGroup | None = None  # charges on no claim (self-pay, not yet billed)
 
     @property
     def buckets(self) -> tuple[AgingBucket, ...]:
@@ -192,8 +196,12 @@ class AgingReport:
                 if self.filters.basis == "submission"
                 else "."
             ),
-            f"A/R not on a claim: {self.off_claim_cents / 100:,.2f}; ledger A/R in all: "
-            f"{self.ledger_ar_cents / 100:,.2f}.",
+            "Not on a claim: the A/R of charges no claim holds (self-pay sessions, sessions not "
+            "yet billed), aged from their date of service.",
+            f"Ledger A/R in all: {self.ledger_ar_cents / 100:,.2f}"
+            + (
+                f", of which {self.off_claim_cents / 100:,.2f} on no charge." if self.off_claim_cents else "."
+            ),
         )
 
 
@@ -391,6 +399,10 @@ def aging_report(
     assert practice is not None
     q = _base(practice_id, filters, today, practice.timezone)
     groups = _groups(db, q, filters)
+    claim_count = sum(g.claims for g in groups)
+    unclaimed = _unclaimed(db, practice_id, filters, today) if filters.claim_ids is None else None
+    if unclaimed is not None and unclaimed.claims:
+        groups.append(unclaimed)
     totals = AgingGroup("", "Total", by_bucket=[0] * len(filters.buckets))
     for group in groups:
         totals.claims += group.claims
@@ -402,36 +414,64 @@ def aging_report(
         db, practice_id=practice_id, accounts=(Account.AR_INSURANCE, Account.AR_PATIENT)
     )
     ledger_ar = sum(ledger.values())
-    off_claim = ledger_ar - _all_claims_ar(db, practice_id) if filters.claim_ids is None else 0
+    off_claim = ledger_ar - totals.total_cents if filters.claim_ids is None else 0
     return AgingReport(
         today=today,
         filters=filters,
         groups=tuple(groups),
         totals=totals,
         claims=tuple(claims),
-        claims_shown_all=limit is None or len(claims) >= totals.claims,
+        claims_shown_all=limit is None or len(claims) >= claim_count,
         off_claim_cents=off_claim,
         ledger_ar_cents=ledger_ar,
+        unclaimed=unclaimed if unclaimed is not None and unclaimed.claims else None,
     )
 
 
-def _all_claims_ar(db: Session, practice_id: int) -> int:
+UNCLAIMED = "Not on a claim"
+
+
+def _unclaimed(db: Session, practice_id: int, filters: AgingFilters, today: date) -> AgingGroup:
+    """The A/R of charges no claim line holds, bucketed by their session's date of service
+    (``claims`` counts the charges)."""
     lb = m.LedgerBalance
-    total = db.scalar(
-        select(func.coalesce(func.sum(lb.balance_cents), 0)).where(
-            lb.practice_id == practice_id,
-            lb.scope == BalanceScope.CLAIM.value,
-            lb.account.in_([Account.AR_INSURANCE.value, Account.AR_PATIENT.value]),
+    bucket = _bucket_case(m.ServiceSession.service_on, filters.buckets, today).label("bucket")
+    rows = db.execute(
+        select(
+            bucket,
+            func.count(func.distinct(lb.scope_id)),
+            _sum_of(Account.AR_INSURANCE),
+            _sum_of(Account.AR_PATIENT),
         )
+        .select_from(lb)
+        .join(m.Charge, m.Charge.id == lb.scope_id)
+        .join(m.ServiceSession, m.ServiceSession.id == m.Charge.session_id)
+        .where(
+            lb.practice_id == practice_id,
+            lb.scope == BalanceScope.CHARGE.value,
+            lb.account.in_([Account.AR_INSURANCE.value, Account.AR_PATIENT.value]),
+            lb.balance_cents != 0,
+            ~exists().where(m.ClaimLine.charge_id == lb.scope_id),
+        )
+        .group_by(bucket)
     )
-    return int(total or 0)
+    size = len(filters.buckets)
+    group = AgingGroup("unclaimed", UNCLAIMED, by_bucket=[0] * size, insurance_by_bucket=[0] * size)
+    for index, count, ins, pat in rows:
+        group.insurance_by_bucket[int(index)] += int(ins or 0)
+        group.claims += int(count)
+        group.insurance_cents += int(ins or 0)
+        group.patient_cents += int(pat or 0)
+        group.by_bucket[int(index)] += int(ins or 0) + int(pat or 0)
+    return group
 
 
 # --- the download -----------------------------------------------------------------------------
 
 
 def aging_table(report: AgingReport) -> ReportTable:
-    """One row per claim (every claim the report lists), toned by bucket, with totals."""
+    """One row per claim (every claim the report lists), then one per bucket for the A/R of
+    charges on no claim, toned by bucket, with totals (the ledger's A/R for a full report)."""
     columns = (
         Column("number", "Claim"),
         Column("client", "Client"),
@@ -448,7 +488,7 @@ def aging_table(report: AgingReport) -> ReportTable:
         Column("total", "Total A/R", "cents"),
     )
     labels = report.bucket_labels
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "number": c.number,
             "client": c.client_name,
@@ -466,12 +506,16 @@ def aging_table(report: AgingReport) -> ReportTable:
         }
         for c in report.claims
     ]
+    tones = [c.tone for c in report.claims]
+    if report.unclaimed is not None:
+        extra = _unclaimed_rows(report.unclaimed, labels)
+        rows += extra
+        tones += [f"bucket-{min(labels.index(r['bucket']), TONES - 1) + 1}" for r in extra]
     totals = {
         "number": "Total",
-        "days": None,
-        "insurance": sum(c.insurance_cents for c in report.claims),
-        "patient": sum(c.patient_cents for c in report.claims),
-        "total": sum(c.total_cents for c in report.claims),
+        "insurance": sum(r["insurance"] for r in rows),
+        "patient": sum(r["patient"] for r in rows),
+        "total": sum(r["total"] for r in rows),
     }
     filters = [
         ("Basis", BASES[report.filters.basis]),
@@ -489,8 +533,24 @@ def aging_table(report: AgingReport) -> ReportTable:
         filters=filters,
         totals=totals,
         notes=report.notes,
-        tones=[c.tone for c in report.claims],
+        tones=tones,
     )
+
+
+def _unclaimed_rows(group: AgingGroup, labels: list[str]) -> list[dict[str, Any]]:
+    """One row per bucket holding A/R of charges on no claim."""
+    return [
+        {
+            "number": UNCLAIMED,
+            "group": group.label,
+            "bucket": labels[index],
+            "insurance": ins,
+            "patient": total - ins,
+            "total": total,
+        }
+        for index, (total, ins) in enumerate(zip(group.by_bucket, group.insurance_by_bucket, strict=True))
+        if total or ins
+    ]
 
 
 def _claim_group(group_by: str, claim: AgingClaim) -> str:

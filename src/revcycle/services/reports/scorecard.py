@@ -5,11 +5,13 @@ payer, over those claims:
 
 * **Volume**: the claims and what they billed (the claims' billed amounts);
 * **Average days to pay**: first submission -> the first insurance payment posted to the claim
-  (the earliest ``ar:insurance`` posting carrying a payment), over the claims paid so far;
+  (the earliest money, ``cash`` or ``unapplied`` applied, of an insurance payment carrying
+  the claim), over the claims paid so far;
 * **Denial rate**: claims with a denial (a Denial row, any line) / claims decided (the payer
   answered: the claim reached adjudicated, paid, partially paid or denied at some point);
-* **Collection rate**: insurance paid / billed, paid being the net of the ledger's insurance
-  payment postings on the claims (a reversal takes its payment back);
+* **Collection rate**: insurance paid / billed, paid being the net of the money legs
+  (``cash``, or ``unapplied`` when a parked payment was applied) of insurance payments
+  carrying the claim (a reversal takes its payment back; interest paid on the claim counts);
 * **Underpayment rate**: claims with an underpayment work item (kind ``underpayment``) /
   claims paid.
 
@@ -96,14 +98,15 @@ def _facts(db: Session, practice_id: int, starts: Any, ends: Any) -> Any:
     paid = (
         select(
             p.claim_id,
-            (-func.sum(p.amount_cents)).label("paid"),
-            func.min(case((p.amount_cents < 0, p.accounting_on))).label("first_paid_on"),
+            func.sum(p.amount_cents).label("paid"),
+            func.min(case((p.amount_cents > 0, p.accounting_on))).label("first_paid_on"),
         )
+        .join(m.Payment, m.Payment.id == p.payment_id)
         .where(
             p.practice_id == practice_id,
-            p.account == Account.AR_INSURANCE.value,
-            p.payment_id.is_not(None),
+            p.account.in_([Account.CASH.value, Account.UNAPPLIED.value]),
             p.claim_id.is_not(None),
+            m.Payment.kind == "insurance",
         )
         .group_by(p.claim_id)
         .subquery("paid")
