@@ -270,6 +270,8 @@ def send_monthly_report(
     """Build, keep and mail ``month``'s report to the practice's administrators, once."""
     actor.require(practice_id, Permission.RUN_REPORTS)
     month = month.replace(day=1)
+    # One sender per practice at a time: a second job waits here, then finds the first's record.
+    db.execute(select(m.Practice.id).where(m.Practice.id == practice_id).with_for_update())
     earlier = _already_sent(db, practice_id, month)
     if earlier is not None:
         after = earlier.after or {}
