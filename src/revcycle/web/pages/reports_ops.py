@@ -12,6 +12,7 @@ administrators only (``manage_practice``), checked field by field and audited.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -430,4 +431,7 @@ async def save_compensation(ctx: Ctx) -> Response:
             inputs=[],
             **context,
         )
-    return RedirectResponse("/reports/compensation?saved=1", status_code=303)
+    month = str(submitted.get("month", ""))
+    shown_month = parse_month(month, "month") if re.fullmatch(r"\d{4}-\d{2}", month) else None
+    query = {"month": f"{shown_month:%Y-%m}"} if shown_month else {}
+    return RedirectResponse(f"/reports/compensation?{urlencode({**query, 'saved': 1})}", status_code=303)
