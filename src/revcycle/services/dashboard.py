@@ -27,7 +27,7 @@ from revcycle.domain.permissions import Permission
 from revcycle.domain.pipeline import PipelineStage
 from revcycle.services import queries
 from revcycle.services.actor import Actor
-from revcycle.services.kpis import AR_ACCOUNTS, KpiValue, compute_kpis
+from revcycle.services.kpis import AR_ACCOUNTS, KPI_ALERT_RULE, KpiValue, compute_kpis
 from revcycle.services.scoping import practice_scopes
 from revcycle.services.sessions import SessionFilters, stage_counts
 
@@ -115,6 +115,7 @@ def practice_dashboard(session: Session, *, actor: Actor, practice_id: int, toda
             session.scalars(
                 _open_alerts(practice_id)
                 .where(m.WorkItem.session_id.is_(None), m.WorkItem.claim_id.is_(None))
+                .where(m.WorkItem.rule != KPI_ALERT_RULE)  # a red tile says it already
                 .order_by(m.WorkItem.created_at)
             )
         ),

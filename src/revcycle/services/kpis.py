@@ -78,6 +78,7 @@ __all__ = [
     "practice_zone",
     "raise_kpi_alerts",
     "raise_kpi_alerts_everywhere",
+    "seed_demo_kpis",
     "sessions_behind",
     "threshold_fields",
     "update_kpi_settings",
@@ -682,6 +683,9 @@ def _billing_staff(db: Session, practice_id: int) -> int:
 # --- alerts ----------------------------------------------------------------------------------------
 
 KPI_ALERT_RULE = "kpi_threshold"
+# Figures an alert rule already watches (domain.alert_rules "unbilled_sessions", more than 10
+# held sessions not billed, owned by the director): no second alert for them.
+OWN_ALERT_RULE = frozenset({"unbilled_sessions"})
 KPI_KEY_PREFIX = "kpi:"
 CLEARED_WORDS = "condition cleared"
 
@@ -699,7 +703,8 @@ class KpiAlertRun:
 def raise_kpi_alerts(
     db: Session, practice_id: int, today: date, *, actor: Actor | None = None, now: datetime | None = None
 ) -> KpiAlertRun:
-    """One alert per KPI past its threshold (work item of kind ``alert``, dedupe key
+    """One alert per KPI past its threshold, except those an alert rule already watches
+    (:data:`OWN_ALERT_RULE`) (work item of kind ``alert``, dedupe key
     ``kpi:<key>``, owner role from the KPI: director for the practice-level figures, billing for
     the working ones), its detail kept up to date; resolved ("condition cleared") once the figure
     is back within its threshold and reopened if it crosses again. An alert a person resolved by
@@ -723,13 +728,16 @@ def raise_kpi_alerts(
     }
     counts = {"raised": 0, "reopened": 0, "resolved": 0}
     for value in values:
+        if value.kpi.key in OWN_ALERT_RULE:
+            continue
         found = existing.get(KPI_KEY_PREFIX + value.kpi.key)
         if value.crossed:
             _keep_open(db, practice_id, value=value, found=found, assignees=assignees, counts=counts)
         elif found is not None:
             _clear(found, stamp, counts)
     db.flush()
-    run = KpiAlertRun(practice_id, today, tuple(v.kpi.key for v in values if v.crossed), **counts)
+    crossed = tuple(v.kpi.key for v in values if v.crossed and v.kpi.key not in OWN_ALERT_RULE)
+    run = KpiAlertRun(practice_id, today, crossed, **counts)
     if any(counts.values()):
         audit.record(
             db,
@@ -812,3 +820,27 @@ def _clear(found: m.WorkItem, stamp: datetime, counts: dict[str, int]) -> None:
         counts["resolved"] += 1
     elif not _was_cleared(found.resolution):
         found.resolution = f"{found.resolution}; {words}"[:2000]
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+DEMO_GOAL_STEP_CENTS = 50_000  # goals are set in round $500s
+
+
+def seed_demo_kpis(session: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
+    """Give the demo practice a monthly collections goal: 10% above what it collected on average
+    over its last three full months (cash postings), rounded up to $500; the thresholds keep
+    their defaults. Idempotent: a practice that has a goal keeps it. Returns what it set."""
+    practice = session.get(m.Practice, practice_id)
+    if practice is None:
+        raise NotFound("practice not found")
+    if kpi_settings(practice).goal_cents:
+        return {"goal_cents": 0}
+    first = today.replace(day=1)
+    start = (first - timedelta(days=1)).replace(day=1)
+    start = ((start - timedelta(days=1)).replace(day=1) - timedelta(days=1)).replace(day=1)
+    average = _cash_between(session, practice_id, start, first - timedelta(days=1)) // 3
+    step = DEMO_GOAL_STEP_CENTS
+    goal = max(step, -(-(average * 11 // 10) // step) * step)
+    update_kpi_settings(session, actor=actor, practice_id=practice_id, thresholds={}, goal=format_plain(goal))
+    return {"goal_cents": goal}

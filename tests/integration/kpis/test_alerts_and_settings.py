@@ -132,3 +132,17 @@ def test_a_practice_without_billers_assigns_working_alerts_to_an_admin(db: Sessi
     assert run.crossed == ("collections_month",)  # nothing collected against the goal
     item = db.scalars(select(m.WorkItem).where(m.WorkItem.practice_id == practice.id)).one()
     assert (item.owner_role, item.owner_user_id) == ("director", admin.id)
+
+
+def test_unbilled_sessions_keep_their_own_alert_rule(world: History) -> None:
+    _set(world, unbilled_sessions="2")
+    run = kpis.raise_kpi_alerts(world.db, world.practice.id, TODAY)
+    assert "unbilled_sessions" not in run.crossed  # the alert rule "unbilled_sessions" owns it
+    assert "kpi:unbilled_sessions" not in _alerts(world)
+
+
+def test_the_demo_goal_is_a_tenth_above_the_last_three_months(world: History) -> None:
+    # August to October collected $150 (c2): $50 a month, +10%, rounded up to $500.
+    assert kpis.seed_demo_kpis(world.db, world.actor, world.practice.id, TODAY) == {"goal_cents": 50_000}
+    assert kpis.kpi_settings(world.practice).goal_cents == 50_000
+    assert kpis.seed_demo_kpis(world.db, world.actor, world.practice.id, TODAY) == {"goal_cents": 0}
