@@ -180,7 +180,7 @@ class ClaimPlan:
     denial: tuple[str, str, str, str] | None = None
     appealed_on: date | None = None
     appeal_won_on: date | None = None
-    appeal: m.Appeal | None = None  # the level 1 appeal, once sent
+    appeal_id: int | None = None  # the level 1 appeal, once sent
     written_off_on: date | None = None
     patient_payments: list[tuple[date, int]] = field(default_factory=list)
     patient_write_off_on: date | None = None
@@ -622,7 +622,7 @@ class MoneyHistory:
         for denial in denials:
             denial.resolution = "overturned" if won else "appealed"
         recovered = sum(lp.paid_cents for lp in plan.lines) if won else 0
-        plan.appeal = m.Appeal(
+        appeal = m.Appeal(
             practice_id=self.pid,
             claim_id=plan.claim.id,
             denial_id=denials[0].id if denials else None,
@@ -638,17 +638,20 @@ class MoneyHistory:
             recovered_cents=recovered,
             created_by_user_id=self.billing.user_id,
         )
-        self.db.add(plan.appeal)
+        self.db.add(appeal)
+        self.db.flush()  # before the move: it reloads what it touches
+        plan.appeal_id = appeal.id  # by id: the history commits in batches and lets go of rows
         self._move(plan, S.APPEALED, EventSource.USER, "level 1 appeal sent", self.billing)
 
     def _appeal_lost(self, plan: ClaimPlan, upheld_on: date) -> None:
         """The payer upheld its denial: the appeal is lost and the claim is denied again (a
         second level, a write-off or the client's bill is the next person's decision)."""
-        assert plan.appeal is not None
-        plan.appeal.status, plan.appeal.decided_on = "lost", upheld_on
-        plan.appeal.outcome_note = "Payer upheld the denial on review."
+        appeal = self.db.get_one(m.Appeal, plan.appeal_id)
+        appeal.status, appeal.decided_on = "lost", upheld_on
+        appeal.outcome_note = "Payer upheld the denial on review."
         for denial in self.db.scalars(select(m.Denial).where(m.Denial.claim_id == plan.claim.id)):
             denial.resolution = "open"
+        self.db.flush()  # before the move: it reloads what it touches
         self._move(plan, S.DENIED, EventSource.USER, "level 1 appeal upheld by the payer", self.billing)
 
     def _write_off_claim(self, plan: ClaimPlan) -> None:
