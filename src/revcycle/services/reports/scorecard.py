@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from revcycle.adapters.report_export import Column, ReportTable, table_of
@@ -86,6 +86,10 @@ class Scorecard:
     )
 
 
+def _claims_with(claim_id: Any, *conditions: Any, name: str) -> Any:
+    return select(claim_id.label("claim_id")).where(*conditions).distinct().subquery(name)
+
+
 def _facts(db: Session, practice_id: int, starts: Any, ends: Any) -> Any:
     """One row per claim first submitted in [starts, ends): payer, billed, paid, first paid."""
     first = (
@@ -112,11 +116,20 @@ def _facts(db: Session, practice_id: int, starts: Any, ends: Any) -> Any:
         .subquery("paid")
     )
     claim = m.Claim
-    denied = exists().where(m.Denial.claim_id == claim.id)
-    decided = exists().where(
-        m.ClaimEvent.claim_id == claim.id, m.ClaimEvent.to_status.in_([str(s) for s in DECIDED])
+    # Distinct claim ids joined (hash joins), not correlated EXISTS per claim.
+    denied = _claims_with(m.Denial.claim_id, m.Denial.practice_id == practice_id, name="denied")
+    decided = _claims_with(
+        m.ClaimEvent.claim_id,
+        m.ClaimEvent.practice_id == practice_id,
+        m.ClaimEvent.to_status.in_([str(s) for s in DECIDED]),
+        name="decided",
     )
-    underpaid = exists().where(m.WorkItem.claim_id == claim.id, m.WorkItem.kind == "underpayment")
+    underpaid = _claims_with(
+        m.WorkItem.claim_id,
+        m.WorkItem.practice_id == practice_id,
+        m.WorkItem.kind == "underpayment",
+        name="underpaid",
+    )
     return (
         select(
             claim.id.label("claim_id"),
@@ -126,12 +139,15 @@ def _facts(db: Session, practice_id: int, starts: Any, ends: Any) -> Any:
             case(
                 (func.coalesce(paid.c.paid, 0) > 0, days_between(db, paid.c.first_paid_on, first.c.first_at))
             ).label("days"),
-            case((denied, 1), else_=0).label("denied"),
-            case((decided, 1), else_=0).label("decided"),
-            case((underpaid, 1), else_=0).label("underpaid"),
+            case((denied.c.claim_id.is_not(None), 1), else_=0).label("denied"),
+            case((decided.c.claim_id.is_not(None), 1), else_=0).label("decided"),
+            case((underpaid.c.claim_id.is_not(None), 1), else_=0).label("underpaid"),
         )
         .join(first, first.c.claim_id == claim.id)
         .outerjoin(paid, paid.c.claim_id == claim.id)
+        .outerjoin(denied, denied.c.claim_id == claim.id)
+        .outerjoin(decided, decided.c.claim_id == claim.id)
+        .outerjoin(underpaid, underpaid.c.claim_id == claim.id)
         .where(claim.practice_id == practice_id, first.c.first_at >= starts, first.c.first_at < ends)
         .subquery("facts")
     )
