@@ -49,6 +49,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem(
         "payer_strategies", "Payer strategies", "/payer-strategies", Permission.RUN_REPORTS, group="More"
     ),
+    NavItem("analytics", "Analytics", "/analytics", Permission.RUN_REPORTS, group="More"),
     NavItem("insurance", "Insurance", "/insurance", Permission.VIEW_PAYERS),
     NavItem("fees", "Fees", "/fees", Permission.MANAGE_FEES, group="More"),
     NavItem("settings", "Settings", "/settings", Permission.MANAGE_PRACTICE, group="More"),
