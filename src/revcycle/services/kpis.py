@@ -36,7 +36,7 @@ from statistics import fmean
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Date, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from revcycle.db import models as m
@@ -339,18 +339,34 @@ class _Figures:
         paid = _first_paid(self.practice_id).subquery()
         sent = _first_sent(self.practice_id).subquery()
         first, last = _window(self.today, RECENT_DAYS)
-        rows = self.db.execute(
-            select(m.Claim.service_from_on, paid.c.paid_on, sent.c.sent_at)
+        local_sent = _local_day(self.db, sent.c.sent_at, self.zone)
+        query = (
+            select(func.count(), func.avg(_days_between(self.db, paid.c.paid_on, m.Claim.service_from_on)))
+            .select_from(m.Claim)
             .join(paid, paid.c.claim_id == m.Claim.id)
             .outerjoin(sent, sent.c.claim_id == m.Claim.id)
             .where(paid.c.paid_on >= first, paid.c.paid_on <= last)
-        ).all()
-        if not rows:
+        )
+        if local_sent is not None:  # PostgreSQL: the local date of the submission in SQL
+            query = query.add_columns(func.avg(_days_between(self.db, paid.c.paid_on, local_sent)))
+        counted = self.db.execute(query).one()
+        n, from_service = int(counted[0]), counted[1]
+        if not n:
             return None, "no claims paid"
-        from_service = fmean((paid_on - service_on).days for service_on, paid_on, _ in rows)
-        from_sent = [(paid_on - _day(sent_at, self.zone)).days for _, paid_on, sent_at in rows if sent_at]
-        extra = f"; {fmean(from_sent):.1f} from first submission" if from_sent else ""
-        return from_service, f"{_plural(len(rows), 'claim')}{extra}"
+        if local_sent is not None:
+            from_sent = float(counted[2]) if counted[2] is not None else None
+        else:
+            days = [
+                (paid_on - _day(sent_at, self.zone)).days
+                for paid_on, sent_at in self.db.execute(
+                    select(paid.c.paid_on, sent.c.sent_at)
+                    .join(sent, sent.c.claim_id == paid.c.claim_id)
+                    .where(paid.c.paid_on >= first, paid.c.paid_on <= last)
+                )
+            ]
+            from_sent = fmean(days) if days else None
+        extra = f"; {from_sent:.1f} from first submission" if from_sent is not None else ""
+        return float(from_service), f"{_plural(n, 'claim')}{extra}"
 
     def collections_month(self) -> tuple[float | None, str]:
         first = self.today.replace(day=1)
@@ -424,29 +440,39 @@ class _Figures:
         return value, f"{format_cents(int(aged or 0))} of {format_cents(ar)}"
 
     def charge_lag(self) -> tuple[float | None, str]:
-        rows = self._sent_rows(RECENT_DAYS)
-        if not rows:
+        sent = _first_sent(self.practice_id).subquery()
+        start, end = _bounds(self.today, RECENT_DAYS, self.zone)
+        window = (sent.c.sent_at >= start, sent.c.sent_at < end)
+        local_sent = _local_day(self.db, sent.c.sent_at, self.zone)
+        if local_sent is not None:  # PostgreSQL: averaged in SQL
+            n, mean = self.db.execute(
+                select(func.count(), func.avg(_days_between(self.db, local_sent, m.Claim.service_from_on)))
+                .select_from(m.Claim)
+                .join(sent, sent.c.claim_id == m.Claim.id)
+                .where(*window)
+            ).one()
+            lag = float(mean) if n else None
+        else:
+            rows = self.db.execute(
+                select(m.Claim.service_from_on, sent.c.sent_at)
+                .join(sent, sent.c.claim_id == m.Claim.id)
+                .where(*window)
+            ).all()
+            n = len(rows)
+            lag = (
+                fmean((_day(sent_at, self.zone) - service_on).days for service_on, sent_at in rows)
+                if rows
+                else None
+            )
+        if lag is None:
             return None, "no claims sent"
-        return fmean((_day(sent_at, self.zone) - service_on).days for service_on, sent_at in rows), _plural(
-            len(rows), "claim"
-        )
+        return lag, _plural(int(n), "claim")
 
     def claims_per_staff(self) -> tuple[float | None, str]:
-        n = len(self._sent_rows(STAFF_DAYS))
+        n = self._count("claims_per_staff")
         staff = _billing_staff(self.db, self.practice_id)
         value = n / staff if staff else None
         return value, f"{_plural(n, 'claim')} / {_plural(staff, 'person')}".replace("persons", "people")
-
-    def _sent_rows(self, days: int) -> list[Any]:
-        sent = _first_sent(self.practice_id).subquery()
-        start, end = _bounds(self.today, days, self.zone)
-        return list(
-            self.db.execute(
-                select(m.Claim.service_from_on, sent.c.sent_at)
-                .join(sent, sent.c.claim_id == m.Claim.id)
-                .where(sent.c.sent_at >= start, sent.c.sent_at < end)
-            )
-        )
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -470,6 +496,21 @@ def _day(stamp: datetime, zone: ZoneInfo) -> date:
     if isinstance(stamp, str):
         stamp = datetime.fromisoformat(stamp)
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(zone).date()
+
+
+def _days_between(db: Session, later: Any, earlier: Any) -> Any:
+    """``later - earlier`` in days, in SQL (PostgreSQL subtracts dates; SQLite needs julianday)."""
+    if db.get_bind().dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return later - earlier
+
+
+def _local_day(db: Session, stamp: Any, zone: ZoneInfo) -> Any | None:
+    """A timestamp's date in the practice's zone, in SQL on PostgreSQL; None on SQLite, which
+    keeps no zones (the caller converts in Python there)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return None
+    return cast(func.timezone(zone.key, stamp), Date)
 
 
 def _claim_balances(practice_id: int) -> Any:
