@@ -265,3 +265,10 @@ def test_the_guide_is_edited_on_the_calculator_page_by_administrators(
     assert "$1,227.00" in shown.text  # Ben: 1,000 + 20 + 200 + 0 + 7
     audit_row = db.scalars(select(m.AuditLog).where(m.AuditLog.entity == "compensation_guide")).one()
     assert audit_row.reason == "the 2026 guide"
+
+
+def test_the_reports_index_links_every_operations_report(billing: TestClient) -> None:
+    index = billing.get("/reports")
+    assert index.status_code == 200
+    for path in PAGES:
+        assert f'href="{path.split("?")[0]}"' in index.text

@@ -66,6 +66,7 @@ __all__ = [
     "productivity",
     "productivity_table",
     "save_compensation_parameters",
+    "seed_demo_compensation",
 ]
 
 # Minutes a code stands for when neither the session nor the line says (nominal times of the
@@ -593,6 +594,37 @@ def save_compensation_parameters(
         reason=reason,
     )
     return parameters
+
+
+# The demo practice's guide: a full-time clinician there sees 60-90 clients a month and
+# bills $9,000-$14,000 (at scale 1), so some earn each bonus and some do not.
+DEMO_GUIDE: dict[str, Any] = {
+    "base_cents": 350_000,
+    "per_session_cents": 2_000,
+    "quality_bonus_cents": 30_000,
+    "quality_bar_percent": "90",
+    "on_time_days": 3,
+    "efficiency_target_sessions": 60,
+    "efficiency_per_session_cents": 1_500,
+    "revenue_share_percent": "5",
+    "revenue_threshold_cents": 800_000,
+}
+
+
+def seed_demo_compensation(db: Session, actor: Actor, practice_id: int, today: date) -> dict[str, int]:
+    """Give the demo practice its compensation guide (as an administrator would, audited) and
+    count what the calculator pays for last month: ``{"guides": 1, "clinicians_paid": n,
+    "total_cents": t}``. ``today`` picks the month counted."""
+    save_compensation_parameters(
+        db,
+        actor=actor,
+        practice_id=practice_id,
+        raw=DEMO_GUIDE,
+        reason="demo: the practice's compensation guide",
+    )
+    last_month = month_bounds(today.replace(day=1) - timedelta(days=1))[0]
+    paid = compensation(db, actor=actor, practice_id=practice_id, month=last_month, today=today)
+    return {"guides": 1, "clinicians_paid": len(paid.rows), "total_cents": paid.total_cents}
 
 
 @dataclass(frozen=True)
