@@ -35,6 +35,7 @@ from revcycle.web.pages.main import Ctx, PageContext
 router = APIRouter(include_in_schema=False)
 
 ACTIVE = "reports"
+BUCKET_COLOURS = ("#16a34a", "#eab308", "#f97316", "#dc2626", "#991b1b")  # young to old
 PAGE_CLAIMS = 300  # claims listed on the aging page; the downloads hold them all
 Text = Annotated[str, Query(max_length=200)]
 
@@ -114,7 +115,13 @@ def aging_page(
         chart=_chart(
             {
                 "labels": report.bucket_labels,
-                "datasets": [{"label": "A/R", "data": [c / 100 for c in report.totals.by_bucket]}],
+                "datasets": [
+                    {
+                        "label": "A/R ($)",
+                        "data": [c / 100 for c in report.totals.by_bucket],
+                        "backgroundColor": [BUCKET_COLOURS[min(i, 4)] for i in range(len(report.buckets))],
+                    }
+                ],
             }
         ),
     )
