@@ -3,6 +3,8 @@ and the list behind each figure lists exactly what it counts."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -118,3 +120,17 @@ def test_the_sessions_behind_unbilled_are_the_three(world: tuple[History, list[m
     )
     assert month.total == 6
     assert history.db.scalar(select(m.Practice.id).where(m.Practice.id == history.practice.id))
+
+
+def test_a_submission_late_in_the_evening_counts_on_the_practices_date(db: Session) -> None:
+    """Sent 2026-11-12 03:00 UTC is 11-11 at 22:00 in New York: a lag of 1 day from 11-10,
+    not 2 (PostgreSQL takes the local date in SQL, SQLite in Python: both must agree)."""
+    history, _ = build_world(db)
+    late = history.claim(
+        "late", history.harbor, service_on=date(2026, 11, 10), sent_on=date(2026, 11, 11), billed_cents=5_000
+    )
+    submission = db.scalars(select(m.Submission).where(m.Submission.claim_id == late.id)).one()
+    submission.submitted_at = datetime(2026, 11, 12, 3, tzinfo=UTC)
+    db.flush()
+    figures = _figures(history)
+    assert figures["charge_lag"].value == pytest.approx((2 + 2 + 2 + 2 + 7 + 1) / 6)
