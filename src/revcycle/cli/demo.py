@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from revcycle.adapters.mail import mailer_from_settings
 from revcycle.config import Settings, get_settings
 from revcycle.db.engine import engine_from_settings, make_session_factory, unit_of_work
 from revcycle.services.demo import build_demo
@@ -33,7 +34,9 @@ def demo(seed: int = SeedOption, if_empty: bool = IfEmptyOption, scale: float = 
     engine = engine_from_settings(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            summary = build_demo(session, seed=seed, scale=scale, if_empty=if_empty)
+            summary = build_demo(
+                session, seed=seed, scale=scale, if_empty=if_empty, mailer=mailer_from_settings(settings)
+            )
     finally:
         engine.dispose()
     for line in summary.lines():

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
 
+from revcycle.adapters.mail import Mailer, MemoryMailer
 from revcycle.db import models as m
 from revcycle.db.types import recording_at
 from revcycle.domain.names import person_key_of
@@ -60,6 +61,7 @@ from revcycle.services.alerts import run_alerts
 from revcycle.services.demo_deposits import add_bank_deposits
 from revcycle.services.demo_patient_payments import add_front_desk_payments
 from revcycle.services.demo_payment_entry import add_paper_checks
+from revcycle.services.monthly_report import seed_demo_monthly_report
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 
@@ -198,11 +200,14 @@ def build_demo(
     scale: float = 1.0,
     if_empty: bool = False,
     actor: Actor | None = None,
+    mailer: Mailer | None = None,
 ) -> DemoSummary:
     """Build the demo practice in the caller's transaction and count what was written.
 
     ``scale`` shrinks the clients and sessions (tests use 0.05); clinicians, payers and
-    logins stay whole. With ``if_empty``, nothing is done when any practice exists.
+    logins stay whole. With ``if_empty``, nothing is done when any practice exists. Last
+    month's report is mailed through ``mailer`` (kept in memory when none is given; the
+    command passes the configured one, so `make run` leaves it in the outbox).
     """
     started = time.perf_counter()
     if if_empty and practice_exists(session):
@@ -211,7 +216,7 @@ def build_demo(
     today = today or datetime.now(tz).date()
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo data, not secrets
     builder = DemoBuilder(
-        session, rng=rng, today=today, tz=tz, scale=scale, actor=actor or system_actor("demo")
+        session, rng=rng, today=today, tz=tz, scale=scale, actor=actor or system_actor("demo"), mailer=mailer
     )
     summary = builder.build()
     summary.seed = seed
@@ -292,7 +297,15 @@ class _SessionPlan:
 
 class DemoBuilder:
     def __init__(
-        self, session: Session, *, rng: random.Random, today: date, tz: ZoneInfo, scale: float, actor: Actor
+        self,
+        session: Session,
+        *,
+        rng: random.Random,
+        today: date,
+        tz: ZoneInfo,
+        scale: float,
+        actor: Actor,
+        mailer: Mailer | None = None,
     ) -> None:
         self.db = session
         self.rng = rng
@@ -300,6 +313,7 @@ class DemoBuilder:
         self.tz = tz
         self.scale = scale
         self.actor = actor
+        self.mailer: Mailer = mailer or MemoryMailer()
         self.windows = month_windows(today)
         self.end_of_today = datetime(today.year, today.month, today.day, 23, 59, tzinfo=tz).astimezone(UTC)
         # The demo's "now" is noon of `today` (not the wall clock, so a seed always builds the
@@ -389,8 +403,9 @@ class DemoBuilder:
         """Day one's queues, for each persona: the claims shared out by the assignment rules
         (the billing specialist leads the General team, agents of a billing floor hold the
         rest), a follow-up per claim waiting on its payer, appeals at every stage with their
-        deadline alerts, requests to the therapist for the notes an appeal needs, and the
-        payer strategies with two campaigns measured from what happened since."""
+        deadline alerts, requests to the therapist for the notes an appeal needs, the
+        payer strategies with two campaigns measured from what happened since, and last
+        month's report in the director's mail."""
         admin, billing = self._as("admin", Role.ADMIN), self._as("billing", Role.BILLING)
         pid, today = self.practice.id, self.today
         assignment.seed_demo_assignment(self.db, admin, pid, today, lead_user_id=self.users["billing"].id)
@@ -399,6 +414,8 @@ class DemoBuilder:
         self._requests_to_the_therapist(billing)
         campaigns.seed_demo_strategies(self.db, admin, pid, today)
         self.summary.queues = self._queues()
+        # last: the director's mail of last month's report (the outbox is written at once)
+        seed_demo_monthly_report(self.db, admin, pid, today, mailer=self.mailer)
 
     def _requests_to_the_therapist(self, billing: Actor) -> None:
         """The therapist is asked for the progress notes and treatment plan of their claims
