@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Date, and_, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from revcycle.db import models as m
 from revcycle.db.types import utcnow
@@ -336,9 +336,10 @@ class _Figures:
         return float(total), _plural(int(n), "claim")
 
     def avg_days_to_payment(self) -> tuple[float | None, str]:
-        paid = _first_paid(self.practice_id).subquery()
-        sent = _first_sent(self.practice_id).subquery()
         first, last = _window(self.today, RECENT_DAYS)
+        paid = _first_paid(self.practice_id, first).subquery()
+        paid_lately = select(paid.c.claim_id).where(paid.c.paid_on >= first, paid.c.paid_on <= last)
+        sent = _first_sent(self.practice_id).where(m.Submission.claim_id.in_(paid_lately)).subquery()
         local_sent = _local_day(self.db, sent.c.sent_at, self.zone)
         query = (
             select(func.count(), func.avg(_days_between(self.db, paid.c.paid_on, m.Claim.service_from_on)))
@@ -417,7 +418,11 @@ class _Figures:
 
     def first_pass_resolution(self) -> tuple[float | None, str]:
         decided = _first_decisions(self.practice_id, self.today, self.zone).subquery()
-        sent = _first_sent(self.practice_id).subquery()
+        sent = (
+            _first_sent(self.practice_id)
+            .where(m.Submission.claim_id.in_(select(decided.c.claim_id)))
+            .subquery()
+        )
         total, resolved = self.db.execute(
             select(
                 func.count(),
@@ -440,8 +445,8 @@ class _Figures:
         return value, f"{format_cents(int(aged or 0))} of {format_cents(ar)}"
 
     def charge_lag(self) -> tuple[float | None, str]:
-        sent = _first_sent(self.practice_id).subquery()
         start, end = _bounds(self.today, RECENT_DAYS, self.zone)
+        sent = _first_sent(self.practice_id, start).subquery()
         window = (sent.c.sent_at >= start, sent.c.sent_at < end)
         local_sent = _local_day(self.db, sent.c.sent_at, self.zone)
         if local_sent is not None:  # PostgreSQL: averaged in SQL
@@ -566,9 +571,11 @@ def _charges_between(db: Session, practice_id: int, first: date, last: date) -> 
     return -_sum_account(db, practice_id, Account.REVENUE, first, last)
 
 
-def _first_sent(practice_id: int) -> Any:
-    """Per claim: its first submission's instant and how many submissions it has."""
-    return (
+def _first_sent(practice_id: int, since: datetime | None = None) -> Any:
+    """Per claim: its first submission's instant and how many submissions it has; with
+    ``since``, only claims sent at or after it (a claim first sent in a window was sent in it:
+    the index on (practice, submitted_at) narrows the grouping to the recent claims)."""
+    query = (
         select(
             m.Submission.claim_id,
             func.min(m.Submission.submitted_at).label("sent_at"),
@@ -577,27 +584,50 @@ def _first_sent(practice_id: int) -> Any:
         .where(m.Submission.practice_id == practice_id)
         .group_by(m.Submission.claim_id)
     )
+    if since is not None:
+        recent = aliased(m.Submission)
+        query = query.where(
+            m.Submission.claim_id.in_(
+                select(recent.claim_id).where(recent.practice_id == practice_id, recent.submitted_at >= since)
+            )
+        )
+    return query
 
 
-def _first_paid(practice_id: int) -> Any:
-    """Per claim: the accounting date of its first insurance payment."""
+def _first_paid(practice_id: int, since: date | None = None) -> Any:
+    """Per claim: the accounting date of its first insurance payment; with ``since``, only
+    claims paid on or after it."""
     paid = insurance_payments(practice_id).subquery()
-    return (
+    query = (
         select(paid.c.claim_id, func.min(paid.c.accounting_on).label("paid_on"))
         .where(paid.c.amount_cents > 0)
         .group_by(paid.c.claim_id)
     )
+    if since is not None:
+        recent = insurance_payments(practice_id).subquery()
+        query = query.where(
+            paid.c.claim_id.in_(select(recent.c.claim_id).where(recent.c.accounting_on >= since))
+        )
+    return query
 
 
 def _first_decisions(practice_id: int, today: date, zone: ZoneInfo) -> Any:
     """(claim id, status) of each claim's first decision, where that came in the last 90 days."""
+    start, end = _bounds(today, RECENT_DAYS, zone)
+    recent = aliased(m.ClaimEvent)  # a first decision in the window is a decision in it
+    decided_lately = select(recent.claim_id).where(
+        recent.practice_id == practice_id, recent.to_status.in_(DECISIONS), recent.created_at >= start
+    )
     first = (
         select(m.ClaimEvent.claim_id, func.min(m.ClaimEvent.id).label("event_id"))
-        .where(m.ClaimEvent.practice_id == practice_id, m.ClaimEvent.to_status.in_(DECISIONS))
+        .where(
+            m.ClaimEvent.practice_id == practice_id,
+            m.ClaimEvent.to_status.in_(DECISIONS),
+            m.ClaimEvent.claim_id.in_(decided_lately),
+        )
         .group_by(m.ClaimEvent.claim_id)
         .subquery()
     )
-    start, end = _bounds(today, RECENT_DAYS, zone)
     return (
         select(first.c.claim_id, m.ClaimEvent.to_status)
         .join(m.ClaimEvent, m.ClaimEvent.id == first.c.event_id)
@@ -606,16 +636,16 @@ def _first_decisions(practice_id: int, today: date, zone: ZoneInfo) -> Any:
 
 
 def _sent_in(practice_id: int, today: date, zone: ZoneInfo, days: int) -> Any:
-    sent = _first_sent(practice_id).subquery()
     start, end = _bounds(today, days, zone)
+    sent = _first_sent(practice_id, start).subquery()
     return select(sent.c.claim_id).where(sent.c.sent_at >= start, sent.c.sent_at < end)
 
 
 def _clean_claims(practice_id: int, today: date, zone: ZoneInfo) -> Any:
     """Of the claims first sent in the last 90 days: one submission, never rejected, and a
     payer has it (accepted, or decided since)."""
-    sent = _first_sent(practice_id).subquery()
     start, end = _bounds(today, RECENT_DAYS, zone)
+    sent = _first_sent(practice_id, start).subquery()
 
     def reached(statuses: tuple[str, ...]) -> ColumnElement[bool]:
         found: ColumnElement[bool] = sent.c.claim_id.in_(
@@ -674,8 +704,8 @@ def claims_behind(key: str, practice_id: int, today: date, zone: ZoneInfo) -> An
             )
         )
     if key == "avg_days_to_payment":
-        paid = _first_paid(practice_id).subquery()
         first, last = _window(today, RECENT_DAYS)
+        paid = _first_paid(practice_id, first).subquery()
         return select(paid.c.claim_id).where(paid.c.paid_on >= first, paid.c.paid_on <= last)
     if key in ("denial_rate", "first_pass_resolution"):
         return select(_first_decisions(practice_id, today, zone).subquery().c.claim_id)
