@@ -156,9 +156,10 @@ def _respond(
         return ctx.render(template, ACTIVE, status_code=exc.status_code, error=exc.detail, table=None, **page)
     if fmt:
         return report_download(table, fmt)
-    query = {key: value for key, value in form.items() if value not in (None, "")}
+    shown_form = context.get("form", form)  # the filters in effect, defaults filled in
+    query = {key: value for key, value in shown_form.items() if value not in (None, "")}
     downloads = {f: "?" + urlencode({**query, "format": f}) for f in ("csv", "xlsx", "pdf")}
-    return ctx.render(template, ACTIVE, table=table, downloads=downloads, **page, **context)
+    return ctx.render(template, ACTIVE, table=table, downloads=downloads, **{**page, **context})
 
 
 # --- the reports ---------------------------------------------------------------------------------
@@ -182,6 +183,7 @@ def weekly_page(ctx: Ctx, week: str = "", format: str = "") -> Response:
         )
         previous, following = report.monday.toordinal() - 7, report.monday.toordinal() + 7
         return weekly.weekly_table(report, ctx.today), {
+            "form": {"week": day.isoformat()},
             "report": report,
             "stages": stages,
             "chart": chart,
@@ -227,7 +229,8 @@ def productivity_page(
         for row in report.rows:
             by_provider[row.provider_name] = by_provider.get(row.provider_name, 0) + row.sessions
         chart = chart_json("bar", "Sessions by clinician", list(by_provider), list(by_provider.values()))
-        return productivity.productivity_table(report, ctx.today), {"chart": chart}
+        shown_form = {**form, "since": f"{first:%Y-%m}", "until": f"{last:%Y-%m}"}
+        return productivity.productivity_table(report, ctx.today), {"chart": chart, "form": shown_form}
 
     return _respond(
         ctx,
@@ -251,6 +254,10 @@ def _providers(ctx: PageContext) -> list[tuple[int, str]]:
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 
+def _range_form(first: date, last: date) -> dict[str, str]:
+    return {"since": first.isoformat(), "until": last.isoformat()}
+
+
 def _range_inputs() -> list[dict[str, Any]]:
     return [_input("since", "Dates of service from", "date"), _input("until", "to", "date")]
 
@@ -271,7 +278,7 @@ def payer_mix_page(ctx: Ctx, since: str = "", until: str = "", format: str = "")
             [row.payer_name for row in report.rows],
             [_dollars(row.charges_cents) for row in report.rows],
         )
-        return mix.payer_mix_table(report, ctx.today), {"chart": chart}
+        return mix.payer_mix_table(report, ctx.today), {"chart": chart, "form": _range_form(first, last)}
 
     return _respond(
         ctx,
@@ -301,7 +308,10 @@ def procedure_revenue_page(ctx: Ctx, since: str = "", until: str = "", format: s
             [row.procedure_code for row in report.rows],
             [_dollars(row.charges_cents) for row in report.rows],
         )
-        return mix.procedure_revenue_table(report, ctx.today), {"chart": chart}
+        return mix.procedure_revenue_table(report, ctx.today), {
+            "chart": chart,
+            "form": _range_form(first, last),
+        }
 
     return _respond(
         ctx,
@@ -384,7 +394,12 @@ def compensation_page(
 
     def build() -> tuple[ReportTable, dict[str, Any]]:
         table, context = _compensation_context(ctx, month, provider_id)
-        return table, {**context, "notice": "The compensation guide was saved." if saved else ""}
+        shown_form = {**form, "month": f"{context['report'].month:%Y-%m}"}
+        return table, {
+            **context,
+            "form": shown_form,
+            "notice": "The compensation guide was saved." if saved else "",
+        }
 
     return _respond(
         ctx,

@@ -13,6 +13,12 @@
       }
       var spec = JSON.parse(source.textContent || "{}");
       var round = spec.type === "doughnut" || spec.type === "pie";
+      var wide = window.innerWidth >= 768;
+      var counts = (spec.values || []).every(function (value) { return Number.isInteger(value); });
+      if (round && canvas.parentElement) {
+        // A doughnut and its legend of payers or agents need more room than a bar chart.
+        canvas.parentElement.style.height = wide ? "320px" : "420px";
+      }
       canvas.setAttribute("aria-label", spec.title || "Chart");
       new window.Chart(canvas, {
         type: spec.type,
@@ -21,8 +27,8 @@
           responsive: true,
           animation: false,
           maintainAspectRatio: false,
-          plugins: { legend: { display: round, position: "right" }, title: { display: !!spec.title, text: spec.title } },
-          scales: round ? {} : { y: { beginAtZero: true } }
+          plugins: { legend: { display: round, position: wide ? "right" : "bottom" }, title: { display: !!spec.title, text: spec.title } },
+          scales: round ? {} : { y: { beginAtZero: true, ticks: { precision: counts ? 0 : undefined } } }
         }
       });
       canvas.setAttribute("data-drawn", "true");
