@@ -53,7 +53,7 @@ from revcycle.db.types import recording_at
 from revcycle.domain.names import person_key_of
 from revcycle.domain.npi import make_npi
 from revcycle.domain.permissions import Role
-from revcycle.services import appeals, assignment, campaigns, followup, information_requests
+from revcycle.services import appeals, assignment, campaigns, followup, information_requests, kpis
 from revcycle.services import demo_data as d
 from revcycle.services import demo_exports as x
 from revcycle.services.actor import Actor, system_actor
@@ -404,8 +404,9 @@ class DemoBuilder:
         (the billing specialist leads the General team, agents of a billing floor hold the
         rest), a follow-up per claim waiting on its payer, appeals at every stage with their
         deadline alerts, requests to the therapist for the notes an appeal needs, the
-        payer strategies with two campaigns measured from what happened since, and last
-        month's report in the director's mail."""
+        payer strategies with two campaigns measured from what happened since, the monthly
+        collections goal and the morning's KPI alerts, and last month's report in the
+        director's mail."""
         admin, billing = self._as("admin", Role.ADMIN), self._as("billing", Role.BILLING)
         pid, today = self.practice.id, self.today
         assignment.seed_demo_assignment(self.db, admin, pid, today, lead_user_id=self.users["billing"].id)
@@ -413,6 +414,8 @@ class DemoBuilder:
         appeals.seed_demo_appeals(self.db, actor=billing, practice_id=pid, today=today)
         self._requests_to_the_therapist(billing)
         campaigns.seed_demo_strategies(self.db, admin, pid, today)
+        kpis.seed_demo_kpis(self.db, admin, pid, today)  # the collections goal the dashboard measures
+        kpis.raise_kpi_alerts(self.db, practice_id=pid, today=today)  # the morning job's alerts
         self.summary.queues = self._queues()
         # last: the director's mail of last month's report (the outbox is written at once)
         seed_demo_monthly_report(self.db, admin, pid, today, mailer=self.mailer)
