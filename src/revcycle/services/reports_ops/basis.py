@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from revcycle.db import models as m
@@ -61,11 +62,12 @@ def check_range(since: date, until: date) -> None:
         raise InvalidInput("until: a range of at most three years, please")
 
 
-def charge_payer() -> Subquery:
-    """Per charge line: the payer of the first claim that billed it (``charge_id``, ``payer_id``)."""
+def charge_payer(practice_id: int, charge_ids: Select[Any]) -> Subquery:
+    """Per charge line of the practice among ``charge_ids``: the payer of the first claim
+    that billed it (``charge_id``, ``payer_id``)."""
     first = (
         select(m.ClaimLine.charge_id.label("charge_id"), func.min(m.ClaimLine.claim_id).label("claim_id"))
-        .where(m.ClaimLine.charge_id.is_not(None))
+        .where(m.ClaimLine.practice_id == practice_id, m.ClaimLine.charge_id.in_(charge_ids))
         .group_by(m.ClaimLine.charge_id)
         .subquery()
     )

@@ -167,7 +167,12 @@ def payer_mix(
     """Per payer: sessions, charges and collections of the services in the range, and shares."""
     require_reports(actor, practice_id)
     check_range(since, until)
-    payer = charge_payer()
+    in_range = (
+        select(m.Charge.id)
+        .join(m.ServiceSession, m.ServiceSession.id == m.Charge.session_id)
+        .where(*_in_range(practice_id, since, until))
+    )
+    payer = charge_payer(practice_id, in_range)
     key = func.coalesce(
         payer.c.payer_id, case((m.ServiceSession.self_pay, _SELF_PAY_KEY), else_=_NOT_BILLED_KEY)
     )

@@ -390,13 +390,18 @@ def _claim_figures(
     """Per clinician: claims sent (of the month's services), first sent by portal, by the
     clearinghouse, and accepted on their first submission."""
     clinician = func.coalesce(m.Claim.performed_by_provider_id, m.Claim.provider_id)
+    month_claims = select(m.Claim.id).where(
+        m.Claim.practice_id == practice_id,
+        m.Claim.service_from_on >= first,
+        m.Claim.service_from_on < following,
+    )
     sends = (
         select(
             m.Submission.claim_id.label("claim_id"),
             func.min(m.Submission.id).label("first_id"),
             func.count().label("sends"),
         )
-        .where(m.Submission.practice_id == practice_id)
+        .where(m.Submission.practice_id == practice_id, m.Submission.claim_id.in_(month_claims))
         .group_by(m.Submission.claim_id)
         .subquery()
     )
