@@ -62,6 +62,7 @@ from revcycle.services.demo_deposits import add_bank_deposits
 from revcycle.services.demo_patient_payments import add_front_desk_payments
 from revcycle.services.demo_payment_entry import add_paper_checks
 from revcycle.services.monthly_report import seed_demo_monthly_report
+from revcycle.services.reports_ops.productivity import seed_demo_compensation
 
 __all__ = ["DemoSummary", "build_demo", "practice_exists"]
 
@@ -405,7 +406,7 @@ class DemoBuilder:
         rest), a follow-up per claim waiting on its payer, appeals at every stage with their
         deadline alerts, requests to the therapist for the notes an appeal needs, the
         payer strategies with two campaigns measured from what happened since, the monthly
-        collections goal and the morning's KPI alerts, and last month's report in the
+        collections goal, the compensation guide and the morning's KPI alerts, and last month's report in the
         director's mail."""
         admin, billing = self._as("admin", Role.ADMIN), self._as("billing", Role.BILLING)
         pid, today = self.practice.id, self.today
@@ -415,6 +416,7 @@ class DemoBuilder:
         self._requests_to_the_therapist(billing)
         campaigns.seed_demo_strategies(self.db, admin, pid, today)
         kpis.seed_demo_kpis(self.db, admin, pid, today)  # the collections goal the dashboard measures
+        seed_demo_compensation(self.db, admin, pid, today)  # the practice's compensation guide
         kpis.raise_kpi_alerts(self.db, practice_id=pid, today=today)  # the morning job's alerts
         self.summary.queues = self._queues()
         # last: the director's mail of last month's report (the outbox is written at once)
