@@ -32,7 +32,18 @@ import jinja2
 
 from revcycle.money import format_cents
 
-__all__ = ["FORMATS", "Column", "ReportTable", "media_type", "render", "to_csv", "to_pdf", "to_xlsx"]
+__all__ = [
+    "FORMATS",
+    "Column",
+    "ReportTable",
+    "media_type",
+    "render",
+    "rows_of",
+    "table_of",
+    "to_csv",
+    "to_pdf",
+    "to_xlsx",
+]
 
 ColumnKind = Literal["text", "cents", "int", "share", "days", "date"]
 FORMATS = ("csv", "xlsx", "pdf")
@@ -227,3 +238,8 @@ def table_of(
     return ReportTable(
         title, tuple(columns), tuple(rows), generated_on, tuple(filters), totals, tuple(notes), tuple(tones)
     )
+
+
+def rows_of(items: Sequence[Any], columns: Sequence[Column]) -> tuple[dict[str, Any], ...]:
+    """Table rows read from objects whose attributes are named as the columns' keys."""
+    return tuple({column.key: getattr(item, column.key) for column in columns} for item in items)

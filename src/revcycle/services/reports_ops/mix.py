@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from revcycle.adapters.report_export import Column, ReportTable
+from revcycle.adapters.report_export import Column, ReportTable, rows_of
 from revcycle.db import models as m
 from revcycle.domain.ledger import Account
 from revcycle.services.actor import Actor
@@ -259,18 +259,7 @@ def payer_mix_table(report: PayerMix, today: date) -> ReportTable:
         Column("collections_cents", "Collections", "cents"),
         Column("collection_share", "Share of collections", "share"),
     )
-    rows = tuple(
-        {
-            "payer_name": r.payer_name,
-            "sessions": r.sessions,
-            "session_share": r.session_share,
-            "charges_cents": r.charges_cents,
-            "charge_share": r.charge_share,
-            "collections_cents": r.collections_cents,
-            "collection_share": r.collection_share,
-        }
-        for r in report.rows
-    )
+    rows = rows_of(report.rows, columns)
     totals = {
         "payer_name": "Total",
         "sessions": report.sessions,
@@ -297,16 +286,7 @@ def procedure_revenue_table(report: ProcedureRevenue, today: date) -> ReportTabl
         Column("paid_cents", "Paid", "cents"),
         Column("average_paid_cents", "Average paid", "cents"),
     )
-    rows = tuple(
-        {
-            "procedure_code": r.procedure_code,
-            "lines": r.lines,
-            "charges_cents": r.charges_cents,
-            "paid_cents": r.paid_cents,
-            "average_paid_cents": r.average_paid_cents,
-        }
-        for r in report.rows
-    )
+    rows = rows_of(report.rows, columns)
     totals = {
         "procedure_code": "Total",
         "lines": report.lines,
