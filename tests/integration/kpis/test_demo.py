@@ -8,6 +8,7 @@ import datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from revcycle.db import models as m
 from revcycle.services import analytics, dashboard, kpis, queries
 from revcycle.services.actor import system_actor
 from revcycle.services.demo import build_demo
@@ -23,8 +24,11 @@ def test_the_demo_dashboard_reconciles_and_renders(client: TestClient, db: Sessi
     practice_id = summary.practice_id
     assert practice_id is not None
     actor = system_actor("demo")
-    seeded = kpis.seed_demo_kpis(db, actor, practice_id, TODAY)
-    assert seeded["goal_cents"] >= kpis.DEMO_GOAL_STEP_CENTS
+    goal = kpis.kpi_settings(db.get_one(m.Practice, practice_id)).goal_cents  # the demo set it
+    assert goal is not None
+    assert goal >= kpis.DEMO_GOAL_STEP_CENTS
+    assert goal % kpis.DEMO_GOAL_STEP_CENTS == 0
+    assert kpis.seed_demo_kpis(db, actor, practice_id, TODAY) == {"goal_cents": 0}  # a goal is kept
     figures = dashboard.practice_dashboard(db, actor=actor, practice_id=practice_id, today=TODAY)
     values = {v.kpi.key: v for v in figures.kpis}
     assert values["sessions_this_month"].value
