@@ -52,7 +52,7 @@ from revcycle.db import models as m
 from revcycle.db.engine import make_engine, make_session_factory
 from revcycle.db.migrate import upgrade
 from revcycle.domain.permissions import Role
-from revcycle.services import kpis
+from revcycle.services import kpis, timely_filing
 from revcycle.services.actor import Actor
 from revcycle.services.dashboard import practice_dashboard
 from revcycle.services.kpis import compute_kpis
@@ -567,6 +567,35 @@ def _avg_days_to_payment_rewritten(self: Any) -> tuple[float | None, str]:
     return float(from_service), f"{n:,} claims{extra}"
 
 
+def _held_unsent_sessions_rewritten(db: Any, practice_id: int) -> list[Any]:
+    """Diagnostic only (``--what-if``): ``services.timely_filing.held_unsent_sessions`` with
+    "not on a claim that went out" as ``NOT EXISTS`` (an anti-join) instead of ``NOT IN``,
+    which PostgreSQL runs as a subplan rescanned per session once the subquery outgrows
+    ``work_mem``. Same sessions."""
+    tf = timely_filing
+    sent = (
+        select(m.Charge.id)
+        .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
+        .join(m.Claim, m.Claim.id == m.ClaimLine.claim_id)
+        .where(
+            m.Charge.session_id == m.ServiceSession.id,
+            m.Claim.practice_id == practice_id,
+            m.Claim.status.not_in([str(s) for s in (*tf.UNSENT_CLAIM_STATUSES, tf.ClaimStatus.VOID)]),
+        )
+    )
+    query = select(m.ServiceSession).where(
+        m.ServiceSession.practice_id == practice_id,
+        m.ServiceSession.appointment_status.in_(tf.HELD_STATUSES),
+        ~sent.exists(),
+        (m.ServiceSession.self_pay.is_(False)) | (m.ServiceSession.note_status != "locked"),
+    )
+    sessions = list(db.scalars(query.order_by(m.ServiceSession.id)))
+    facts = tf.session_facts(db, sessions)
+    payers = tf.payers_on(db, practice_id, [(s.id, s.client_id, s.service_on) for s in sessions])
+    deadlines = tf.session_deadlines(db, practice_id, [s.id for s in sessions])
+    return [tf.HeldSession(s, facts[s.id], payers.get(s.id), deadlines.get(s.id)) for s in sessions]
+
+
 def _measure(url: str, today: date, *, what_if: bool = False) -> dict[str, Any]:
     engine = make_engine(url, connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}"})
     statements = _Statements(engine)
@@ -606,8 +635,9 @@ def _measure(url: str, today: date, *, what_if: bool = False) -> dict[str, Any]:
         statements,
     )
     if what_if:
-        original = kpis._Figures.avg_days_to_payment
+        original, held = kpis._Figures.avg_days_to_payment, kpis.held_unsent_sessions
         kpis._Figures.avg_days_to_payment = _avg_days_to_payment_rewritten  # type: ignore[method-assign]
+        kpis.held_unsent_sessions = _held_unsent_sessions_rewritten
         try:
             figures["what_if_dashboard_service"] = _timed(
                 service(lambda db: practice_dashboard(db, actor=actor, practice_id=PRACTICE, today=today)),
@@ -615,6 +645,7 @@ def _measure(url: str, today: date, *, what_if: bool = False) -> dict[str, Any]:
             )
         finally:
             kpis._Figures.avg_days_to_payment = original  # type: ignore[method-assign]
+            kpis.held_unsent_sessions = held
     settings = Settings(
         environment="test",
         database_url=engine.url.render_as_string(hide_password=False),
@@ -754,9 +785,21 @@ def main() -> int:
         action="store_true",
         help="also time the dashboard with the average days to payment query rewritten (diagnostic)",
     )
+    parser.add_argument(
+        "--measure-only",
+        metavar="DATABASE",
+        help="measure a database kept by an earlier --keep run (results printed, not saved)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     args = parser.parse_args()
     today = datetime.now(UTC).date()
+    if args.measure_only:
+        url = PG_SERVER.rsplit("/", 1)[0] + f"/{args.measure_only}"
+        for key, value in _measure(url, today, what_if=args.what_if).items():
+            print(key, {k: v for k, v in value.items() if k != "cold_slowest_statements"})
+            for statement in value["cold_slowest_statements"]:
+                print("   ", statement["seconds"], statement["sql"][:200])
+        return 0
     name, url = _create_database()
     print(f"database {name}")
     engine = make_engine(url)
