@@ -338,14 +338,20 @@ class _Figures:
     def avg_days_to_payment(self) -> tuple[float | None, str]:
         first, last = _window(self.today, RECENT_DAYS)
         paid = _first_paid(self.practice_id, first).subquery()
-        paid_lately = select(paid.c.claim_id).where(paid.c.paid_on >= first, paid.c.paid_on <= last)
-        sent = _first_sent(self.practice_id).where(m.Submission.claim_id.in_(paid_lately)).subquery()
-        local_sent = _local_day(self.db, sent.c.sent_at, self.zone)
+        # Each paid claim's first submission, read per claim through the submissions' claim
+        # index: grouping every submission instead made PostgreSQL rerun the grouping per paid
+        # claim (quadratic; bench/reports_bench.py).
+        sent_at = (
+            select(func.min(m.Submission.submitted_at))
+            .where(m.Submission.claim_id == paid.c.claim_id)
+            .correlate(paid)
+            .scalar_subquery()
+        )
+        local_sent = _local_day(self.db, sent_at, self.zone)
         query = (
             select(func.count(), func.avg(_days_between(self.db, paid.c.paid_on, m.Claim.service_from_on)))
             .select_from(m.Claim)
             .join(paid, paid.c.claim_id == m.Claim.id)
-            .outerjoin(sent, sent.c.claim_id == m.Claim.id)
             .where(paid.c.paid_on >= first, paid.c.paid_on <= last)
         )
         if local_sent is not None:  # PostgreSQL: the local date of the submission in SQL
@@ -358,12 +364,11 @@ class _Figures:
             from_sent = float(counted[2]) if counted[2] is not None else None
         else:
             days = [
-                (paid_on - _day(sent_at, self.zone)).days
-                for paid_on, sent_at in self.db.execute(
-                    select(paid.c.paid_on, sent.c.sent_at)
-                    .join(sent, sent.c.claim_id == paid.c.claim_id)
-                    .where(paid.c.paid_on >= first, paid.c.paid_on <= last)
+                (paid_on - _day(sent_on, self.zone)).days
+                for paid_on, sent_on in self.db.execute(
+                    select(paid.c.paid_on, sent_at).where(paid.c.paid_on >= first, paid.c.paid_on <= last)
                 )
+                if sent_on is not None
             ]
             from_sent = fmean(days) if days else None
         extra = f"; {from_sent:.1f} from first submission" if from_sent is not None else ""

@@ -223,11 +223,14 @@ class HeldSession:
 def held_unsent_sessions(db: Session, practice_id: int) -> list[HeldSession]:
     """Held sessions with no claim that went to a payer (none, or draft/ready only), except
     self-pay sessions whose note is locked (nothing left to do for them)."""
+    # NOT EXISTS, not NOT IN: at a million sessions PostgreSQL cannot hash the sent sessions
+    # in work_mem and rescans them per session (bench/reports_bench.py).
     sent = (
-        select(m.Charge.session_id)
+        select(m.Charge.id)
         .join(m.ClaimLine, m.ClaimLine.charge_id == m.Charge.id)
         .join(m.Claim, m.Claim.id == m.ClaimLine.claim_id)
         .where(
+            m.Charge.session_id == m.ServiceSession.id,
             m.Claim.practice_id == practice_id,
             m.Claim.status.not_in([str(s) for s in (*UNSENT_CLAIM_STATUSES, ClaimStatus.VOID)]),
         )
@@ -235,7 +238,7 @@ def held_unsent_sessions(db: Session, practice_id: int) -> list[HeldSession]:
     query = select(m.ServiceSession).where(
         m.ServiceSession.practice_id == practice_id,
         m.ServiceSession.appointment_status.in_(HELD_STATUSES),
-        m.ServiceSession.id.not_in(sent),
+        ~sent.exists(),
         (m.ServiceSession.self_pay.is_(False)) | (m.ServiceSession.note_status != "locked"),
     )
     sessions = list(db.scalars(query.order_by(m.ServiceSession.id)))
